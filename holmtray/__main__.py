@@ -1,0 +1,5 @@
+"""Entry point for ``python -m holmtray``."""
+
+from holmtray.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,302 @@
+"""The ``holmtray`` command line: argument parsing and the headless sub-commands.
+
+``holmtray`` alone starts the tray app; ``serve`` runs the receiver headless; ``url``,
+``send-test``, ``events`` and ``rejected`` are small tools around a running or stopped
+receiver. Exit codes: 0 success, 1 the operation failed, 2 bad usage or bad configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import TextIO
+from urllib.parse import quote
+
+import aiohttp
+
+from holmtray import __version__
+from holmtray.core import logsetup
+from holmtray.core import settings as settings_mod
+from holmtray.core.events import Kind, Severity, StoredEvent
+from holmtray.core.paths import Paths
+from holmtray.core.receiver import Endpoint, ListenerError, Receiver, database_path, read_runtime
+from holmtray.core.rejected import RejectedLog
+from holmtray.core.samples import KINDS, sample_body
+from holmtray.core.settings import Settings, SettingsError
+from holmtray.core.store import EventQuery, Store, StoreError
+
+log = logging.getLogger("holmtray.cli")
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="holmtray",
+        description="Desktop alerts and a searchable history for Holm Security webhooks. "
+        "Without a command, starts the tray app.",
+    )
+    p.add_argument("--version", action="version", version=f"holmtray {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the webhook receiver headless (no GUI)")
+    serve.add_argument("--host", help="address to bind (default: setting listener.host)")
+    serve.add_argument("--port", type=int, help="port to bind, 0 for any free port")
+    serve.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+
+    sub.add_parser("url", help="print the webhook URL to paste into Security Center")
+
+    send = sub.add_parser("send-test", help="post a realistic test event to the listener")
+    send.add_argument("--kind", choices=KINDS, default="finished_scan")
+    send.add_argument("--url", help="webhook URL (default: this installation's own)")
+
+    ev = sub.add_parser("events", help="list stored events, newest first")
+    ev.add_argument("--limit", type=int, default=20, help="how many (0: all; default 20)")
+    ev.add_argument("--json", action="store_true", help="print a JSON array")
+    ev.add_argument("--search", metavar="TEXT", help="full-text search")
+    ev.add_argument("--kind", choices=[k.value for k in Kind])
+    ev.add_argument("--min-severity", choices=[s.word for s in Severity])
+    ev.add_argument("--unread", action="store_true", help="only unread events")
+
+    rej = sub.add_parser("rejected", help="show the rejected-requests log, newest first")
+    rej.add_argument("--limit", type=int, default=50, help="how many (0: all; default 50)")
+    rej.add_argument("--json", action="store_true", help="print a JSON array")
+
+    tray = sub.add_parser("tray", help="start the tray app (the default)")
+    tray.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    return p
+
+
+def _printable(text: str) -> str:
+    """Payload text made safe for a terminal: control characters shown as escapes."""
+    out = []
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cf") and ch != " ":
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _endpoint(settings: Settings, paths: Paths) -> Endpoint:
+    running = read_runtime(paths)
+    if running is not None:
+        return running[0]
+    return Endpoint(host=settings.text("listener.host"), port=settings.integer("listener.port"))
+
+
+def cmd_url(settings: Settings, paths: Paths, out: TextIO) -> int:
+    ep = _endpoint(settings, paths)
+    if ep.port == 0:
+        print(
+            "The listener picks its port at start (listener.port = 0) and is not running;", file=out
+        )
+        return EXIT_FAIL
+    print(
+        "Paste this URL into Security Center (Settings > Integrations > Webhooks).\n"
+        "Holm's cloud must be able to reach it: this machine's address is usually private, so\n"
+        "publish it through a reverse proxy or VPN, or run `holmtray serve` on an always-on host.",
+        file=out,
+    )
+    print(
+        ep.webhook_url(
+            settings.text("listener.token"),
+            username=settings.text("listener.username"),
+            password=settings.text("listener.password"),
+        ),
+        file=out,
+    )
+    return EXIT_OK
+
+
+async def _post(url: str, body: bytes) -> tuple[int, str]:
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": f"holmtray-send-test/{__version__}",
+    }
+    timeout = aiohttp.ClientTimeout(total=15)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        session.post(url, data=body, headers=headers) as resp,
+    ):
+        return resp.status, (await resp.text())[:2000]
+
+
+def cmd_send_test(settings: Settings, paths: Paths, kind: str, url: str | None, out: TextIO) -> int:
+    if url is None:
+        ep = _endpoint(settings, paths)
+        url = f"{ep.local_url()}/hooks/{settings.text('listener.token')}"
+        user, password = settings.text("listener.username"), settings.text("listener.password")
+        if user or password:
+            url = url.replace("://", f"://{quote(user, safe='')}:{quote(password, safe='')}@", 1)
+        shown = f"{ep.local_url()}/hooks/<token>"
+    else:
+        shown = url.split("/hooks/", 1)[0] + "/hooks/<token>" if "/hooks/" in url else url
+    try:
+        status, text = asyncio.run(_post(url, sample_body(kind)))
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        print(f"send-test: could not reach {shown}: {exc or type(exc).__name__}", file=out)
+        print("Is the receiver running (holmtray serve, or the tray app)?", file=out)
+        return EXIT_FAIL
+    print(f"POST {kind} to {shown}: HTTP {status} {text}", file=out)
+    return EXIT_OK if 200 <= status < 300 else EXIT_FAIL
+
+
+def _query(args: argparse.Namespace) -> EventQuery:
+    return EventQuery(
+        search=args.search,
+        kinds=frozenset({Kind(args.kind)}) if args.kind else None,
+        min_severity=Severity.from_word(args.min_severity) if args.min_severity else None,
+        unread_only=args.unread,
+        limit=None if args.limit == 0 else args.limit,
+    )
+
+
+def _format_row(e: StoredEvent) -> str:
+    when = e.received_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    mark = " " if e.read else "*"
+    flag = "!" if e.event.attention else " "
+    return (
+        f"{mark}{e.id:>7}  {when}  {e.event.severity.label:<8}{flag} "
+        f"{e.event.kind.value:<14} {_printable(e.event.title)}"
+    )
+
+
+def cmd_events(settings: Settings, paths: Paths, args: argparse.Namespace, out: TextIO) -> int:
+    if args.limit < 0:
+        print("events: --limit must be 0 (all) or more", file=sys.stderr)
+        return EXIT_USAGE
+    db = database_path(settings, paths)
+    if not db.exists():
+        rows: list[StoredEvent] = []
+    else:
+        store = Store.open(db)
+        try:
+            rows = store.query(_query(args))
+        finally:
+            store.close()
+    if args.json:
+        json.dump([r.to_json() for r in rows], out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    elif not rows:
+        print("No events.", file=out)
+    else:
+        for r in rows:
+            print(_format_row(r), file=out)
+    return EXIT_OK
+
+
+def cmd_rejected(paths: Paths, limit: int, as_json: bool, out: TextIO) -> int:
+    entries = RejectedLog(paths.rejected_log).newest(None if limit == 0 else limit)
+    if as_json:
+        json.dump([asdict(e) for e in entries], out, ensure_ascii=False)
+        out.write("\n")
+        return EXIT_OK
+    if not entries:
+        print("No rejected requests.", file=out)
+    for e in entries:
+        size = "-" if e.size is None else str(e.size)
+        print(
+            f"{e.time}  {e.remote:<39} {e.status}  {e.method:<6} {_printable(e.path)}  "
+            f"{size:>8} B  {_printable(e.reason)}",
+            file=out,
+        )
+    return EXIT_OK
+
+
+async def _serve(settings: Settings, paths: Paths) -> int:
+    receiver = Receiver(settings=settings, paths=paths)
+    try:
+        endpoint = await receiver.start()
+    except ListenerError as exc:
+        log.error("cannot start the listener: %s", exc)
+        return EXIT_FAIL
+    except StoreError as exc:
+        log.error("cannot open the event database: %s", exc)
+        return EXIT_FAIL
+    if receiver.recovered_from is not None:
+        log.warning(
+            "the event database was damaged and has been moved aside to %s; "
+            "a new, empty database was started",
+            receiver.recovered_from,
+        )
+    # The masked URL goes to the log; tests and scripts wait for this exact line.
+    print(f"holmtray: listening on {endpoint.masked_url()}", file=sys.stderr, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping: answering in-flight requests, then closing the database")
+        await receiver.stop()
+    return EXIT_OK
+
+
+def _load_settings(paths: Paths) -> Settings:
+    return settings_mod.load_or_create(paths.config_file)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    paths = Paths.default()
+    try:
+        settings = _load_settings(paths)
+    except SettingsError as exc:
+        print(f"holmtray: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"holmtray: cannot write the config file {paths.config_file}: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    out = sys.stdout
+    try:
+        if args.command == "serve":
+            overrides: dict[str, object] = {}
+            if args.host is not None:
+                overrides["listener.host"] = args.host
+            if args.port is not None:
+                overrides["listener.port"] = args.port
+            try:
+                settings = settings.with_values(overrides)
+            except SettingsError as exc:
+                print(f"holmtray serve: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+            logsetup.configure(
+                secrets=(settings.text("listener.token"), settings.text("listener.password")),
+                level=logging.DEBUG if args.verbose else logging.INFO,
+                log_file=paths.log_dir / "serve.log",
+            )
+            return asyncio.run(_serve(settings, paths))
+        if args.command == "url":
+            return cmd_url(settings, paths, out)
+        if args.command == "send-test":
+            return cmd_send_test(settings, paths, args.kind, args.url, out)
+        if args.command == "events":
+            return cmd_events(settings, paths, args, out)
+        if args.command == "rejected":
+            return cmd_rejected(paths, args.limit, args.json, out)
+        return _run_tray(args, settings, paths)
+    except StoreError as exc:
+        print(f"holmtray: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+
+
+def _run_tray(args: argparse.Namespace, settings: Settings, paths: Paths) -> int:
+    try:
+        from holmtray.ui.app import run  # noqa: PLC0415 - keep Qt out of the headless commands
+    except ImportError as exc:
+        print(
+            f"holmtray: the tray app is not available ({exc}). "
+            "Use `holmtray serve` for the headless receiver.",
+            file=sys.stderr,
+        )
+        return EXIT_FAIL
+    return run(settings=settings, paths=paths, verbose=getattr(args, "verbose", False))

@@ -1,0 +1,251 @@
+"""The normalised event model: what every layer above the parser works with.
+
+An :class:`Event` is what the parser makes of one webhook body. A :class:`StoredEvent` is an
+event as the store returns it: with its row id, the time it was received, its read flag and
+the body exactly as it arrived. Both are immutable; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+from enum import IntEnum, StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    """What happened, by the top-level key Holm sends (``custom`` for anything else)."""
+
+    FINISHED_SCAN = "finished_scan"
+    SCHEDULED_SCAN = "scheduled_scan"
+    TICKET = "ticket"
+    CUSTOM = "custom"
+
+    @property
+    def label(self) -> str:
+        return _KIND_LABELS[self]
+
+
+_KIND_LABELS = {
+    Kind.FINISHED_SCAN: "Finished scan",
+    Kind.SCHEDULED_SCAN: "Scheduled scan",
+    Kind.TICKET: "Ticket",
+    Kind.CUSTOM: "Custom",
+}
+
+
+class Severity(IntEnum):
+    """Holm's five levels; the integer values match the v2 API (0 = info .. 4 = critical)."""
+
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def word(self) -> str:
+        """The lower-case word used in storage, settings and the command line."""
+        return self.name.lower()
+
+    @property
+    def label(self) -> str:
+        """The capitalised word shown to people."""
+        return self.name.capitalize()
+
+    @classmethod
+    def from_word(cls, word: str) -> Severity:
+        """Parse ``critical``/``High``/``4``...; raises ``ValueError`` naming the bad value."""
+        text = word.strip().lower()
+        if text.isdigit() and int(text) in range(5):
+            return cls(int(text))
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            allowed = ", ".join(s.word for s in cls)
+            raise ValueError(f"unknown severity {word!r} (allowed: {allowed})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Findings per severity reported by a finished scan."""
+
+    critical: int = 0
+    high: int = 0
+    medium: int = 0
+    low: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.critical + self.high + self.medium + self.low
+
+    def highest(self) -> Severity:
+        """The highest severity with a non-zero count; ``INFO`` when all are zero."""
+        for sev, n in (
+            (Severity.CRITICAL, self.critical),
+            (Severity.HIGH, self.high),
+            (Severity.MEDIUM, self.medium),
+            (Severity.LOW, self.low),
+        ):
+            if n > 0:
+                return sev
+        return Severity.INFO
+
+    def describe(self, *, include_zero: bool = False) -> str:
+        """``"1 critical, 3 high, 5 medium"``; ``"no findings"`` when all are zero."""
+        parts = [
+            f"{n} {name}"
+            for name, n in (
+                ("critical", self.critical),
+                ("high", self.high),
+                ("medium", self.medium),
+                ("low", self.low),
+            )
+            if n or include_zero
+        ]
+        return ", ".join(parts) if parts else "no findings"
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    name: str | None = None
+    hostname: str | None = None
+    ipv4: str | None = None
+    ipv6: str | None = None
+    os: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Vulnerability:
+    name: str | None = None
+    cve: str | None = None
+    cvss: float | None = None
+    summary: str | None = None
+    solution: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketInfo:
+    number: str | None = None
+    status: str | None = None
+
+    @property
+    def is_closed(self) -> bool:
+        return (self.status or "").strip().lower() in {"closed", "resolved", "done", "fixed"}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One webhook, normalised. ``payload`` is the decoded JSON object, untouched."""
+
+    kind: Kind
+    title: str
+    severity: Severity
+    attention: bool = False
+    counts: Counts | None = None
+    scan_name: str | None = None
+    scan_type: str | None = None
+    scan_status: str | None = None
+    errors: tuple[str, ...] = ()
+    started: datetime | None = None
+    finished: datetime | None = None
+    starts_at: datetime | None = None
+    due: datetime | None = None
+    duration: timedelta | None = None
+    link: str | None = None
+    asset: Asset = field(default_factory=Asset)
+    vulnerability: Vulnerability = field(default_factory=Vulnerability)
+    ticket: TicketInfo = field(default_factory=TicketInfo)
+    payload: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def fields_dict(self) -> dict[str, Any]:
+        """Every normalised field as JSON-ready values (not the payload).
+
+        :func:`event_from_fields` is its inverse.
+        """
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name == "payload":
+                continue
+            out[f.name] = _to_jsonable(getattr(self, f.name))
+        return out
+
+
+def _to_jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Severity):
+        return value.word
+    if isinstance(value, Kind):
+        return value.value
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, (Counts, Asset, Vulnerability, TicketInfo)):
+        return {f.name: getattr(value, f.name) for f in fields(value)}
+    return value
+
+
+def _dt(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def event_from_fields(data: dict[str, Any], payload: dict[str, Any]) -> Event:
+    """Rebuild an :class:`Event` from :meth:`Event.fields_dict` output (as stored)."""
+    counts = data.get("counts")
+    duration = data.get("duration")
+    return Event(
+        kind=Kind(data["kind"]),
+        title=str(data["title"]),
+        severity=Severity.from_word(str(data["severity"])),
+        attention=bool(data.get("attention", False)),
+        counts=Counts(**counts) if isinstance(counts, dict) else None,
+        scan_name=data.get("scan_name"),
+        scan_type=data.get("scan_type"),
+        scan_status=data.get("scan_status"),
+        errors=tuple(data.get("errors") or ()),
+        started=_dt(data.get("started")),
+        finished=_dt(data.get("finished")),
+        starts_at=_dt(data.get("starts_at")),
+        due=_dt(data.get("due")),
+        duration=timedelta(seconds=duration) if isinstance(duration, (int, float)) else None,
+        link=data.get("link"),
+        asset=Asset(**(data.get("asset") or {})),
+        vulnerability=Vulnerability(**(data.get("vulnerability") or {})),
+        ticket=TicketInfo(**(data.get("ticket") or {})),
+        payload=payload,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as stored: row id, receive time (UTC), read flag and the verbatim body."""
+
+    id: int
+    received_at: datetime
+    read: bool
+    event: Event
+    body: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape ``holmtray events --json`` prints (and exports write)."""
+        ev = self.event
+        return {
+            "id": self.id,
+            "received_at": self.received_at.astimezone(UTC).isoformat(),
+            "kind": ev.kind.value,
+            "severity": ev.severity.word,
+            "title": ev.title,
+            "link": ev.link,
+            "read": self.read,
+            "attention": ev.attention,
+            "fields": ev.fields_dict(),
+            "payload": ev.payload,
+        }
+
+
+def dumps_compact(obj: Any) -> str:
+    """Compact, key-ordered JSON used wherever the store writes JSON columns."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)

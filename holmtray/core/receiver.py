@@ -1,0 +1,268 @@
+"""The receiver: the group-commit writer and the HTTP listener, started and stopped together.
+
+It runs on whatever asyncio loop calls :meth:`Receiver.start` — the main loop in ``holmtray
+serve``, a dedicated thread's loop in the tray app. Stopping answers in-flight requests
+first (the listener stops accepting, waits for its handlers), then commits what the writer
+still holds, then closes the database; so every 2xx has its row.
+
+It also writes a small runtime file (``listener.json`` in the data folder) naming the bound
+address and process id, so ``holmtray url`` and ``send-test`` find a listener started with
+port 0, and a second tray instance can tell whether the first one is alive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+from aiohttp import web
+
+from holmtray.core.clock import utc_now
+from holmtray.core.events import StoredEvent
+from holmtray.core.listener import ListenerConfig, LiveConfig, create_app
+from holmtray.core.paths import Paths
+from holmtray.core.rejected import RejectedLog
+from holmtray.core.settings import Settings
+from holmtray.core.store import StoreError
+from holmtray.core.writer import GroupCommitWriter
+
+log = logging.getLogger("holmtray.receiver")
+
+RUNTIME_FILE = "listener.json"
+SHUTDOWN_GRACE_S = 10.0
+
+
+class ListenerError(Exception):
+    """The listener could not start (or rebind); the message says why in plain words."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where the listener is reachable, and how to build the webhook URL for it."""
+
+    host: str
+    port: int
+
+    def base_url(self) -> str:
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - naming the wildcard, not binding it
+            host = socket.getfqdn() or "localhost"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    def webhook_url(self, token: str, *, username: str = "", password: str = "") -> str:
+        """The full URL to paste into Security Center, credentials included when set."""
+        base = self.base_url()
+        if username or password:
+            creds = f"{quote(username, safe='')}:{quote(password, safe='')}@"
+            base = base.replace("http://", "http://" + creds, 1)
+        return f"{base}/hooks/{token}"
+
+    def masked_url(self) -> str:
+        """The webhook URL with the token hidden, safe for logs and tooltips."""
+        return f"{self.base_url()}/hooks/<token>"
+
+    def local_url(self) -> str:
+        """An address this machine can use to reach the listener (for send-test)."""
+        host = self.host
+        if host in ("0.0.0.0", ""):  # noqa: S104
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+
+def database_path(settings: Settings, paths: Paths) -> Path:
+    """The event database: ``storage.data_dir`` when set, else the default data folder."""
+    custom = settings.text("storage.data_dir")
+    return Path(custom).expanduser() / "events.db" if custom else paths.database
+
+
+def listener_config(settings: Settings) -> ListenerConfig:
+    return ListenerConfig(
+        token=settings.text("listener.token"),
+        username=settings.text("listener.username"),
+        password=settings.text("listener.password"),
+        max_body_bytes=settings.integer("listener.max_body_bytes"),
+        read_timeout=settings.number("listener.read_timeout"),
+    )
+
+
+def read_runtime(paths: Paths) -> tuple[Endpoint, int] | None:
+    """The endpoint and pid a running listener recorded, if its process is still alive."""
+    try:
+        data = json.loads((paths.data_dir / RUNTIME_FILE).read_text(encoding="utf-8"))
+        endpoint = Endpoint(host=str(data["host"]), port=int(data["port"]))
+        pid = int(data["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not _alive(pid):
+        return None
+    return endpoint, pid
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _bind_problem(exc: OSError, host: str, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is already in use (another holmtray or another program)"
+    if exc.errno == errno.EACCES:
+        return f"not allowed to listen on port {port} on {host} (ports below 1024 need privileges)"
+    if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, socket.gaierror):
+        return f"address {host} is not an address of this machine"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
+class Receiver:
+    """The writer plus the HTTP listener, on the running asyncio loop."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        paths: Paths,
+        on_commit: Callable[[list[StoredEvent]], None] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._settings = settings
+        self._paths = paths
+        self._on_commit = on_commit
+        self._clock = clock
+        self._writer: GroupCommitWriter | None = None
+        self._runner: web.AppRunner | None = None
+        self._endpoint: Endpoint | None = None
+        self._config = LiveConfig(listener_config(settings))
+
+    @property
+    def endpoint(self) -> Endpoint:
+        if self._endpoint is None:
+            raise RuntimeError("receiver not started")
+        return self._endpoint
+
+    @property
+    def writer(self) -> GroupCommitWriter:
+        if self._writer is None:
+            raise RuntimeError("receiver not started")
+        return self._writer
+
+    @property
+    def recovered_from(self) -> Path | None:
+        return self._writer.recovered_from if self._writer else None
+
+    async def start(self) -> Endpoint:
+        """Open the store, then listen. Raises :class:`ListenerError` or ``StoreError``."""
+        s = self._settings
+        writer = GroupCommitWriter(
+            store_path=database_path(s, self._paths),
+            on_commit=self._on_commit,
+            retention=lambda: (
+                self._settings.integer("storage.retention_days"),
+                self._settings.integer("storage.retention_count"),
+            ),
+            clock=self._clock,
+        )
+        await writer.start()
+        self._writer = writer
+        try:
+            self._runner, self._endpoint = await self._listen(
+                s.text("listener.host"), s.integer("listener.port")
+            )
+        except BaseException:
+            await writer.close()
+            self._writer = None
+            raise
+        self._write_runtime()
+        log.info("listening on %s", self._endpoint.masked_url())
+        return self._endpoint
+
+    async def _listen(self, host: str, port: int) -> tuple[web.AppRunner, Endpoint]:
+        app = create_app(
+            config=self._config,
+            ingest=self.writer.submit,
+            rejected=RejectedLog(self._paths.rejected_log),
+        )
+        runner = web.AppRunner(
+            app,
+            access_log=None,  # its lines would carry the token
+            handle_signals=False,
+            keepalive_timeout=self._settings.number("listener.keepalive_timeout"),
+            shutdown_timeout=SHUTDOWN_GRACE_S,
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise ListenerError(_bind_problem(exc, host, port)) from None
+        return runner, Endpoint(host=host, port=int(runner.addresses[0][1]))
+
+    async def apply_settings(self, settings: Settings) -> None:
+        """Take new settings while running.
+
+        Token, credentials and limits apply from the next request. A new address is bound
+        before the old listener is let go; if binding fails the old one keeps running, the
+        old settings stay in force and :class:`ListenerError` says why.
+        """
+        old = self._settings
+        old_address = (old.text("listener.host"), old.integer("listener.port"))
+        address = (settings.text("listener.host"), settings.integer("listener.port"))
+        if address != old_address and self._runner is not None:
+            runner, endpoint = await self._listen(*address)
+            old_runner, self._runner, self._endpoint = self._runner, runner, endpoint
+            await old_runner.cleanup()
+            self._write_runtime()
+            log.info("listening on %s", endpoint.masked_url())
+        self._settings = settings
+        self._config.update(listener_config(settings))
+
+    async def stop(self) -> None:
+        """Answer in-flight requests, commit what is pending, close the database."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
+        with contextlib.suppress(OSError):
+            runtime = self._paths.data_dir / RUNTIME_FILE
+            data = json.loads(runtime.read_text(encoding="utf-8"))
+            if data.get("pid") == os.getpid():
+                runtime.unlink()
+        log.info("receiver stopped")
+
+    def _write_runtime(self) -> None:
+        ep = self.endpoint
+        path = self._paths.data_dir / RUNTIME_FILE
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(
+                json.dumps({"host": ep.host, "port": ep.port, "pid": os.getpid()}), encoding="utf-8"
+            )
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("cannot write %s: %s", path, exc.strerror)
+
+
+__all__ = ["Endpoint", "ListenerError", "Receiver", "StoreError", "database_path", "read_runtime"]

@@ -1,0 +1,418 @@
+"""Settings: one schema (key, type, default, description), validation, and the config file.
+
+The file is TOML, human-editable, one ``[section]`` per key prefix, each value preceded by its
+description as a comment. It is written atomically with mode 0600 because it holds the webhook
+token and the optional password. Every validation error names the key, the bad value and what
+is allowed. A :class:`Settings` object is immutable; :meth:`Settings.replace` returns a new one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import re
+import secrets
+import tempfile
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from holmtray.core.events import Severity
+
+log = logging.getLogger("holmtray.settings")
+
+DEFAULT_PORT = 8747
+TOKEN_BYTES = 32  # 256 random bits; the issue asks for at least 128
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22,256}$")
+_HOSTNAME_RE = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+
+Value = str | int | float | bool | list[str]
+
+
+class SettingsError(ValueError):
+    """A setting (or the config file) is invalid; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One entry of the schema."""
+
+    key: str
+    type: type
+    default: Value
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] | None = None
+    check: Callable[[Any], str | None] | None = None  # returns a problem, or None
+    secret: bool = False
+
+    @property
+    def section(self) -> str:
+        return self.key.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.key.split(".", 1)[1]
+
+    def allowed(self) -> str:
+        """Plain words for what this setting accepts (used in error messages and the dialog)."""
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        if self.type is bool:
+            return "true or false"
+        if self.type in (int, float):
+            kind = "a whole number" if self.type is int else "a number"
+            if self.minimum is not None and self.maximum is not None:
+                return f"{kind} from {self.minimum:g} to {self.maximum:g}"
+            if self.minimum is not None:
+                return f"{kind} of at least {self.minimum:g}"
+            return kind
+        if self.type is list:
+            return "a list of text values"
+        return "text"
+
+    def validate(self, value: Any) -> Value:
+        """Return the value converted to this setting's type, or raise :class:`SettingsError`."""
+        shown = "********" if self.secret else repr(value)
+        problem = f"invalid value {shown} for setting '{self.key}': expected {self.allowed()}"
+        converted: Value
+        if self.type is bool:
+            if not isinstance(value, bool):
+                raise SettingsError(problem)
+            converted = value
+        elif self.type is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise SettingsError(problem)
+            converted = value
+        elif self.type is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SettingsError(problem)
+            converted = float(value)
+        elif self.type is list:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise SettingsError(problem)
+            converted = [v.strip() for v in value if v.strip()]
+        else:
+            if not isinstance(value, str):
+                raise SettingsError(problem)
+            converted = value.strip() if not self.secret else value
+        if isinstance(converted, (int, float)) and not isinstance(converted, bool):
+            if self.minimum is not None and converted < self.minimum:
+                raise SettingsError(problem)
+            if self.maximum is not None and converted > self.maximum:
+                raise SettingsError(problem)
+        if self.choices is not None and converted not in self.choices:
+            raise SettingsError(problem)
+        if self.check is not None:
+            why = self.check(converted)
+            if why:
+                raise SettingsError(f"invalid value {shown} for setting '{self.key}': {why}")
+        return converted
+
+
+def _check_bind(value: str) -> str | None:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        if value != "localhost" and not _HOSTNAME_RE.match(value):
+            return "expected an IP address such as 127.0.0.1, 0.0.0.0 or ::1, or a host name"
+    return None
+
+
+def _check_token(value: str) -> str | None:
+    if value and not _TOKEN_RE.match(value):
+        return (
+            "expected at least 22 characters of A-Z, a-z, 0-9, '-' or '_' "
+            "(leave empty to generate one)"
+        )
+    return None
+
+
+def _check_username(value: str) -> str | None:
+    if ":" in value:
+        return "a user name cannot contain ':' (HTTP Basic authentication splits on it)"
+    return None
+
+
+def _check_hosts(value: list[str]) -> str | None:
+    for host in value:
+        if not _HOSTNAME_RE.match(host.lower()):
+            return f"{host!r} is not a host name (expected e.g. holmsecurity.com or sc.example.org)"
+    return None
+
+
+_SEVERITY_WORDS = tuple(s.word for s in Severity)
+
+SCHEMA: tuple[Setting, ...] = (
+    Setting(
+        "listener.host",
+        str,
+        "127.0.0.1",
+        "Address the webhook listener binds to. 127.0.0.1 accepts only this machine; "
+        "0.0.0.0 (or ::) accepts every interface.",
+        check=_check_bind,
+    ),
+    Setting(
+        "listener.port",
+        int,
+        DEFAULT_PORT,
+        "TCP port of the webhook listener (0 picks a free port at start).",
+        minimum=0,
+        maximum=65535,
+    ),
+    Setting(
+        "listener.token",
+        str,
+        "",
+        "Secret path segment of the webhook URL (/hooks/<token>). Generated on first run; "
+        "empty means generate a new one.",
+        check=_check_token,
+        secret=True,
+    ),
+    Setting(
+        "listener.username",
+        str,
+        "",
+        "Optional HTTP Basic user name required from the sender (empty: none).",
+        check=_check_username,
+    ),
+    Setting(
+        "listener.password",
+        str,
+        "",
+        "Optional HTTP Basic password required from the sender (empty: none).",
+        secret=True,
+    ),
+    Setting(
+        "listener.max_body_bytes",
+        int,
+        1024 * 1024,
+        "Largest webhook body accepted, in bytes.",
+        minimum=1024,
+        maximum=64 * 1024 * 1024,
+    ),
+    Setting(
+        "listener.keepalive_timeout",
+        float,
+        15.0,
+        "Seconds an idle keep-alive connection stays open.",
+        minimum=1,
+        maximum=600,
+    ),
+    Setting(
+        "listener.read_timeout",
+        float,
+        10.0,
+        "Seconds a client has to send a whole request body.",
+        minimum=1,
+        maximum=600,
+    ),
+    Setting(
+        "storage.retention_days",
+        int,
+        90,
+        "Delete events older than this many days (0: keep forever).",
+        minimum=0,
+        maximum=36500,
+    ),
+    Setting(
+        "storage.retention_count",
+        int,
+        100_000,
+        "Keep at most this many events, deleting the oldest (0: no limit).",
+        minimum=0,
+        maximum=100_000_000,
+    ),
+    Setting(
+        "storage.data_dir",
+        str,
+        "",
+        "Folder for the event database (empty: the default data folder).",
+    ),
+    Setting(
+        "links.hosts",
+        list,
+        ["holmsecurity.com"],
+        "Security Center hosts whose links open without asking (subdomains included).",
+        check=_check_hosts,
+    ),
+    Setting("notifications.enabled", bool, True, "Show desktop notifications."),
+    Setting("notifications.finished_scan", bool, True, "Notify when a scan finishes."),
+    Setting("notifications.scheduled_scan", bool, False, "Notify when a scan is scheduled."),
+    Setting("notifications.ticket", bool, True, "Notify when a ticket is opened or closed."),
+    Setting("notifications.custom", bool, True, "Notify for custom (unrecognised) payloads."),
+    Setting(
+        "notifications.min_severity",
+        str,
+        "info",
+        "Notify only for events at least this severe (a finished scan that needs "
+        "attention always notifies).",
+        choices=_SEVERITY_WORDS,
+    ),
+    Setting("ui.start_at_login", bool, False, "Start holmtray when you log in."),
+    Setting("ui.welcome_shown", bool, False, "The first-run welcome dialog has been shown."),
+)
+
+_BY_KEY: dict[str, Setting] = {s.key: s for s in SCHEMA}
+
+
+def setting(key: str) -> Setting:
+    """The schema entry for ``key``; :class:`SettingsError` names unknown keys."""
+    try:
+        return _BY_KEY[key]
+    except KeyError:
+        raise SettingsError(f"unknown setting '{key}'") from None
+
+
+class Settings(Mapping[str, Value]):
+    """An immutable, validated set of values for every key in :data:`SCHEMA`."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any] | None = None) -> None:
+        merged: dict[str, Value] = {s.key: _copy(s.default) for s in SCHEMA}
+        for key, value in (values or {}).items():
+            merged[key] = setting(key).validate(value)
+        self._values = merged
+
+    def __getitem__(self, key: str) -> Value:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        shown = {k: ("********" if setting(k).secret and v else v) for k, v in self.items()}
+        return f"Settings({shown})"
+
+    # Typed accessors for the values the code reads most; they never hide a 0 or False.
+    def text(self, key: str) -> str:
+        value = self._values[key]
+        assert isinstance(value, str), key
+        return value
+
+    def integer(self, key: str) -> int:
+        value = self._values[key]
+        assert isinstance(value, int), key
+        assert not isinstance(value, bool), key
+        return value
+
+    def number(self, key: str) -> float:
+        value = self._values[key]
+        assert isinstance(value, float), key
+        return value
+
+    def flag(self, key: str) -> bool:
+        value = self._values[key]
+        assert isinstance(value, bool), key
+        return value
+
+    def strings(self, key: str) -> list[str]:
+        value = self._values[key]
+        assert isinstance(value, list), key
+        return list(value)
+
+    def with_values(self, changes: Mapping[str, Any]) -> Settings:
+        """A copy with dotted-key ``changes`` applied."""
+        values: dict[str, Any] = dict(self._values)
+        values.update(changes)
+        return Settings(values)
+
+
+def _copy(value: Value) -> Value:
+    return list(value) if isinstance(value, list) else value
+
+
+def new_token() -> str:
+    """A fresh URL-safe token with 256 random bits."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def load(path: Path) -> Settings:
+    """Read and validate the config file; a missing file gives the defaults."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    values: dict[str, Any] = {}
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            raise SettingsError(
+                f"config file {path}: '{section}' must be a [section], found a plain value"
+            )
+        for name, value in table.items():
+            values[f"{section}.{name}"] = value
+    try:
+        return Settings(values)
+    except SettingsError as exc:
+        raise SettingsError(f"config file {path}: {exc}") from None
+
+
+def _toml_value(value: Value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    # JSON string escapes (\", \\, \n, \uXXXX) are valid TOML basic-string escapes.
+    return json.dumps(value, ensure_ascii=True)
+
+
+def dumps(settings: Settings) -> str:
+    """The config file text: every key, grouped by section, each with its description."""
+    lines = ["# holmtray settings. Edit while holmtray is not running, or use Settings...", ""]
+    section = None
+    for s in SCHEMA:
+        if s.section != section:
+            if section is not None:
+                lines.append("")
+            lines.append(f"[{s.section}]")
+            section = s.section
+        lines.append(f"# {s.description}")
+        lines.append(f"{s.name} = {_toml_value(settings[s.key])}")
+    return "\n".join(lines) + "\n"
+
+
+def save(settings: Settings, path: Path) -> None:
+    """Write the config file atomically, readable by its owner only (mode 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=".holmtray-", suffix=".toml", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(dumps(settings))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    path.chmod(0o600)
+
+
+def load_or_create(path: Path) -> Settings:
+    """Load the config, generating and saving a token on first run (or when it is empty)."""
+    settings = load(path)
+    if not settings.text("listener.token") or not path.exists():
+        if not settings.text("listener.token"):
+            settings = settings.with_values({"listener.token": new_token()})
+        save(settings, path)
+        log.info("wrote new config file %s", path)
+    return settings

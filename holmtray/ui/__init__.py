@@ -1,0 +1,1 @@
+"""The Qt layer: application lifecycle, tray icon, notifier adapters, windows and dialogs."""
