@@ -78,7 +78,7 @@ def _printable(text: str) -> str:
     """Payload text made safe for a terminal: control characters shown as escapes."""
     out = []
     for ch in text:
-        if unicodedata.category(ch) in ("Cc", "Cf") and ch != " ":
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs"):
             out.append(ch.encode("unicode_escape").decode("ascii"))
         else:
             out.append(ch)
@@ -183,6 +183,10 @@ def cmd_events(settings: Settings, paths: Paths, args: argparse.Namespace, out: 
         finally:
             store.close()
     if args.json:
+        if hasattr(out, "reconfigure"):
+            # A payload may hold lone surrogates ("\\ud800" escapes); backslash-escaping them
+            # on the way out yields the same valid JSON escape instead of an encoding error.
+            out.reconfigure(errors="backslashreplace")
         json.dump([r.to_json() for r in rows], out, ensure_ascii=False, indent=2)
         out.write("\n")
     elif not rows:

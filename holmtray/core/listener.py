@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -92,14 +93,22 @@ def _check_basic(request: web.Request, config: ListenerConfig) -> None:
     if scheme.lower() != "basic" or not encoded:
         raise _Reject(401, "authentication required", challenge)
     try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+        raw = base64.b64decode(encoded.strip(), validate=True)
+    except binascii.Error:
         raise _Reject(401, "malformed Basic credentials", challenge) from None
-    user, sep, password = decoded.partition(":")
-    # Evaluate both comparisons so the time taken does not tell which one failed.
-    ok_user = _same(user, config.username)
-    ok_password = _same(password, config.password)
-    if not (sep and ok_user and ok_password):
+    # python-requests (Holm's sender) encodes URL credentials as Latin-1; browsers and curl
+    # use UTF-8. Accept either spelling of the configured user name and password.
+    candidates = [raw.decode("latin-1")]
+    with contextlib.suppress(UnicodeDecodeError):
+        candidates.append(raw.decode("utf-8"))
+    ok = False
+    for decoded in candidates:
+        user, sep, password = decoded.partition(":")
+        # Evaluate both comparisons so the time taken does not tell which one failed.
+        ok_user = _same(user, config.username)
+        ok_password = _same(password, config.password)
+        ok |= bool(sep) and ok_user and ok_password
+    if not ok:
         raise _Reject(401, "wrong user name or password", challenge)
 
 
