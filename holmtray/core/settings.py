@@ -18,6 +18,7 @@ import tempfile
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +149,49 @@ def _check_hosts(value: list[str]) -> str | None:
     return None
 
 
+_CLOCK_TIME_RE = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def parse_clock_time(text: str) -> time:
+    """``"07:30"`` → ``time(7, 30)``; ``ValueError`` naming the bad value otherwise."""
+    match = _CLOCK_TIME_RE.match(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a time of day (expected HH:MM from 00:00 to 23:59)")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def weekday_index(name: str) -> int:
+    """``"monday"``/``"Mon"`` → 0 .. ``"sunday"``/``"sun"`` → 6 (as ``date.weekday()``)."""
+    word = name.strip().lower()
+    for index, day in enumerate(WEEKDAYS):
+        if word in (day, day[:3]):
+            return index
+    raise ValueError(
+        f"{name!r} is not a weekday (expected names such as monday or mon .. sunday or sun)"
+    )
+
+
+def _check_clock_time(value: str) -> str | None:
+    try:
+        parse_clock_time(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _check_weekdays(value: list[str]) -> str | None:
+    for name in value:
+        try:
+            weekday_index(name)
+        except ValueError as exc:
+            return str(exc)
+    return None
+
+
 _SEVERITY_WORDS = tuple(s.word for s in Severity)
+_KIND_SEVERITY_WORDS = ("default", *_SEVERITY_WORDS)
 
 SCHEMA: tuple[Setting, ...] = (
     Setting(
@@ -246,15 +289,127 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("notifications.enabled", bool, True, "Show desktop notifications."),
     Setting("notifications.finished_scan", bool, True, "Notify when a scan finishes."),
     Setting("notifications.scheduled_scan", bool, False, "Notify when a scan is scheduled."),
-    Setting("notifications.ticket", bool, True, "Notify when a ticket is opened or closed."),
+    Setting(
+        "notifications.ticket",
+        bool,
+        True,
+        "Notify about tickets at all (ticket_opened and ticket_closed choose which).",
+    ),
+    Setting("notifications.ticket_opened", bool, True, "Notify when a ticket is opened."),
+    Setting("notifications.ticket_closed", bool, True, "Notify when a ticket is closed."),
     Setting("notifications.custom", bool, True, "Notify for custom (unrecognised) payloads."),
     Setting(
         "notifications.min_severity",
         str,
         "info",
-        "Notify only for events at least this severe (a finished scan that needs "
-        "attention always notifies).",
+        "Notify only for events at least this severe, for every kind whose own minimum is "
+        "'default' (a finished scan that needs attention always notifies).",
         choices=_SEVERITY_WORDS,
+    ),
+    Setting(
+        "notifications.min_severity_finished_scan",
+        str,
+        "default",
+        "Minimum severity (highest finding) for finished-scan notifications; 'default' uses "
+        "min_severity. A scan that needs attention notifies whatever this says.",
+        choices=_KIND_SEVERITY_WORDS,
+    ),
+    Setting(
+        "notifications.min_severity_ticket_opened",
+        str,
+        "default",
+        "Minimum severity for opened-ticket notifications; 'default' uses min_severity.",
+        choices=_KIND_SEVERITY_WORDS,
+    ),
+    Setting(
+        "notifications.min_severity_ticket_closed",
+        str,
+        "default",
+        "Minimum severity for closed-ticket notifications; 'default' uses min_severity.",
+        choices=_KIND_SEVERITY_WORDS,
+    ),
+    Setting(
+        "notifications.min_severity_custom",
+        str,
+        "default",
+        "Minimum severity for custom-payload notifications; 'default' uses min_severity.",
+        choices=_KIND_SEVERITY_WORDS,
+    ),
+    Setting(
+        "notifications.quiet_enabled",
+        bool,
+        False,
+        "Hold back notifications during quiet hours (the events are still stored, unread).",
+    ),
+    Setting(
+        "notifications.quiet_start",
+        str,
+        "22:00",
+        "Local time (HH:MM) quiet hours start. A start later than the end spans midnight; "
+        "a start equal to the end means the whole day.",
+        check=_check_clock_time,
+    ),
+    Setting(
+        "notifications.quiet_end",
+        str,
+        "07:00",
+        "Local time (HH:MM) quiet hours end.",
+        check=_check_clock_time,
+    ),
+    Setting(
+        "notifications.quiet_days",
+        list,
+        list(WEEKDAYS),
+        "Weekdays on which quiet hours start (a span past midnight belongs to the day it "
+        'started), e.g. ["monday", "friday"] or ["mon", "fri"].',
+        check=_check_weekdays,
+    ),
+    Setting(
+        "notifications.critical_bypass",
+        bool,
+        True,
+        "Let critical events through quiet hours and snooze.",
+    ),
+    Setting(
+        "notifications.burst_threshold",
+        int,
+        3,
+        "More notifiable events than this within burst_window_s are shown as one updating "
+        "summary instead of one by one.",
+        minimum=1,
+        maximum=1000,
+    ),
+    Setting(
+        "notifications.burst_window_s",
+        float,
+        10.0,
+        "Seconds of the burst window; a burst ends once this long passes without new events.",
+        minimum=1,
+        maximum=600,
+    ),
+    Setting(
+        "notifications.max_per_minute",
+        int,
+        6,
+        "Hard cap on notifications (summary updates included) in any 60 seconds; events over "
+        "the cap are counted into the summary.",
+        minimum=1,
+        maximum=60,
+    ),
+    Setting(
+        "notifications.missed_scan",
+        bool,
+        True,
+        "Warn when a scheduled scan has not reported as finished within its grace period.",
+    ),
+    Setting(
+        "notifications.missed_scan_default_grace_h",
+        float,
+        6.0,
+        "Hours after its start time a scheduled scan may take to report before the warning, "
+        "when its duration is unknown (otherwise twice its last known duration).",
+        minimum=0.1,
+        maximum=24 * 14,
     ),
     Setting("ui.start_at_login", bool, False, "Start holmtray when you log in."),
     Setting("ui.welcome_shown", bool, False, "The first-run welcome dialog has been shown."),
