@@ -1,0 +1,385 @@
+"""The Settings dialog: one editor per schema key, validation that names the key, apply errors
+that keep the dialog open, token regeneration behind a confirmation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QObject, QTimer, QUrl, Slot
+from PySide6.QtGui import QColor, QDesktopServices, QImage
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QSpinBox,
+    QWidget,
+)
+from pytestqt.qtbot import QtBot
+
+from holmtray.core.paths import Paths
+from holmtray.core.settings import SCHEMA, Settings, new_token, setting
+from holmtray.ui.settings_dialog import HIDDEN_KEYS, TAB_ORDER, SettingsDialog, tab_for
+
+
+class Applier:
+    """Stands in for the app's apply step: records what it got, answers with ``answer``."""
+
+    def __init__(self, answer: str | None = None) -> None:
+        self.answer = answer
+        self.calls: list[Settings] = []
+
+    def __call__(self, settings: Settings) -> str | None:
+        self.calls.append(settings)
+        return self.answer
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> Paths:
+    return Paths.under(tmp_path / "home")
+
+
+@pytest.fixture
+def start() -> Settings:
+    return Settings({"listener.token": new_token(), "listener.password": "pw"})
+
+
+def _dialog(qtbot: QtBot, settings: Settings, paths: Paths, applier: Applier) -> SettingsDialog:
+    dialog = SettingsDialog(settings, paths=paths, apply=applier)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    return dialog
+
+
+def _press(dialog: SettingsDialog, which: QDialogButtonBox.StandardButton) -> None:
+    button = dialog.buttons.button(which)
+    assert button is not None
+    button.click()
+
+
+def _on_modal(action: Callable[[QWidget], None]) -> None:
+    """Run ``action`` on the next modal dialog (the caller then blocks in its exec())."""
+
+    def attempt() -> None:
+        widget = QApplication.activeModalWidget()
+        if widget is None:
+            QTimer.singleShot(10, attempt)
+            return
+        action(widget)
+
+    QTimer.singleShot(0, attempt)
+
+
+def _click_message_button(text: str) -> Callable[[QWidget], None]:
+    def act(widget: QWidget) -> None:
+        assert isinstance(widget, QMessageBox)
+        for button in widget.buttons():
+            if button.text().replace("&", "") == text:
+                button.click()
+                return
+        raise AssertionError(f"no {text!r} button in {[b.text() for b in widget.buttons()]}")
+
+    return act
+
+
+def test_every_schema_key_but_the_hidden_ones_has_an_editor_of_its_type(
+    qtbot: QtBot, start: Settings, paths: Paths
+) -> None:
+    dialog = _dialog(qtbot, start, paths, Applier())
+    expected = {s.key for s in SCHEMA} - HIDDEN_KEYS
+    assert set(dialog.values()) == expected
+    for s in SCHEMA:
+        if s.key in HIDDEN_KEYS:
+            assert dialog.findChild(QWidget, s.key) is None
+            continue
+        editor = dialog.editor(s.key)
+        assert editor.objectName() == s.key
+        assert editor.toolTip() == s.description
+        if s.key == "listener.token":
+            assert editor is dialog.regenerate_button
+        elif s.type is bool:
+            assert isinstance(editor, QCheckBox)
+        elif s.choices:
+            assert isinstance(editor, QComboBox)
+        elif s.type is int:
+            assert isinstance(editor, QSpinBox)
+            assert editor.minimum() == s.minimum
+            assert editor.maximum() == s.maximum
+        elif s.type is float:
+            assert isinstance(editor, QDoubleSpinBox)
+        elif s.type is list:
+            assert isinstance(editor, QPlainTextEdit)
+        else:
+            assert isinstance(editor, QLineEdit)
+            expected_mode = QLineEdit.EchoMode.Password if s.secret else QLineEdit.EchoMode.Normal
+            assert editor.echoMode() == expected_mode
+    tabs = [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())]
+    assert tabs == list(TAB_ORDER)
+    assert tab_for("listener.port") == "Listener"
+    assert tab_for("links.hosts") == "Security Center hosts"
+    assert tab_for("brand_new.option") == "General"  # unknown sections still get shown
+
+
+def test_widgets_start_with_the_current_values(qtbot: QtBot, start: Settings, paths: Paths) -> None:
+    dialog = _dialog(qtbot, start, paths, Applier())
+    values = dialog.values()
+    for key, value in values.items():
+        assert start.with_values({key: value})[key] == start[key], key
+
+
+def test_changes_are_applied_with_ok_and_the_dialog_closes(
+    qtbot: QtBot, start: Settings, paths: Paths
+) -> None:
+    applier = Applier()
+    dialog = _dialog(qtbot, start, paths, applier)
+    port = dialog.editor("listener.port")
+    assert isinstance(port, QSpinBox)
+    port.setValue(9001)
+    hosts = dialog.editor("links.hosts")
+    assert isinstance(hosts, QPlainTextEdit)
+    hosts.setPlainText("holmsecurity.com\n  sc.example.org  \n\n")
+    scheduled = dialog.editor("notifications.scheduled_scan")
+    assert isinstance(scheduled, QCheckBox)
+    scheduled.setChecked(True)
+    severity = dialog.editor("notifications.min_severity")
+    assert isinstance(severity, QComboBox)
+    severity.setCurrentText("high")
+    timeout = dialog.editor("listener.read_timeout")
+    assert isinstance(timeout, QDoubleSpinBox)
+    timeout.setValue(30.5)
+
+    with qtbot.waitSignal(dialog.finished):
+        _press(dialog, QDialogButtonBox.StandardButton.Ok)
+
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert len(applier.calls) == 1
+    applied = applier.calls[0]
+    assert applied.integer("listener.port") == 9001
+    assert applied.strings("links.hosts") == ["holmsecurity.com", "sc.example.org"]
+    assert applied.flag("notifications.scheduled_scan") is True
+    assert applied.text("notifications.min_severity") == "high"
+    assert applied.number("listener.read_timeout") == 30.5
+    # Untouched values, the secrets included, come through unchanged.
+    assert applied.text("listener.token") == start.text("listener.token")
+    assert applied.text("listener.password") == "pw"
+    assert applied.flag("ui.welcome_shown") == start.flag("ui.welcome_shown")
+    assert dialog.result_settings() == applied
+
+
+def test_ok_without_changes_closes_without_applying(
+    qtbot: QtBot, start: Settings, paths: Paths
+) -> None:
+    applier = Applier()
+    dialog = _dialog(qtbot, start, paths, applier)
+    _press(dialog, QDialogButtonBox.StandardButton.Ok)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert applier.calls == []
+    assert dialog.result_settings() is None
+
+
+@pytest.mark.parametrize(
+    ("key", "typed", "named"),
+    [
+        ("listener.host", "not a host!", "listener.host"),
+        ("links.hosts", "holmsecurity.com\nbad host!", "links.hosts"),
+        ("listener.username", "user:name", "listener.username"),
+    ],
+)
+def test_invalid_input_is_refused_inline_naming_the_key(
+    qtbot: QtBot, start: Settings, paths: Paths, key: str, typed: str, named: str
+) -> None:
+    applier = Applier()
+    dialog = _dialog(qtbot, start, paths, applier)
+    dialog.tabs.setCurrentIndex(dialog.tabs.count() - 1)  # the error must bring its tab up
+    editor = dialog.editor(key)
+    if isinstance(editor, QPlainTextEdit):
+        editor.setPlainText(typed)
+    else:
+        assert isinstance(editor, QLineEdit)
+        editor.setText(typed)
+
+    _press(dialog, QDialogButtonBox.StandardButton.Ok)
+
+    assert applier.calls == []
+    assert dialog.isVisible()
+    assert dialog.error_label.isVisible()
+    message = dialog.error_label.text()
+    assert f"'{named}'" in message
+    assert typed.splitlines()[-1] in message
+    assert dialog.error_label.textFormat().name == "PlainText"
+    assert dialog.tabs.currentWidget().isAncestorOf(editor)
+    assert dialog.focusWidget() is editor
+
+    # Fixing it and pressing Apply clears the message and applies.
+    if isinstance(editor, QPlainTextEdit):
+        editor.setPlainText("holmsecurity.com")
+    else:
+        editor.setText(start.text(key) if key != "listener.host" else "0.0.0.0")
+    _press(dialog, QDialogButtonBox.StandardButton.Apply)
+    assert not dialog.error_label.isVisible()
+    assert dialog.isVisible()  # Apply keeps the dialog open
+    assert len(applier.calls) in (0, 1)  # 0 when the fix restored the original value
+
+
+def test_apply_failure_is_shown_and_the_dialog_stays_open(
+    qtbot: QtBot, start: Settings, paths: Paths
+) -> None:
+    applier = Applier("port 8747 on 127.0.0.1 is already in use")
+    dialog = _dialog(qtbot, start, paths, applier)
+    port = dialog.editor("listener.port")
+    assert isinstance(port, QSpinBox)
+    port.setValue(8747 if start.integer("listener.port") != 8747 else 8748)
+
+    _press(dialog, QDialogButtonBox.StandardButton.Ok)
+
+    assert len(applier.calls) == 1
+    assert dialog.isVisible()
+    assert dialog.error_label.text() == "port 8747 on 127.0.0.1 is already in use"
+    assert dialog.result_settings() is None
+    assert dialog.current_settings() == start
+
+    # Once the app manages, OK applies again and closes.
+    applier.answer = None
+    _press(dialog, QDialogButtonBox.StandardButton.Ok)
+    assert len(applier.calls) == 2
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.result_settings() == applier.calls[1]
+
+
+def test_regenerating_the_token_asks_first_and_yields_a_new_valid_token(
+    qtbot: QtBot, start: Settings, paths: Paths
+) -> None:
+    applier = Applier()
+    dialog = _dialog(qtbot, start, paths, applier)
+    old = start.text("listener.token")
+    warnings: list[str] = []
+
+    def cancel(widget: QWidget) -> None:
+        assert isinstance(widget, QMessageBox)
+        warnings.append(widget.informativeText())
+        assert widget.defaultButton() is widget.button(QMessageBox.StandardButton.Cancel)
+        _click_message_button("Cancel")(widget)
+
+    _on_modal(cancel)
+    dialog.regenerate_button.click()
+    assert dialog.values()["listener.token"] == old
+    assert "stops working" in warnings[0]
+
+    _on_modal(_click_message_button("Regenerate"))
+    dialog.regenerate_button.click()
+    token = dialog.values()["listener.token"]
+    assert isinstance(token, str)
+    assert token != old
+    setting("listener.token").validate(token)
+    assert "New token" in dialog.token_status.text()
+    assert token not in dialog.token_status.text()
+
+    _press(dialog, QDialogButtonBox.StandardButton.Ok)
+    assert [s.text("listener.token") for s in applier.calls] == [token]
+
+
+def test_restore_defaults_resets_only_the_current_tab(qtbot: QtBot, paths: Paths) -> None:
+    changed = Settings(
+        {
+            "listener.token": new_token(),
+            "listener.port": 9999,
+            "storage.retention_days": 7,
+            "notifications.ticket": False,
+        }
+    )
+    dialog = _dialog(qtbot, changed, paths, Applier())
+    dialog.tabs.setCurrentIndex(TAB_ORDER.index("Notifications"))
+    _press(dialog, QDialogButtonBox.StandardButton.RestoreDefaults)
+    values = dialog.values()
+    assert values["notifications.ticket"] is True
+    assert values["listener.port"] == 9999
+    assert values["storage.retention_days"] == 7
+
+    dialog.tabs.setCurrentIndex(TAB_ORDER.index("Listener"))
+    _press(dialog, QDialogButtonBox.StandardButton.RestoreDefaults)
+    values = dialog.values()
+    assert values["listener.port"] == setting("listener.port").default
+    assert values["listener.token"] == changed.text("listener.token")  # never reset to ""
+
+
+def test_secret_show_toggle_reveals_the_password(
+    qtbot: QtBot, start: Settings, paths: Paths
+) -> None:
+    dialog = _dialog(qtbot, start, paths, Applier())
+    password = dialog.editor("listener.password")
+    assert isinstance(password, QLineEdit)
+    (show,) = dialog.show_buttons
+    show.click()
+    assert password.echoMode() == QLineEdit.EchoMode.Normal
+    show.click()
+    assert password.echoMode() == QLineEdit.EchoMode.Password
+
+
+def test_browse_fills_the_data_folder(
+    qtbot: QtBot, start: Settings, paths: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chosen = str(tmp_path / "elsewhere")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: chosen)
+    dialog = _dialog(qtbot, start, paths, Applier())
+    assert dialog.browse_button is not None
+    dialog.browse_button.click()
+    assert dialog.values()["storage.data_dir"] == chosen
+
+
+class _UrlCatcher(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[QUrl] = []
+
+    @Slot(QUrl)
+    def handle(self, url: QUrl) -> None:
+        self.urls.append(url)
+
+
+def test_open_log_folder_opens_the_log_directory(
+    qtbot: QtBot, start: Settings, paths: Paths
+) -> None:
+    catcher = _UrlCatcher()
+    QDesktopServices.setUrlHandler("file", catcher, "handle")
+    try:
+        dialog = _dialog(qtbot, start, paths, Applier())
+        dialog.open_log_button.click()
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert [u.toLocalFile() for u in catcher.urls] == [str(paths.log_dir)]
+    assert paths.log_dir.is_dir()
+
+
+def test_screenshot_of_the_settings_dialog(
+    qtbot: QtBot, start: Settings, paths: Paths, artifacts: Path
+) -> None:
+    dialog = _dialog(qtbot, start, paths, Applier())
+    host = dialog.editor("listener.host")
+    assert isinstance(host, QLineEdit)
+    host.setText("not a host!")
+    _press(dialog, QDialogButtonBox.StandardButton.Apply)  # show the inline error too
+    dialog.tabs.setCurrentIndex(0)
+    for index in range(dialog.tabs.count()):
+        dialog.tabs.setCurrentIndex(index)
+        name = dialog.tabs.tabText(index).lower().replace(" ", "_")
+        path = artifacts / ("settings_dialog.png" if index == 0 else f"settings_dialog_{name}.png")
+        assert dialog.grab().save(str(path))
+        image = QImage(str(path))
+        assert not image.isNull()
+        assert image.width() >= 400
+        assert image.height() >= 300
+        colours = {
+            QColor(image.pixel(x, y)).name()
+            for x in range(0, image.width(), 7)
+            for y in range(0, image.height(), 7)
+        }
+        assert len(colours) > 10, "the screenshot is blank"
