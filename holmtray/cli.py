@@ -216,6 +216,11 @@ def cmd_rejected(paths: Paths, limit: int, as_json: bool, out: TextIO) -> int:
 
 
 async def _serve(settings: Settings, paths: Paths) -> int:
+    # Signal handlers first: a SIGTERM right after the "listening" line must stop us cleanly.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     receiver = Receiver(settings=settings, paths=paths)
     try:
         endpoint = await receiver.start()
@@ -233,10 +238,6 @@ async def _serve(settings: Settings, paths: Paths) -> int:
         )
     # The masked URL goes to the log; tests and scripts wait for this exact line.
     print(f"holmtray: listening on {endpoint.masked_url()}", file=sys.stderr, flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
