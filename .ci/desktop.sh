@@ -38,8 +38,13 @@ desktop_start() {
   DESKTOP_PIDS+=($!)
   _wait_for 20 "trayer panel" bash -c 'xwininfo -root -tree | grep -q "\"panel\""'
 
-  dunst -config "$(dirname "${BASH_SOURCE[0]}")/../tests/e2e/desktop/dunstrc" \
-    >"$dir/dunst.log" 2>&1 &
+  # dunst needs absolute paths in its config: fill in where the context-menu picker lives.
+  local e2e
+  e2e=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/e2e/desktop" && pwd)
+  sed "s|@DMENU@|$e2e/dmenu-pick.sh|" "$e2e/dunstrc" >"$dir/dunstrc"
+  export DUNST_PICK_FILE="$dir/dunst-pick"
+  : >"$DUNST_PICK_FILE"
+  dunst -config "$dir/dunstrc" >"$dir/dunst.log" 2>&1 &
   DESKTOP_PIDS+=($!)
   _wait_for 20 "dunst on D-Bus" bash -c 'dbus-send --session --dest=org.freedesktop.DBus \
     --type=method_call --print-reply / org.freedesktop.DBus.NameHasOwner \

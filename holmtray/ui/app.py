@@ -1,0 +1,482 @@
+"""The tray application: lifecycle and wiring, in one fixed order.
+
+``run()`` sets up logging, makes sure only one instance runs, creates the QApplication and the
+qasync loop, and awaits :meth:`TrayApp.main` until the user quits (menu, SIGINT/SIGTERM, or
+session logout). :class:`TrayApp` owns the pieces and connects them: the receiver thread
+(listener + writer), the GUI's read store, the tray icon, the notifier and the notification
+policy, the event window and the dialogs. Data flows one way: committed batches from the
+receiver thread -> event window, tray state, policy -> notifier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import signal
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+import aiohttp
+import qasync
+from PySide6.QtCore import QObject, QSocketNotifier, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from holmtray import __version__
+from holmtray.core import logsetup
+from holmtray.core import settings as settings_mod
+from holmtray.core.autostart import Autostart, default_command
+from holmtray.core.clock import utc_now
+from holmtray.core.events import StoredEvent
+from holmtray.core.notices import Notice, Urgency
+from holmtray.core.paths import Paths
+from holmtray.core.policy import ExpectationStore, NotificationPolicy, Show, ShowSummary
+from holmtray.core.receiver import ListenerError, database_path
+from holmtray.core.samples import sample_body
+from holmtray.core.settings import Settings, SettingsError
+from holmtray.core.store import Store, StoreError
+from holmtray.ui.event_window import EventWindow
+from holmtray.ui.icons import app_icon, resource_path
+from holmtray.ui.links import LinkOpener
+from holmtray.ui.notifier import Notifier
+from holmtray.ui.receiver_thread import ReceiverThread
+from holmtray.ui.settings_dialog import SettingsDialog
+from holmtray.ui.single_instance import SingleInstance
+from holmtray.ui.tray import Tray, TrayView
+from holmtray.ui.welcome import WelcomeDialog
+
+log = logging.getLogger("holmtray.app")
+
+DRAIN_INTERVAL_MS = 250  # at most four hand-overs a second from the receiver thread
+TICK_INTERVAL_MS = 1000
+REACHABILITY = (
+    "Holm Security's cloud must be able to reach this URL. This computer usually is not "
+    "reachable from the internet: publish it through a reverse proxy or VPN, or run "
+    "`holmtray serve` on an always-on host."
+)
+
+
+class TrayApp(QObject):
+    """Owns and wires every part of the running tray app."""
+
+    def __init__(self, *, settings: Settings, paths: Paths, quit_event: asyncio.Event) -> None:
+        super().__init__()
+        self.settings = settings
+        self.paths = paths
+        self._quit = quit_event
+        self.receiver = ReceiverThread(settings=settings, paths=paths)
+        self.tray = Tray(self)
+        self.links = LinkOpener(hosts=lambda: self.settings.strings("links.hosts"))
+        self.policy = NotificationPolicy(
+            settings=settings,
+            clock=utc_now,
+            expectations=ExpectationStore(path=paths.data_dir / "expectations.json"),
+        )
+        self.store: Store | None = None
+        self.window: EventWindow | None = None
+        self.notifier: Notifier | None = None
+        self._summary_ids: dict[str, frozenset[int]] = {}
+        self._last_drain = 0.0
+        self._drain_timer = QTimer(self, singleShot=True)
+        self._drain_timer.timeout.connect(self._drain)
+        self._tick_timer = QTimer(self, interval=TICK_INTERVAL_MS)
+        self._tick_timer.timeout.connect(self._tick)
+        self._stopped = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.received = 0  # events handed to the GUI since start (tests and About read it)
+
+    # -- start and stop -----------------------------------------------------------------
+    async def start(self) -> None:
+        self.receiver.events_ready.connect(self._events_ready)
+        self.receiver.failed.connect(lambda _why: self._refresh_tray())
+        self.receiver.listening.connect(lambda _ep: self._refresh_tray())
+        with contextlib.suppress(ListenerError, StoreError):
+            await asyncio.wrap_future(self.receiver.start())
+        self.store = Store.open(database_path(self.settings, self.paths))
+        self.window = EventWindow(
+            store=self.store,
+            open_link=lambda url, parent: self.links.open(url, parent),
+            state_path=self.paths.config_dir / "window.ini",
+        )
+        self.window.read_state_changed.connect(self._refresh_tray)
+        self._connect_tray()
+        self.tray.icon.show()
+        self.notifier = await Notifier.choose(
+            tray=self.tray.icon,
+            icon=resource_path("holmtray.svg"),
+            on_clicked=self._notice_clicked,
+            on_open=lambda n: self.links.open(n.link, None),
+        )
+        self._tick_timer.start()
+        self._refresh_tray()
+        if self.receiver.recovered_from:
+            QMessageBox.warning(
+                None,
+                "holmtray: database recovered",
+                f"The event database was damaged. It was moved aside to\n"
+                f"{self.receiver.recovered_from}\nand a new, empty database was started.",
+            )
+        if not self.settings.flag("ui.welcome_shown"):
+            self.show_welcome()
+        log.info("tray app started (notifications: %s)", self.notifier.backend_name)
+        print("holmtray: tray app ready", file=sys.stderr, flush=True)
+
+    def _connect_tray(self) -> None:
+        t = self.tray
+        t.toggle_window.connect(self.toggle_window)
+        t.show_events.connect(self.show_window)
+        t.copy_url.connect(self.copy_url)
+        t.send_test.connect(lambda: self._spawn(self.send_test()))
+        t.pause.connect(self.pause)
+        t.open_settings.connect(self.open_settings)
+        t.about.connect(self.show_about)
+        t.quit.connect(self.request_quit)
+
+    def request_quit(self) -> None:
+        log.info("quit requested")
+        self._quit.set()
+
+    async def main(self) -> None:
+        await self.start()
+        await self._quit.wait()
+
+    def shutdown(self) -> None:
+        """Stop in order: listener (answers in-flight), writer (commits), stores. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._tick_timer.stop()
+        self.receiver.stop()
+        self._drain()  # the last committed events reach the window's store readers too
+        if self.window is not None:
+            self.window.save_state()
+        self.tray.icon.hide()
+        if self.store is not None:
+            self.store.close()
+        log.info("tray app stopped")
+
+    def _spawn(self, coro: object) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- events from the receiver -------------------------------------------------------
+    def _events_ready(self) -> None:
+        wait = DRAIN_INTERVAL_MS - (time.monotonic() - self._last_drain) * 1000
+        if not self._drain_timer.isActive():
+            self._drain_timer.start(max(0, int(wait)))
+
+    def _drain(self) -> None:
+        self._last_drain = time.monotonic()
+        batch = self.receiver.take_events()
+        if not batch:
+            return
+        self.received += len(batch)
+        if self.window is not None:
+            self.window.add_events(batch)
+        self._refresh_tray(last=batch[-1])
+        if not self._stopped:
+            self._act(self.policy.on_events(batch))
+
+    def _tick(self) -> None:
+        self._act(self.policy.tick())
+        self._refresh_tray()
+
+    def _act(self, actions: list[Show | ShowSummary]) -> None:
+        if self.notifier is None or not self.settings.flag("notifications.enabled"):
+            return
+        for action in actions:
+            if isinstance(action, ShowSummary) and action.notice.replace_key:
+                self._summary_ids[action.notice.replace_key] = action.event_ids
+            self._spawn(self.notifier.show(action.notice))
+
+    def _notice_clicked(self, notice: Notice) -> None:
+        if self.window is None:
+            return
+        ids = self._summary_ids.get(notice.replace_key or "")
+        if notice.event_id is None and ids:
+            self.window.show_ids(ids, f"{len(ids)} events from the burst")
+        elif notice.event_id is not None:
+            self.window.show_event(notice.event_id)
+        else:
+            self.show_window()
+
+    def _refresh_tray(self, last: StoredEvent | None = None) -> None:
+        unread, highest = (0, None)
+        if self.store is not None:
+            try:
+                unread, highest = self.store.unread_summary()
+                if last is None:
+                    last = self.store.last_event()
+            except StoreError as exc:
+                log.warning("cannot read the unread count: %s", exc)
+        ep = self.receiver.endpoint
+        previous = self.tray.view
+        self.tray.show_state(
+            TrayView(
+                address=ep.masked_url() if ep else None,
+                error=self.receiver.error,
+                unread=unread,
+                highest=highest,
+                paused=self.policy.status(),
+                last_event=(
+                    f"{last.event.title} ({last.received_at.astimezone():%H:%M})" if last else None
+                ),
+            )
+        )
+        view = self.tray.view
+        if view != previous:
+            # One line per change: the desktop tests follow the tray through these.
+            log.debug(
+                "tray state: unread=%d highest=%s paused=%s error=%s geometry=%s",
+                view.unread,
+                view.highest.word if view.highest is not None else "-",
+                view.paused or "-",
+                view.error or "-",
+                self._tray_geometry(),
+            )
+
+    def _tray_geometry(self) -> str:
+        g = self.tray.icon.geometry()
+        return f"{g.x()},{g.y()},{g.width()},{g.height()}"
+
+    # -- user actions ---------------------------------------------------------------------
+    def show_window(self) -> None:
+        if self.window is not None:
+            self.window.show()
+            self.window.raise_()
+            self.window.activateWindow()
+
+    def toggle_window(self) -> None:
+        if self.window is not None and self.window.isVisible():
+            self.window.hide()
+        else:
+            self.show_window()
+
+    def webhook_url(self) -> str | None:
+        ep = self.receiver.endpoint
+        if ep is None:
+            return None
+        s = self.settings
+        return ep.webhook_url(
+            s.text("listener.token"),
+            username=s.text("listener.username"),
+            password=s.text("listener.password"),
+        )
+
+    def copy_url(self) -> None:
+        url = self.webhook_url()
+        if url is None:
+            self._say("Webhook URL not available", f"The listener is not running: {self.receiver.error}")
+            return
+        QGuiApplication.clipboard().setText(url)
+        self._say("Webhook URL copied", "Paste it into Security Center's webhook settings. " + REACHABILITY)
+
+    def _say(self, summary: str, body: str, urgency: Urgency = Urgency.LOW) -> None:
+        if self.notifier is not None:
+            notice = Notice(event_id=None, summary=summary, body=body, urgency=urgency, link=None)
+            self._spawn(self.notifier.show(notice))
+
+    async def post_test(self, kind: str = "finished_scan") -> tuple[bool, str]:
+        """Post a sample to our own listener (from the receiver's loop); (ok, message)."""
+        ep = self.receiver.endpoint
+        if ep is None:
+            return False, f"The listener is not running: {self.receiver.error}"
+        url = f"{ep.local_url()}/hooks/{self.settings.text('listener.token')}"
+        auth = None
+        if self.settings.text("listener.username") or self.settings.text("listener.password"):
+            auth = aiohttp.BasicAuth(
+                self.settings.text("listener.username"), self.settings.text("listener.password")
+            )
+
+        async def post() -> tuple[int, str]:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session,
+                session.post(url, data=sample_body(kind), auth=auth,
+                             headers={"Content-Type": "application/json"}) as resp,
+            ):
+                return resp.status, await resp.text()
+
+        try:
+            status, text = await asyncio.wrap_future(self.receiver.call(post()))
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            return False, f"Could not reach the listener: {exc or type(exc).__name__}"
+        if status == 200:
+            return True, f"Test event stored ({text.strip()}). A notification should appear."
+        return False, f"The listener answered HTTP {status}: {text[:200]}"
+
+    async def send_test(self) -> None:
+        ok, message = await self.post_test()
+        if not ok:
+            self._say("Test event failed", message, Urgency.NORMAL)
+
+    def pause(self, what: str) -> None:
+        if what == "hour":
+            self.policy.snooze_for(60)
+        elif what == "tomorrow":
+            self.policy.snooze_until_tomorrow()
+        elif what == "forever":
+            self.policy.snooze(None)
+        else:
+            self.policy.resume()
+        self._refresh_tray()
+
+    def apply_settings(self, new: Settings) -> str | None:
+        """Apply and save new settings; an error message if they cannot take effect."""
+        try:
+            self.receiver.apply_settings(new).result(timeout=15)
+        except ListenerError as exc:
+            return str(exc)
+        except StoreError as exc:
+            return f"cannot open the event database: {exc}"
+        except Exception as exc:
+            log.exception("applying settings failed")
+            return f"could not apply the settings: {exc}"
+        old = self.settings
+        self.settings = new
+        try:
+            settings_mod.save(new, self.paths.config_file)
+        except OSError as exc:
+            return f"settings are in effect but could not be saved to {self.paths.config_file}: {exc}"
+        self.policy.update_settings(new)
+        if old.flag("ui.start_at_login") != new.flag("ui.start_at_login"):
+            auto = Autostart(command=default_command())
+            try:
+                auto.enable() if new.flag("ui.start_at_login") else auto.disable()
+            except OSError as exc:
+                return f"could not change start at login: {exc}"
+        self._refresh_tray()
+        return None
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, paths=self.paths, apply=self.apply_settings)
+        dialog.setWindowIcon(app_icon())
+        dialog.exec()
+
+    def show_welcome(self) -> WelcomeDialog:
+        def send_test(done: Callable[[bool, str], None]) -> None:
+            async def run() -> None:
+                ok, message = await self.post_test()
+                done(ok, message)
+
+            self._spawn(run())
+
+        dialog = WelcomeDialog(webhook_url=self.webhook_url() or "(listener not running)", send_test=send_test)
+        dialog.setWindowIcon(app_icon())
+        dialog.show()
+        self._welcome = dialog
+        with contextlib.suppress(SettingsError, OSError):
+            self.settings = self.settings.with_values({"ui.welcome_shown": True})
+            settings_mod.save(self.settings, self.paths.config_file)
+        return dialog
+
+    def show_about(self) -> None:
+        ep = self.receiver.endpoint
+        backend = self.notifier.backend_name if self.notifier else "none"
+        lines = [
+            f"<b>holmtray {html.escape(__version__)}</b>",
+            "Desktop alerts and a searchable history for Holm Security webhooks.",
+            f"Listening on: {html.escape(ep.masked_url()) if ep else 'not listening'}",
+            f"Notifications: {html.escape(backend)}",
+            f"Database: {html.escape(str(database_path(self.settings, self.paths)))}",
+            f"Logs: {html.escape(str(self.paths.log_dir))}",
+        ]
+        QMessageBox.about(None, "About holmtray", "<br>".join(lines))
+
+
+class _Signals:
+    """SIGINT/SIGTERM end the app cleanly, even while Qt's C++ loop is waiting."""
+
+    def __init__(self, on_signal: Callable[[], None]) -> None:
+        self._r, self._w = socket.socketpair()
+        self._r.setblocking(False)
+        self._w.setblocking(False)
+        signal.set_wakeup_fd(self._w.fileno())
+        self._notifier = QSocketNotifier(self._r.fileno(), QSocketNotifier.Type.Read)
+        self._notifier.activated.connect(self._drain)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: on_signal())
+
+    def _drain(self) -> None:
+        with contextlib.suppress(OSError):
+            self._r.recv(64)  # Python runs the handler itself once we are back in bytecode
+
+    def close(self) -> None:
+        signal.set_wakeup_fd(-1)
+        self._notifier.setEnabled(False)
+        self._r.close()
+        self._w.close()
+
+
+def _install_excepthook() -> None:
+    shown = False
+
+    def hook(
+        exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        nonlocal shown
+        log.critical("uncaught exception", exc_info=(exc_type, exc, tb))
+        if shown or QApplication.instance() is None:
+            return
+        shown = True
+        box = QMessageBox(
+            QMessageBox.Icon.Critical,
+            "holmtray: unexpected error",
+            f"holmtray hit an unexpected error and keeps running.\n\n{exc_type.__name__}: {exc}\n\n"
+            "Details are in the log file. Further errors are logged without this dialog.",
+        )
+        box.setDetailedText("".join(traceback.format_exception(exc_type, exc, tb)))
+        box.setTextFormat(box.textFormat().PlainText)
+        box.show()
+
+    sys.excepthook = hook
+
+
+def run(*, settings: Settings, paths: Paths, verbose: bool = False) -> int:
+    """Run the tray app until the user quits; the process exit code."""
+    logsetup.configure(
+        secrets=(settings.text("listener.token"), settings.text("listener.password")),
+        level=logging.DEBUG if verbose else logging.INFO,
+        log_file=paths.log_file,
+    )
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("holmtray")
+    app.setApplicationDisplayName("holmtray")
+    app.setDesktopFileName("holmtray")
+    app.setQuitOnLastWindowClosed(False)
+    app.setWindowIcon(app_icon())
+    instance = SingleInstance(paths)
+    if not instance.acquire():
+        if instance.hand_off():
+            print("holmtray: already running; asked it to show its window", file=sys.stderr)
+            return 0
+        print("holmtray: another instance holds the lock but does not answer", file=sys.stderr)
+        return 1
+    _install_excepthook()
+    quit_event = asyncio.Event()
+    tray_app = TrayApp(settings=settings, paths=paths, quit_event=quit_event)
+    instance.show_requested.connect(tray_app.show_window)
+    signals = _Signals(tray_app.request_quit)
+    app.aboutToQuit.connect(tray_app.request_quit)  # session logout quits the QApplication
+    try:
+        qasync.run(tray_app.main())
+    except RuntimeError as exc:
+        # Logout stops Qt's loop under qasync before main() returns; we still shut down below.
+        log.info("event loop ended early: %s", exc)
+    finally:
+        tray_app.shutdown()
+        signals.close()
+        instance.release()
+    return 0
+
+
+__all__ = ["TrayApp", "run"]
+_ = Path  # used in type comments of tests

@@ -1,0 +1,139 @@
+"""The tray icon: its picture, tooltip and menu. It renders state and emits the user's choices.
+
+It holds no application logic: ``TrayApp`` tells it what to show (:meth:`Tray.show_state`)
+and listens to its signals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+from holmtray.core.events import Severity
+from holmtray.core.notices import visible
+from holmtray.ui.icons import TrayState, tray_icon
+
+
+def tooltip_safe(text: str) -> str:
+    """Payload text for a tooltip. Qt renders tooltips that look like HTML as rich text, so
+    angle brackets become look-alike quotes; the event window shows the exact text."""
+    return visible(text, 80).replace("<", "‹").replace(">", "›").replace("&", "＆")
+
+
+@dataclass(frozen=True, slots=True)
+class TrayView:
+    """Everything the tray shows."""
+
+    address: str | None = None  # masked listening URL, None when not listening
+    error: str | None = None
+    unread: int = 0
+    highest: Severity | None = None
+    paused: str | None = None  # e.g. "Snoozed for 43 min"; None when notifying
+    last_event: str | None = None  # title and time of the newest event
+
+
+class Tray(QObject):
+    """The system-tray icon and its menu."""
+
+    toggle_window = Signal()
+    show_events = Signal()
+    copy_url = Signal()
+    send_test = Signal()
+    pause = Signal(str)  # "hour", "tomorrow", "forever", "resume"
+    open_settings = Signal()
+    about = Signal()
+    quit = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.icon = QSystemTrayIcon(tray_icon(TrayState()), self)
+        self.menu = QMenu()
+        self._status = self._add("Starting…", enabled=False)
+        self.menu.addSeparator()
+        self._add("Show events", self.show_events.emit, bold=True)
+        self._add("Copy webhook URL", self.copy_url.emit)
+        self._add("Send test event", self.send_test.emit)
+        pause_menu = self.menu.addMenu("Pause notifications")
+        self.pause_menu = pause_menu
+        for label, what in (
+            ("For 1 hour", "hour"),
+            ("Until tomorrow 08:00", "tomorrow"),
+            ("Until resumed", "forever"),
+        ):
+            action = pause_menu.addAction(label)
+            action.triggered.connect(lambda _=False, w=what: self.pause.emit(w))
+        pause_menu.addSeparator()
+        self._resume = pause_menu.addAction("Resume")
+        self._resume.triggered.connect(lambda: self.pause.emit("resume"))
+        self._resume.setEnabled(False)
+        self.menu.addSeparator()
+        self._add("Settings…", self.open_settings.emit)
+        self._add("About holmtray", self.about.emit)
+        self.menu.addSeparator()
+        quit_action = self._add("Quit", self.quit.emit)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.icon.setContextMenu(self.menu)
+        self.icon.activated.connect(self._activated)
+        self.view = TrayView()
+        self.show_state(self.view)
+
+    def _add(self, text: str, slot: object = None, *, enabled: bool = True, bold: bool = False) -> QAction:
+        action = self.menu.addAction(text)
+        action.setEnabled(enabled)
+        if bold:
+            font = action.font()
+            font.setBold(True)
+            action.setFont(font)
+        if slot is not None:
+            action.triggered.connect(slot)
+        return action
+
+    def action(self, text: str) -> QAction:
+        """The menu action labelled ``text`` (for tests and keyboard handling)."""
+        for a in [*self.menu.actions(), *self.pause_menu.actions()]:
+            if a.text() == text:
+                return a
+        raise KeyError(text)
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason == QSystemTrayIcon.ActivationReason.Trigger:
+            self.toggle_window.emit()
+
+    def show_state(self, view: TrayView) -> None:
+        self.view = view
+        state = TrayState(
+            unread=view.unread, highest=view.highest, paused=bool(view.paused), error=view.error
+        )
+        self.icon.setIcon(tray_icon(state))
+        self.icon.setToolTip(self.tooltip())
+        if view.error:
+            self._status.setText(f"Listener error: {view.error}")
+        elif view.address:
+            self._status.setText(f"Listening on {view.address}")
+        else:
+            self._status.setText("Starting…")
+        self._resume.setEnabled(bool(view.paused))
+        self.pause_menu.setTitle(
+            f"Pause notifications ({view.paused})" if view.paused else "Pause notifications"
+        )
+
+    def tooltip(self) -> str:
+        v = self.view
+        lines = ["holmtray"]
+        if v.error:
+            lines.append(f"Not receiving: {v.error}")
+        elif v.address:
+            lines.append(f"Listening on {v.address}")
+        if v.unread:
+            worst = f" (highest: {v.highest.label})" if v.highest is not None else ""
+            lines.append(f"{v.unread} unread{worst}")
+        else:
+            lines.append("No unread events")
+        if v.paused:
+            lines.append(f"Notifications paused: {v.paused}")
+        if v.last_event:
+            lines.append(f"Last: {tooltip_safe(v.last_event)}")
+        return "\n".join(lines)

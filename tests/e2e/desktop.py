@@ -1,0 +1,186 @@
+"""Fixtures' machinery for the desktop tests: the real tray app on a real X display.
+
+``TrayProc`` launches ``python -m holmtray`` as a subprocess (its own ``HOLMTRAY_HOME``, a
+stand-in browser that records the URLs it is asked to open) and waits until it says it is
+ready. ``Dunst`` reads what the notification daemon received. ``X`` wraps xdotool/xwininfo.
+Everything waits for a condition; nothing sleeps and hopes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from holmtray.core import settings as settings_mod
+from holmtray.core.paths import Paths
+from holmtray.core.settings import Settings
+from tests.procs import Proc
+
+READY = re.compile(r"holmtray: tray app ready")
+DESKTOP_TOOLS = ("xdotool", "xwininfo", "dunstctl", "import", "dbus-send")
+
+
+def desktop_missing() -> str | None:
+    """Why the desktop tests cannot run here, or None."""
+    if not os.environ.get("DISPLAY"):
+        return "no X display (DISPLAY is not set)"
+    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        return "no session D-Bus (DBUS_SESSION_BUS_ADDRESS is not set)"
+    for tool in DESKTOP_TOOLS:
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed"
+    r = subprocess.run(
+        ["dbus-send", "--session", "--dest=org.freedesktop.DBus", "--type=method_call",
+         "--print-reply", "/", "org.freedesktop.DBus.NameHasOwner",
+         "string:org.freedesktop.Notifications"],
+        capture_output=True, text=True, check=False, timeout=10,
+    )
+    if "boolean true" not in r.stdout:
+        return "no notification daemon on the session bus"
+    return None
+
+
+def wait_until(cond: Any, timeout: float = 15, what: str = "condition", interval: float = 0.05) -> Any:
+    """Poll ``cond`` until it returns something truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+class Dunst:
+    """What dunst received, read through ``dunstctl``."""
+
+    def close_all(self) -> None:
+        subprocess.run(["dunstctl", "close-all"], check=True, timeout=10)
+
+    def history(self) -> list[dict[str, Any]]:
+        out = subprocess.run(
+            ["dunstctl", "history"], capture_output=True, text=True, check=True, timeout=10
+        ).stdout
+        data = json.loads(out)["data"][0]
+        return [{k: v["data"] for k, v in n.items()} for n in data]
+
+    def displayed(self) -> int:
+        out = subprocess.run(
+            ["dunstctl", "count", "displayed"], capture_output=True, text=True, check=True,
+            timeout=10,
+        ).stdout
+        return int(out.strip() or 0)
+
+    def received(self, appname: str = "holmtray") -> list[dict[str, Any]]:
+        """Every notification from ``appname`` so far, oldest first (closes those shown)."""
+        self.close_all()
+        return [n for n in reversed(self.history()) if n.get("appname") == appname]
+
+    def clear(self) -> None:
+        self.close_all()
+        # history-pop one by one: dunst 1.9 has no "clear history" command.
+        for _ in range(len(self.history())):
+            subprocess.run(["dunstctl", "history-pop"], check=False, timeout=10,
+                           capture_output=True)
+        self.close_all()
+
+
+@dataclass
+class Browser:
+    """A stand-in browser ($BROWSER) that appends every URL it gets to a file."""
+
+    script: Path
+    log: Path
+
+    @classmethod
+    def make(cls, folder: Path) -> Browser:
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / "opened.txt"
+        script = folder / "browser.sh"
+        script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{log}"\n')
+        script.chmod(script.stat().st_mode | stat.S_IXUSR)
+        return cls(script=script, log=log)
+
+    def opened(self) -> list[str]:
+        try:
+            return self.log.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+
+
+class TrayProc(Proc):
+    """The real tray app, started on the test display, waited for until ready."""
+
+    def __init__(self, home: Path, browser: Browser, *, welcome: bool = False,
+                 settings: dict[str, Any] | None = None) -> None:
+        paths = Paths.under(home)
+        if not paths.config_file.exists():
+            values: dict[str, Any] = {"listener.port": 0, "ui.welcome_shown": not welcome}
+            values.update(settings or {})
+            base = settings_mod.load_or_create(paths.config_file)
+            settings_mod.save(base.with_values(values), paths.config_file)
+        self.paths = paths
+        super().__init__(home, "tray", "--verbose", QT_QPA_PLATFORM="xcb",
+                         BROWSER=str(browser.script))
+        self.wait_for(READY, timeout=60)
+
+    @property
+    def token(self) -> str:
+        cfg = tomllib.loads(self.paths.config_file.read_text())
+        return str(cfg["listener"]["token"])
+
+    def settings(self) -> Settings:
+        return settings_mod.load(self.paths.config_file)
+
+    @property
+    def port(self) -> int:  # type: ignore[override]
+        data = json.loads((self.paths.data_dir / "listener.json").read_text())
+        return int(data["port"])
+
+    @property
+    def hook(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/{self.token}"
+
+    def tray_states(self) -> list[str]:
+        return [m.group(1) for line in self.lines if (m := re.search(r"tray state: (.*)$", line))]
+
+
+class X:
+    """Small wrappers over xdotool and xwininfo."""
+
+    @staticmethod
+    def run(*args: str) -> str:
+        return subprocess.run(list(args), capture_output=True, text=True, check=False,
+                              timeout=15).stdout
+
+    @classmethod
+    def windows_named(cls, name: str) -> list[str]:
+        return cls.run("xdotool", "search", "--onlyvisible", "--name", name).split()
+
+    @classmethod
+    def geometry(cls, wid: str) -> tuple[int, int, int, int]:
+        out = cls.run("xdotool", "getwindowgeometry", "--shell", wid)
+        g = dict(line.split("=", 1) for line in out.split() if "=" in line)
+        return int(g["X"]), int(g["Y"]), int(g["WIDTH"]), int(g["HEIGHT"])
+
+    @classmethod
+    def click(cls, x: int, y: int, button: int = 1) -> None:
+        cls.run("xdotool", "mousemove", "--sync", str(x), str(y), "click", str(button))
+
+    @classmethod
+    def key(cls, *keys: str) -> None:
+        cls.run("xdotool", "key", "--delay", "50", *keys)
+
+    @classmethod
+    def tree(cls) -> str:
+        return cls.run("xwininfo", "-root", "-tree")
