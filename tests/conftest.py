@@ -4,7 +4,6 @@ rule that desktop tests may skip on a laptop but never in CI (HOLMTRAY_REQUIRE_D
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,11 +22,11 @@ def require_or_skip(reason: str) -> None:
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private HOLMTRAY_HOME for this test."""
     h = tmp_path / "home"
     monkeypatch.setenv("HOLMTRAY_HOME", str(h))
-    yield h
+    return h
 
 
 @pytest.fixture(scope="session")

@@ -72,7 +72,7 @@ class _Reject(Exception):
 
 
 CONFIG_KEY = web.AppKey("config", LiveConfig)
-INGEST_KEY = web.AppKey("ingest", Ingest)  # type: ignore[type-abstract]
+INGEST_KEY: web.AppKey[Ingest] = web.AppKey("ingest")
 REJECTED_KEY = web.AppKey("rejected", RejectedLog)
 
 

@@ -693,6 +693,11 @@ class NotificationPolicy:
         if not ev.scan_name:
             return
         if ev.kind is Kind.SCHEDULED_SCAN and ev.starts_at is not None:
+            if ev.starts_at + self.grace(ev.scan_name) <= now:
+                # A schedule whose report was already due when it arrived (a replayed or
+                # delayed message): alerting "has not reported" at once would only be noise.
+                log.info("schedule for %r arrived after its report was due", ev.scan_name)
+                return
             self._expectations.expect(Expectation(ev.scan_name, ev.starts_at, e.id, ev.link))
         elif ev.kind is Kind.FINISHED_SCAN:
             self._expectations.scan_finished(

@@ -19,15 +19,15 @@ import socket
 import sys
 import time
 import traceback
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Coroutine
 from types import TracebackType
+from typing import Any
 
 import aiohttp
 import qasync
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from holmtray import __version__
 from holmtray.core import logsetup
@@ -102,7 +102,7 @@ class TrayApp(QObject):
         self.store = Store.open(database_path(self.settings, self.paths))
         self.window = EventWindow(
             store=self.store,
-            open_link=lambda url, parent: self.links.open(url, parent),
+            open_link=self._open_link,
             state_path=self.paths.config_dir / "window.ini",
         )
         self.window.read_state_changed.connect(self._refresh_tray)
@@ -112,7 +112,7 @@ class TrayApp(QObject):
             tray=self.tray.icon,
             icon=resource_path("holmtray.svg"),
             on_clicked=self._notice_clicked,
-            on_open=lambda n: self.links.open(n.link, None),
+            on_open=lambda n: self._open_link(n.link, None),
         )
         self._tick_timer.start()
         self._refresh_tray()
@@ -139,6 +139,9 @@ class TrayApp(QObject):
         t.about.connect(self.show_about)
         t.quit.connect(self.request_quit)
 
+    def _open_link(self, url: str | None, parent: QWidget | None) -> None:
+        self.links.open(url, parent)
+
     def request_quit(self) -> None:
         log.info("quit requested")
         self._quit.set()
@@ -162,8 +165,8 @@ class TrayApp(QObject):
             self.store.close()
         log.info("tray app stopped")
 
-    def _spawn(self, coro: object) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -204,6 +207,7 @@ class TrayApp(QObject):
         if notice.event_id is None and ids:
             self.window.show_ids(ids, f"{len(ids)} events from the burst")
         elif notice.event_id is not None:
+            log.info("notification clicked: showing event %d", notice.event_id)
             self.window.show_event(notice.event_id)
         else:
             self.show_window()
@@ -255,6 +259,7 @@ class TrayApp(QObject):
             self.window.activateWindow()
 
     def toggle_window(self) -> None:
+        log.debug("tray icon clicked: %s the event window", "hiding" if self.window and self.window.isVisible() else "showing")
         if self.window is not None and self.window.isVisible():
             self.window.hide()
         else:
@@ -274,10 +279,15 @@ class TrayApp(QObject):
     def copy_url(self) -> None:
         url = self.webhook_url()
         if url is None:
-            self._say("Webhook URL not available", f"The listener is not running: {self.receiver.error}")
+            self._say(
+                "Webhook URL not available", f"The listener is not running: {self.receiver.error}"
+            )
             return
         QGuiApplication.clipboard().setText(url)
-        self._say("Webhook URL copied", "Paste it into Security Center's webhook settings. " + REACHABILITY)
+        self._say(
+            "Webhook URL copied",
+            "Paste it into Security Center's webhook settings. " + REACHABILITY,
+        )
 
     def _say(self, summary: str, body: str, urgency: Urgency = Urgency.LOW) -> None:
         if self.notifier is not None:
@@ -299,8 +309,12 @@ class TrayApp(QObject):
         async def post() -> tuple[int, str]:
             async with (
                 aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session,
-                session.post(url, data=sample_body(kind), auth=auth,
-                             headers={"Content-Type": "application/json"}) as resp,
+                session.post(
+                    url,
+                    data=sample_body(kind),
+                    auth=auth,
+                    headers={"Content-Type": "application/json"},
+                ) as resp,
             ):
                 return resp.status, await resp.text()
 
@@ -344,7 +358,9 @@ class TrayApp(QObject):
         try:
             settings_mod.save(new, self.paths.config_file)
         except OSError as exc:
-            return f"settings are in effect but could not be saved to {self.paths.config_file}: {exc}"
+            return (
+                f"settings are in effect but could not be saved to {self.paths.config_file}: {exc}"
+            )
         self.policy.update_settings(new)
         if old.flag("ui.start_at_login") != new.flag("ui.start_at_login"):
             auto = Autostart(command=default_command())
@@ -368,7 +384,9 @@ class TrayApp(QObject):
 
             self._spawn(run())
 
-        dialog = WelcomeDialog(webhook_url=self.webhook_url() or "(listener not running)", send_test=send_test)
+        dialog = WelcomeDialog(
+            webhook_url=self.webhook_url() or "(listener not running)", send_test=send_test
+        )
         dialog.setWindowIcon(app_icon())
         dialog.show()
         self._welcome = dialog
@@ -418,9 +436,7 @@ class _Signals:
 def _install_excepthook() -> None:
     shown = False
 
-    def hook(
-        exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
-    ) -> None:
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         nonlocal shown
         log.critical("uncaught exception", exc_info=(exc_type, exc, tb))
         if shown or QApplication.instance() is None:
@@ -479,4 +495,3 @@ def run(*, settings: Settings, paths: Paths, verbose: bool = False) -> int:
 
 
 __all__ = ["TrayApp", "run"]
-_ = Path  # used in type comments of tests

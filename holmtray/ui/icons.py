@@ -147,7 +147,7 @@ def app_icon() -> QIcon:
 
 _KIND_GLYPHS = {
     Kind.FINISHED_SCAN: ("#16a34a", "S"),
-    Kind.SCHEDULED_SCAN: ("#0891b2", "⏲"),
+    Kind.SCHEDULED_SCAN: ("#0891b2", "◷"),
     Kind.TICKET: ("#7c3aed", "T"),
     Kind.CUSTOM: ("#6b7280", "C"),
 }

@@ -18,16 +18,19 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
+from desktop_notifier import Button, DesktopNotifier, Icon
+from desktop_notifier import Urgency as NUrgency
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from holmtray.core.notices import Notice, Urgency
 
 log = logging.getLogger("holmtray.notify")
 
-OnClicked = Callable[[Notice], None]
+OnClicked = Callable[[Notice], object]
 OPEN_BUTTON = "Open in Security Center"
 
 
@@ -50,8 +53,6 @@ class NativeBackend:
     name = "desktop notifications (desktop-notifier)"
 
     def __init__(self, *, icon: Path | None, on_clicked: OnClicked, on_open: OnClicked) -> None:
-        from desktop_notifier import DesktopNotifier, Icon  # noqa: PLC0415 - optional at import
-
         self._notifier = DesktopNotifier(
             app_name="holmtray", app_icon=Icon(path=icon) if icon else None
         )
@@ -65,9 +66,6 @@ class NativeBackend:
         log.debug("notification server capabilities: %s", sorted(c.name for c in caps))
 
     async def show(self, notice: Notice) -> None:
-        from desktop_notifier import Button  # noqa: PLC0415
-        from desktop_notifier import Urgency as NUrgency
-
         urgency = {
             Urgency.LOW: NUrgency.Low,
             Urgency.NORMAL: NUrgency.Normal,
@@ -75,7 +73,7 @@ class NativeBackend:
         }[notice.urgency]
         buttons = []
         if notice.link:
-            buttons.append(Button(title=OPEN_BUTTON, on_pressed=lambda n=notice: self._on_open(n)))
+            buttons.append(Button(title=OPEN_BUTTON, on_pressed=partial(self._on_open, notice)))
         key = notice.replace_key
         if key and key in self._by_key:
             # desktop-notifier always sends replaces_id=0, so replace = close, then send.
@@ -88,7 +86,7 @@ class NativeBackend:
             message=escape_markup(notice.body),
             urgency=urgency,
             buttons=buttons,
-            on_clicked=lambda n=notice: self._on_clicked(n),
+            on_clicked=partial(self._on_clicked, notice),
             timeout=-1,
         )
         if key:

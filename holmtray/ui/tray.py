@@ -6,6 +6,7 @@ and listens to its signals.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
@@ -15,6 +16,8 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from holmtray.core.events import Severity
 from holmtray.core.notices import visible
 from holmtray.ui.icons import TrayState, tray_icon
+
+log = logging.getLogger("holmtray.tray")
 
 
 def tooltip_safe(text: str) -> str:
@@ -76,11 +79,14 @@ class Tray(QObject):
         quit_action = self._add("Quit", self.quit.emit)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.icon.setContextMenu(self.menu)
+        self.menu.aboutToShow.connect(lambda: log.debug("tray menu shown"))
         self.icon.activated.connect(self._activated)
         self.view = TrayView()
         self.show_state(self.view)
 
-    def _add(self, text: str, slot: object = None, *, enabled: bool = True, bold: bool = False) -> QAction:
+    def _add(
+        self, text: str, slot: object = None, *, enabled: bool = True, bold: bool = False
+    ) -> QAction:
         action = self.menu.addAction(text)
         action.setEnabled(enabled)
         if bold:
@@ -101,6 +107,10 @@ class Tray(QObject):
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
             self.toggle_window.emit()
+        elif reason == QSystemTrayIcon.ActivationReason.DoubleClick:
+            # The second click of a double click arrives as DoubleClick, not Trigger: the
+            # user clearly wants the window, so show it rather than toggle it away again.
+            self.show_events.emit()
 
     def show_state(self, view: TrayView) -> None:
         self.view = view

@@ -228,16 +228,17 @@ async def test_rejections_are_logged_without_token_or_body(rig: Rig) -> None:
 
 async def test_basic_credentials_are_required_when_configured(auth_rig: Rig) -> None:
     status, body, r = await auth_rig.post(FINISHED)
+    assert body == {"error": "authentication required"}
     assert status == 401
     assert "Basic" in r.headers["WWW-Authenticate"]
-    bad = base64.b64encode("holm:wrong".encode()).decode()
+    bad = base64.b64encode(b"holm:wrong").decode()
     status, _, _ = await auth_rig.post(
         FINISHED, headers={**HOLM_HEADERS, "Authorization": f"Basic {bad}"}
     )
     assert status == 401
     assert auth_rig.rows() == 0
     good = base64.b64encode("holm:pässword".encode()).decode()
-    status, body, _ = await auth_rig.post(
+    status, _, _ = await auth_rig.post(
         FINISHED, headers={**HOLM_HEADERS, "Authorization": f"Basic {good}"}
     )
     assert status == 200

@@ -15,7 +15,7 @@ def test_importing_every_core_module_and_the_cli_loads_no_qt() -> None:
     assert "holmtray.core.store" in modules  # the walk found the package's modules
     code = (
         "import importlib, json, sys\n"
-        f"for m in {modules + ['holmtray.cli']!r}: importlib.import_module(m)\n"
+        f"for m in {[*modules, 'holmtray.cli']!r}: importlib.import_module(m)\n"
         "print(json.dumps(sorted(n for n in sys.modules "
         "if n.split('.')[0] in ('PySide6', 'shiboken6', 'qasync', 'PyQt5', 'PyQt6'))))\n"
     )

@@ -746,7 +746,8 @@ def test_the_default_grace_is_a_setting(clock: FakeClock, mk: Maker) -> None:
 
 def test_a_missed_scan_alert_waits_for_quiet_hours_to_end(clock: FakeClock, mk: Maker) -> None:
     policy = make(clock, quiet_enabled=True, quiet_start="13:00", quiet_end="20:00")
-    policy.on_events([mk.scheduled("Nightly", MONDAY_NOON - timedelta(hours=6))])
+    # Due at 13:00, inside the quiet hours that start then.
+    policy.on_events([mk.scheduled("Nightly", MONDAY_NOON - timedelta(hours=5))])
     clock.now = MONDAY_NOON.replace(hour=14)
     assert policy.tick() == []
     clock.now = MONDAY_NOON.replace(hour=20)
@@ -973,3 +974,13 @@ def test_property_cap_holds_and_every_event_is_shown_or_summarised(
     carried = frozenset().union(*by_key.values()) if by_key else frozenset()
     assert summarised <= carried
     assert carried <= notified | summarised
+
+
+def test_a_schedule_already_overdue_on_arrival_sets_no_expectation(
+    clock: FakeClock, mk: Maker
+) -> None:
+    policy = make(clock)
+    policy.on_events([mk.scheduled("Weekly", MONDAY_NOON - timedelta(days=30))])
+    clock.advance(hours=1)
+    assert policy.tick() == []
+    assert policy.expectations.expectations() == []

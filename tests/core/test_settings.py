@@ -61,7 +61,7 @@ def test_secret_values_are_not_echoed_in_errors() -> None:
 
 
 def test_unknown_key_is_named() -> None:
-    with pytest.raises(SettingsError, match="unknown setting 'listener.prot'"):
+    with pytest.raises(SettingsError, match=r"unknown setting 'listener\.prot'"):
         Settings({"listener.prot": 1})
 
 

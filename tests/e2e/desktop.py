@@ -39,17 +39,29 @@ def desktop_missing() -> str | None:
         if shutil.which(tool) is None:
             return f"{tool} is not installed"
     r = subprocess.run(
-        ["dbus-send", "--session", "--dest=org.freedesktop.DBus", "--type=method_call",
-         "--print-reply", "/", "org.freedesktop.DBus.NameHasOwner",
-         "string:org.freedesktop.Notifications"],
-        capture_output=True, text=True, check=False, timeout=10,
+        [
+            "dbus-send",
+            "--session",
+            "--dest=org.freedesktop.DBus",
+            "--type=method_call",
+            "--print-reply",
+            "/",
+            "org.freedesktop.DBus.NameHasOwner",
+            "string:org.freedesktop.Notifications",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=10,
     )
     if "boolean true" not in r.stdout:
         return "no notification daemon on the session bus"
     return None
 
 
-def wait_until(cond: Any, timeout: float = 15, what: str = "condition", interval: float = 0.05) -> Any:
+def wait_until(
+    cond: Any, timeout: float = 15, what: str = "condition", interval: float = 0.05
+) -> Any:
     """Poll ``cond`` until it returns something truthy; fail naming ``what``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -62,7 +74,15 @@ def wait_until(cond: Any, timeout: float = 15, what: str = "condition", interval
 
 
 class Dunst:
-    """What dunst received, read through ``dunstctl``."""
+    """What dunst received since this object was made, read through ``dunstctl``.
+
+    dunst 1.9 cannot clear its history, so notifications are told apart by id: ids only grow,
+    and everything at or below the highest id seen at creation belongs to earlier tests.
+    """
+
+    def __init__(self) -> None:
+        self.close_all()
+        self._baseline = max((int(n["id"]) for n in self.history()), default=0)
 
     def close_all(self) -> None:
         subprocess.run(["dunstctl", "close-all"], check=True, timeout=10)
@@ -76,7 +96,10 @@ class Dunst:
 
     def displayed(self) -> int:
         out = subprocess.run(
-            ["dunstctl", "count", "displayed"], capture_output=True, text=True, check=True,
+            ["dunstctl", "count", "displayed"],
+            capture_output=True,
+            text=True,
+            check=True,
             timeout=10,
         ).stdout
         return int(out.strip() or 0)
@@ -84,15 +107,11 @@ class Dunst:
     def received(self, appname: str = "holmtray") -> list[dict[str, Any]]:
         """Every notification from ``appname`` so far, oldest first (closes those shown)."""
         self.close_all()
-        return [n for n in reversed(self.history()) if n.get("appname") == appname]
-
-    def clear(self) -> None:
-        self.close_all()
-        # history-pop one by one: dunst 1.9 has no "clear history" command.
-        for _ in range(len(self.history())):
-            subprocess.run(["dunstctl", "history-pop"], check=False, timeout=10,
-                           capture_output=True)
-        self.close_all()
+        return [
+            n
+            for n in sorted(self.history(), key=lambda n: int(n["id"]))
+            if n.get("appname") == appname and int(n["id"]) > self._baseline
+        ]
 
 
 @dataclass
@@ -121,8 +140,14 @@ class Browser:
 class TrayProc(Proc):
     """The real tray app, started on the test display, waited for until ready."""
 
-    def __init__(self, home: Path, browser: Browser, *, welcome: bool = False,
-                 settings: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        browser: Browser,
+        *,
+        welcome: bool = False,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
         paths = Paths.under(home)
         if not paths.config_file.exists():
             values: dict[str, Any] = {"listener.port": 0, "ui.welcome_shown": not welcome}
@@ -130,8 +155,9 @@ class TrayProc(Proc):
             base = settings_mod.load_or_create(paths.config_file)
             settings_mod.save(base.with_values(values), paths.config_file)
         self.paths = paths
-        super().__init__(home, "tray", "--verbose", QT_QPA_PLATFORM="xcb",
-                         BROWSER=str(browser.script))
+        super().__init__(
+            home, "tray", "--verbose", QT_QPA_PLATFORM="xcb", BROWSER=str(browser.script)
+        )
         self.wait_for(READY, timeout=60)
 
     @property
@@ -160,8 +186,9 @@ class X:
 
     @staticmethod
     def run(*args: str) -> str:
-        return subprocess.run(list(args), capture_output=True, text=True, check=False,
-                              timeout=15).stdout
+        return subprocess.run(
+            list(args), capture_output=True, text=True, check=False, timeout=15
+        ).stdout
 
     @classmethod
     def windows_named(cls, name: str) -> list[str]:
@@ -175,7 +202,8 @@ class X:
 
     @classmethod
     def click(cls, x: int, y: int, button: int = 1) -> None:
-        cls.run("xdotool", "mousemove", "--sync", str(x), str(y), "click", str(button))
+        # No --sync: it waits for a motion event that never comes if the pointer is there already.
+        cls.run("xdotool", "mousemove", str(x), str(y), "click", str(button))
 
     @classmethod
     def key(cls, *keys: str) -> None:

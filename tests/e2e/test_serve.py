@@ -89,7 +89,14 @@ def test_every_sample_is_stored_with_title_severity_and_link(serve: Proc) -> Non
         statuses = []
         async with aiohttp.ClientSession() as s:
             for f in sorted(SAMPLES.glob("*.json")):
-                async with s.post(url, data=f.read_bytes(), headers={"Content-Type": "application/json", "User-Agent": "python-requests/2.8.1"}) as r:
+                async with s.post(
+                    url,
+                    data=f.read_bytes(),
+                    headers={
+                        "Content-Type": "application/json",
+                        "User-Agent": "python-requests/2.8.1",
+                    },
+                ) as r:
                     statuses.append(r.status)
         return statuses
 
@@ -202,6 +209,16 @@ async def _hammer(url: str, clients: int, ledger: list[int], stop: asyncio.Event
     await asyncio.gather(*(client(n) for n in range(clients)))
 
 
+async def _post_then_kill(proc: Proc, url: str, ledger: list[int], *, after: int) -> None:
+    """8 clients post; once ``after`` are acknowledged the server gets SIGKILL mid-stream."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(_hammer(url, 8, ledger, stop))
+    while len(ledger) < after:
+        await asyncio.sleep(0.01)
+    proc.popen.kill()
+    await task
+
+
 @pytest.mark.slow
 def test_kill_9_during_posts_loses_no_acknowledged_event(tmp_path: Path) -> None:
     home = tmp_path / "home"
@@ -210,16 +227,7 @@ def test_kill_9_during_posts_loses_no_acknowledged_event(tmp_path: Path) -> None
         port = proc.port()
         url = f"http://127.0.0.1:{port}/hooks/{_token(home)}"
         ledger: list[int] = []
-
-        async def run() -> None:
-            stop = asyncio.Event()
-            task = asyncio.create_task(_hammer(url, 8, ledger, stop))
-            while len(ledger) < 200 * (round_ + 1) // 2 + 50:
-                await asyncio.sleep(0.01)
-            proc.popen.kill()  # SIGKILL while 8 clients are mid-request
-            await task
-
-        asyncio.run(run())
+        asyncio.run(_post_then_kill(proc, url, ledger, after=50 + 100 * round_))
         proc.kill()
         assert ledger, "no request was acknowledged before the kill"
         con = sqlite3.connect(home / "data" / "events.db")
