@@ -147,6 +147,7 @@ class TrayProc(Proc):
         *,
         welcome: bool = False,
         settings: dict[str, Any] | None = None,
+        offscreen: bool = False,
     ) -> None:
         paths = Paths.under(home)
         if not paths.config_file.exists():
@@ -155,9 +156,13 @@ class TrayProc(Proc):
             base = settings_mod.load_or_create(paths.config_file)
             settings_mod.save(base.with_values(values), paths.config_file)
         self.paths = paths
-        super().__init__(
-            home, "tray", "--verbose", QT_QPA_PLATFORM="xcb", BROWSER=str(browser.script)
-        )
+        env = {"QT_QPA_PLATFORM": "xcb", "BROWSER": str(browser.script)}
+        if offscreen:
+            # No display and no session bus: the Qt tray-balloon notifier is the one in use.
+            env.update(
+                QT_QPA_PLATFORM="offscreen", DBUS_SESSION_BUS_ADDRESS="unix:path=/nonexistent"
+            )
+        super().__init__(home, "tray", "--verbose", **env)
         self.wait_for(READY, timeout=60)
 
     @property
