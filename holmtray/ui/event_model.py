@@ -249,11 +249,13 @@ class EventTableModel(QAbstractTableModel):
         self._rows.extend(page)
         self.endInsertRows()
 
-    def ensure_loaded(self, event_id: int) -> int | None:
-        """Load pages until ``event_id`` is among the rows, if it matches; its row or ``None``.
+    def ensure_loaded(self, event_id: int, *, max_rows: int | None = None) -> int | None:
+        """Load rows down to ``event_id`` if it matches the filter; its row, or ``None``.
 
         The rows between the loaded ones and ``event_id`` are read in one query rather than
         page by page, because the only caller wants to jump there (a notification click).
+        ``None`` also when more than ``max_rows`` rows would have to be loaded to get there:
+        reading half a million rows to show one old event would freeze the window.
         """
         row = self.row_of(event_id)
         if row is not None or self._exhausted:
@@ -261,9 +263,13 @@ class EventTableModel(QAbstractTableModel):
         if self._rows and event_id > self._rows[-1].id:
             return None  # in the loaded range but not there: it does not match
         before = self._rows[-1].id if self._rows else None
-        span = self._store.query(
-            dataclasses.replace(self._query, before_id=before, after_id=event_id - 1, limit=None)
-        )
+        span_q = dataclasses.replace(self._query, before_id=before, after_id=event_id - 1)
+        if max_rows is not None:
+            # Ids only, and at most one more than allowed: cheap even when the gap is huge.
+            ids = self._store.query_ids(dataclasses.replace(span_q, limit=max_rows + 1))
+            if len(ids) > max_rows or not ids or ids[-1] != event_id:
+                return None
+        span = self._store.query(dataclasses.replace(span_q, limit=None))
         if not span or span[-1].id != event_id:
             return None
         first = len(self._rows)

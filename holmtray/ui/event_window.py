@@ -499,7 +499,7 @@ class DetailPane(QWidget):
         return self._event
 
     def set_event(self, s: StoredEvent | None) -> None:
-        self._event = s
+        previous, self._event = self._event, s
         has = s is not None
         self.scroll_area.setVisible(has)
         self.placeholder.setVisible(not has)
@@ -531,7 +531,10 @@ class DetailPane(QWidget):
             form.setRowVisible(self._section_heading[section], section in shown)
         for column, sections in self._columns:
             column.setVisible(any(sec in shown for sec in sections))
-        self.raw.setPlainText(json.dumps(s.event.payload, indent=2, ensure_ascii=False))
+        if previous is None or previous.id != s.id:
+            # Only for another event: the read flag changing a second after selection must not
+            # throw the reader back to the top of the JSON.
+            self.raw.setPlainText(json.dumps(s.event.payload, indent=2, ensure_ascii=False))
 
     def value_label(self, section: str, name: str) -> QLabel:
         return self._values[(section, name)]
@@ -550,6 +553,8 @@ class EventWindow(QMainWindow):
 
     MARK_READ_DELAY_MS = 1000
     SEARCH_DEBOUNCE_MS = 200
+    SHOW_EVENT_MAX_ROWS = 10_000
+    """:meth:`show_event` loads at most this many rows to reach an event (~0.3 s)."""
 
     def __init__(
         self,
@@ -565,6 +570,7 @@ class EventWindow(QMainWindow):
         self._state_path = Path(state_path)
         self._ids_filter: frozenset[int] | None = None
         self._undo: list[list[StoredEvent]] = []
+        self._export_progress: QProgressDialog | None = None
 
         self.setWindowTitle("holmtray — events")
         self.setWindowIcon(icons.app_icon())
@@ -638,13 +644,13 @@ class EventWindow(QMainWindow):
         self.kind_combo = QComboBox()
         self.kind_combo.addItem("All kinds", None)
         for kind in Kind:
-            self.kind_combo.addItem(icons.kind_icon(kind), kind.label, kind)
+            self.kind_combo.addItem(icons.kind_icon(kind), kind.label, kind.value)
 
         self.severity_combo = QComboBox()
         self.severity_combo.addItem("Any severity", None)
         for sev in Severity:
             text = f"{sev.label} only" if sev is Severity.CRITICAL else f"{sev.label} or higher"
-            self.severity_combo.addItem(text, sev)
+            self.severity_combo.addItem(text, int(sev))
 
         self.unread_check = QCheckBox("Unread only")
         self.count_label = QLabel()
@@ -899,7 +905,7 @@ class EventWindow(QMainWindow):
     def current_query(self) -> EventQuery:
         """The filter the widgets describe."""
         text = self.search.text().strip()
-        # Item data round-trips through QVariant: a StrEnum comes back as a plain str.
+        # Item data are plain str/int: enums do not survive the trip through QVariant intact.
         kind = self.kind_combo.currentData()
         severity = self.severity_combo.currentData()
         return EventQuery(
@@ -1280,20 +1286,28 @@ class EventWindow(QMainWindow):
             self._update_count_label()
 
     def show_event(self, event_id: int) -> None:
-        """Show and raise the window with ``event_id`` selected (a notification was clicked)."""
+        """Show and raise the window with ``event_id`` selected (a notification was clicked).
+
+        The filter is cleared if it hides the event. An event so old that the rows down to it
+        are too many to load is shown on its own (as with :meth:`show_ids`).
+        """
         self._show_window()
         q = self.model.query()
+        wanted = frozenset({event_id}) if q.ids is None else frozenset({event_id}) & q.ids
         try:
-            matches = self._store.count(dataclasses.replace(q, ids=frozenset({event_id}))) > 0
-            if not matches:
-                if self._store.get(event_id) is None:
-                    self.statusBar().showMessage(f"Event {event_id} no longer exists.", 8000)
-                    return
+            stored = self._store.get(event_id)
+            if stored is None:
+                self.statusBar().showMessage(f"Event {event_id} no longer exists.", 8000)
+                return
+            if self._store.count(dataclasses.replace(q, ids=wanted)) == 0:
                 self.clear_filters()
-            row = self.model.ensure_loaded(event_id)
+            row = self.model.ensure_loaded(event_id, max_rows=self.SHOW_EVENT_MAX_ROWS)
         except StoreError as exc:
             self._report("Cannot show the event", exc)
             return
+        if row is None:
+            self.show_ids([event_id], f"event #{event_id} of {local_time(stored.received_at)}")
+            row = self.model.row_of(event_id)
         if row is not None:
             self._select_rows([row], current=row, scroll=False)
             self.table.scrollTo(

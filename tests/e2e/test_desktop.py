@@ -180,8 +180,7 @@ def test_markup_and_bidi_controls_in_a_payload_reach_dunst_as_literal_text(
     app: TrayProc, dunst: Dunst
 ) -> None:
     hostile = (
-        "\u202eevil <b>bold</b> <img src=x onerror=alert(1)> "
-        "<a href='https://evil.example'>x</a> &"
+        "\u202eevil <b>bold</b> <img src=x onerror=alert(1)> <a href='https://evil.example'>x</a> &"
     )
     payload = {
         "ticket": {

@@ -134,7 +134,7 @@ def test_live_insertion_at_the_top_brings_new_events_into_view(
 def test_filtered_live_insertion_shows_only_matching_events(make_window: Any, store: Store) -> None:
     insert(store, [make_event("seed", kind=Kind.TICKET)])
     w = make_window()
-    w.kind_combo.setCurrentIndex(w.kind_combo.findData(Kind.TICKET))
+    w.kind_combo.setCurrentIndex(w.kind_combo.findData(Kind.TICKET.value))
     w.search.setText("terrapin")
     w.apply_filter_now()
     assert w.model.rowCount() == 0
@@ -191,9 +191,14 @@ def test_search_is_debounced_then_filters_rows_and_count(
 @pytest.mark.parametrize(
     ("setup", "expected"),
     [
-        (lambda w: w.kind_combo.setCurrentIndex(w.kind_combo.findData(Kind.FINISHED_SCAN)), [1, 0]),
         (
-            lambda w: w.severity_combo.setCurrentIndex(w.severity_combo.findData(Severity.HIGH)),
+            lambda w: w.kind_combo.setCurrentIndex(w.kind_combo.findData(Kind.FINISHED_SCAN.value)),
+            [1, 0],
+        ),
+        (
+            lambda w: w.severity_combo.setCurrentIndex(
+                w.severity_combo.findData(int(Severity.HIGH))
+            ),
             [4, 3, 0],
         ),
         (lambda w: w.unread_check.setChecked(True), [5, 4, 3, 1]),
@@ -217,7 +222,7 @@ def test_each_filter_changes_rows_and_count(
 
 def test_filters_combine(make_window: Any, mixed: list[StoredEvent]) -> None:
     w = make_window()
-    w.severity_combo.setCurrentIndex(w.severity_combo.findData(Severity.CRITICAL))
+    w.severity_combo.setCurrentIndex(w.severity_combo.findData(int(Severity.CRITICAL)))
     w.unread_check.setChecked(True)
     assert [w.model.event_at(r).id for r in range(w.model.rowCount())] == [mixed[4].id]
 
@@ -341,15 +346,20 @@ def test_mark_read_and_unread_update_rows_and_signal(
 def test_an_event_that_stays_selected_is_marked_read(
     make_window: Any, store: Store, qtbot: Any
 ) -> None:
-    insert(store, [make_event("a"), make_event("b")])
+    insert(store, [make_event("a"), parse_event(sample("ticket_opened_nested"))])
     w = make_window()
     select(w, 0)
     assert not w.model.event_at(0).read  # not at once: arrowing past must not mark it
+    raw = w.detail.raw
+    raw.verticalScrollBar().setValue(raw.verticalScrollBar().maximum())
+    scrolled = raw.verticalScrollBar().value()
+    assert scrolled > 0
     with qtbot.waitSignal(w.read_state_changed, timeout=3000):
         pass
     assert w.model.event_at(0).read
+    assert raw.verticalScrollBar().value() == scrolled  # the JSON did not jump back
     assert not w.model.event_at(1).read
-    assert "read" in w.detail.meta.text()
+    assert w.detail.meta.text().endswith("·  read")
 
 
 def test_moving_on_before_the_delay_leaves_the_event_unread(
@@ -373,7 +383,7 @@ def test_mark_all_read_covers_the_filter_but_not_later_arrivals(
         + [make_event("c", kind=Kind.CUSTOM)],
     )
     w = make_window()
-    w.kind_combo.setCurrentIndex(w.kind_combo.findData(Kind.TICKET))
+    w.kind_combo.setCurrentIndex(w.kind_combo.findData(Kind.TICKET.value))
     # Arrives after the view was drawn and is not yet shown.
     insert(store, [make_event("late ticket", kind=Kind.TICKET)], start=later(1))
     with qtbot.waitSignal(w.read_state_changed):
@@ -474,7 +484,7 @@ def test_export_json_round_trips_the_current_filter(
     make_window: Any, store: Store, mixed: list[StoredEvent], tmp_path: Path
 ) -> None:
     w = make_window()
-    w.severity_combo.setCurrentIndex(w.severity_combo.findData(Severity.HIGH))
+    w.severity_combo.setCurrentIndex(w.severity_combo.findData(int(Severity.HIGH)))
     path = tmp_path / "out.json"
     assert w.export_to(path, "json") == 3
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -594,7 +604,7 @@ def test_show_event_selects_an_old_event_and_clears_a_filter_that_hides_it(
         [make_event(f"e{i}", kind=Kind.TICKET if i % 2 else Kind.CUSTOM) for i in range(1000)],
     )
     w = make_window()
-    w.kind_combo.setCurrentIndex(w.kind_combo.findData(Kind.TICKET))
+    w.kind_combo.setCurrentIndex(w.kind_combo.findData(Kind.TICKET.value))
     target = stored[10]  # a custom event, hidden by the filter and far below the first page
     w.hide()
     w.show_event(target.id)
@@ -607,10 +617,27 @@ def test_show_event_selects_an_old_event_and_clears_a_filter_that_hides_it(
     assert w.table.viewport().rect().intersects(rect)  # scrolled into view
 
 
+def test_show_event_for_a_very_old_event_shows_it_alone_instead_of_loading_everything(
+    make_window: Any, store: Store
+) -> None:
+    stored = insert(store, [make_event(f"e{i}") for i in range(2000)])
+    w = make_window()
+    w.SHOW_EVENT_MAX_ROWS = 500  # 1,000,000 stored events scaled down
+    w.show_event(stored[3].id)
+    assert w.model.rowCount() == 1
+    assert w.ids_chip.isVisible()
+    assert f"#{stored[3].id}" in w.ids_label.text()
+    current = w.current_event()
+    assert current is not None
+    assert current.id == stored[3].id
+    w.ids_clear.click()
+    assert w.model.rowCount() == PAGE_SIZE
+
+
 def test_show_event_keeps_a_filter_that_includes_it(make_window: Any, store: Store) -> None:
     stored = insert(store, [make_event("a", kind=Kind.TICKET), make_event("b", kind=Kind.TICKET)])
     w = make_window()
-    w.kind_combo.setCurrentIndex(w.kind_combo.findData(Kind.TICKET))
+    w.kind_combo.setCurrentIndex(w.kind_combo.findData(Kind.TICKET.value))
     w.show_event(stored[0].id)
     assert w.kind_combo.currentData() == Kind.TICKET
     assert w.current_event() == w.model.event_at(1)
@@ -672,7 +699,7 @@ def test_screenshot_of_the_window_with_varied_events(
     row = w.model.row_of(attention.id)
     assert row is not None
     select(w, row)
-    w.table.scrollTo(w.model.index(row, 0))
+    w.table.scrollTo(w.model.index(row, 0), w.table.ScrollHint.PositionAtCenter)
     qtbot.wait(50)
     path = artifacts / "event_window.png"
     assert w.grab().save(str(path))
@@ -682,6 +709,13 @@ def test_screenshot_of_the_window_with_varied_events(
         image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)
     }
     assert len(colours) > 50
+
+    # The same window showing one burst, right after a delete (chip and undo bar visible).
+    w.show_ids([s.id for s in stored[-12:]], "12 events from the burst at 12:18")
+    select(w, 2)
+    w.delete_selected()
+    qtbot.wait(50)
+    assert w.grab().save(str(artifacts / "event_window_burst_undo.png"))
 
 
 def test_counts_column_only_for_finished_scans(make_window: Any, store: Store) -> None:
@@ -697,9 +731,7 @@ def test_counts_column_only_for_finished_scans(make_window: Any, store: Store) -
     assert w.model.data(w.model.index(0, 4)) == ""
 
 
-def test_hiding_the_window_stops_the_read_timer(
-    make_window: Any, store: Store, qtbot: Any
-) -> None:
+def test_hiding_the_window_stops_the_read_timer(make_window: Any, store: Store, qtbot: Any) -> None:
     insert(store, [make_event("a")])
     w = make_window()
     select(w, 0)
