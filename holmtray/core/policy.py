@@ -36,8 +36,6 @@ import enum
 import json
 import logging
 import math
-import os
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +44,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from holmtray.core.events import Event, Kind, Severity, StoredEvent
+from holmtray.core.fileio import write_atomically
 from holmtray.core.notices import (
     BODY_MAX,
     SUMMARY_MAX,
@@ -198,7 +197,7 @@ class ExpectationStore:
             "durations": {k: v.total_seconds() for k, v in self._durations.items()},
         }
         try:
-            _write_atomically(self._path, json.dumps(data, ensure_ascii=False, indent=1))
+            write_atomically(self._path, json.dumps(data, ensure_ascii=False, indent=1))
         except OSError as exc:
             log.warning("cannot save scan expectations %s: %s", self._path, exc.strerror)
 
@@ -225,20 +224,6 @@ def _decode_expectations(
             raise ValueError(f"bad duration {seconds!r} for scan {name!r}")
         durations[str(name)] = timedelta(seconds=seconds)
     return expected, durations
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".holmtray-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _scan_duration(ev: Event) -> timedelta | None:

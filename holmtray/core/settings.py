@@ -11,10 +11,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import os
 import re
 import secrets
-import tempfile
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from holmtray.core.events import Severity
+from holmtray.core.fileio import write_atomically
 
 log = logging.getLogger("holmtray.settings")
 
@@ -547,19 +546,7 @@ def dumps(settings: Settings) -> str:
 
 def save(settings: Settings, path: Path) -> None:
     """Write the config file atomically, readable by its owner only (mode 0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=".holmtray-", suffix=".toml", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(dumps(settings))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    path.chmod(0o600)
+    write_atomically(path, dumps(settings), mode=0o600)
 
 
 def load_or_create(path: Path) -> Settings:

@@ -932,8 +932,8 @@ class EventWindow(QMainWindow):
     def is_filtered(self) -> bool:
         return self.current_query() != EventQuery(limit=None)
 
-    def clear_filters(self) -> None:
-        """Back to every event: clears search, kind, severity, unread and the id set."""
+    def _reset_filter_widgets(self) -> None:
+        """Search, kind, severity and unread back to "everything", without re-querying."""
         widgets = (self.search, self.kind_combo, self.severity_combo, self.unread_check)
         for w in widgets:
             w.blockSignals(True)
@@ -945,23 +945,17 @@ class EventWindow(QMainWindow):
         finally:
             for w in widgets:
                 w.blockSignals(False)
+
+    def clear_filters(self) -> None:
+        """Back to every event: clears search, kind, severity, unread and the id set."""
+        self._reset_filter_widgets()
         self._set_ids_filter(None, "")
         self.apply_filter_now()
 
     def show_ids(self, ids: Iterable[int], label: str) -> None:
         """Show exactly these events (e.g. one burst), with ``label`` on a clearable chip."""
         id_set = frozenset(int(i) for i in ids)
-        widgets = (self.search, self.kind_combo, self.severity_combo, self.unread_check)
-        for w in widgets:
-            w.blockSignals(True)
-        try:
-            self.search.clear()
-            self.kind_combo.setCurrentIndex(0)
-            self.severity_combo.setCurrentIndex(0)
-            self.unread_check.setChecked(False)
-        finally:
-            for w in widgets:
-                w.blockSignals(False)
+        self._reset_filter_widgets()
         self._set_ids_filter(id_set, label)
         self.apply_filter_now()
         self._show_window()
