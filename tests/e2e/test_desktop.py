@@ -24,6 +24,7 @@ import pytest
 
 from tests.conftest import SAMPLES, require_or_skip
 from tests.e2e.desktop import Browser, Dunst, TrayProc, X, desktop_missing, wait_until
+from tests.load import hammer
 from tests.procs import holmtray_env
 
 pytestmark = pytest.mark.desktop
@@ -298,27 +299,6 @@ def test_second_launch_exits_0_and_the_first_shows_its_window(
     assert app.popen.poll() is None
 
 
-async def _hammer(
-    url: str, clients: int, ledger: list[int], stop: asyncio.Event, errors: list[str]
-) -> None:
-    async def client(n: int) -> None:
-        i = 0
-        async with aiohttp.ClientSession() as s:
-            while not stop.is_set():
-                body = json.dumps({"subject": f"client {n} event {i}", "severity": "low"})
-                i += 1
-                try:
-                    async with s.post(url, data=body) as r:
-                        if r.status == 200:
-                            ledger.append((await r.json())["id"])
-                        elif r.status >= 500:
-                            errors.append(f"HTTP {r.status}")
-                except (aiohttp.ClientError, OSError):
-                    return
-
-    await asyncio.gather(*(client(n) for n in range(clients)))
-
-
 def _ids_in(db: Path) -> set[int]:
     con = sqlite3.connect(db)
     try:
@@ -337,7 +317,7 @@ def test_kill_9_during_a_stream_then_restart_keeps_every_acknowledged_event(
 
     async def run() -> None:
         stop = asyncio.Event()
-        task = asyncio.create_task(_hammer(app.hook, 8, ledger, stop, errors))
+        task = asyncio.create_task(hammer(app.hook, 8, ledger, stop, errors))
         while len(ledger) < 300:
             await asyncio.sleep(0.01)
         app.popen.kill()
@@ -364,7 +344,7 @@ def test_quit_from_the_tray_menu_while_requests_are_in_flight(
 
     async def run() -> None:
         stop = asyncio.Event()
-        task = asyncio.create_task(_hammer(app.hook, 8, ledger, stop, errors))
+        task = asyncio.create_task(hammer(app.hook, 8, ledger, stop, errors))
         while len(ledger) < 200:
             await asyncio.sleep(0.01)
         X.click(x + w // 2, y + h // 2, button=3)  # the tray menu

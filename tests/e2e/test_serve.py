@@ -15,6 +15,7 @@ import pytest
 
 from holmtray import __version__
 from tests.conftest import SAMPLES
+from tests.load import hammer
 from tests.procs import Proc, run_cli
 
 
@@ -192,27 +193,10 @@ def test_send_test_without_a_listener_says_so(tmp_path: Path) -> None:
     assert "could not reach" in r.stdout
 
 
-async def _hammer(url: str, clients: int, ledger: list[int], stop: asyncio.Event) -> None:
-    async def client(n: int) -> None:
-        i = 0
-        async with aiohttp.ClientSession() as s:
-            while not stop.is_set():
-                body = json.dumps({"subject": f"client {n} event {i}", "severity": "low"})
-                i += 1
-                try:
-                    async with s.post(url, data=body) as r:
-                        if r.status == 200:
-                            ledger.append((await r.json())["id"])
-                except (aiohttp.ClientError, OSError):
-                    return  # the server died: stop posting
-
-    await asyncio.gather(*(client(n) for n in range(clients)))
-
-
 async def _post_then_kill(proc: Proc, url: str, ledger: list[int], *, after: int) -> None:
     """8 clients post; once ``after`` are acknowledged the server gets SIGKILL mid-stream."""
     stop = asyncio.Event()
-    task = asyncio.create_task(_hammer(url, 8, ledger, stop))
+    task = asyncio.create_task(hammer(url, 8, ledger, stop))
     while len(ledger) < after:
         await asyncio.sleep(0.01)
     proc.popen.kill()
