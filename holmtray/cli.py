@@ -220,7 +220,10 @@ async def _serve(settings: Settings, paths: Paths) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except NotImplementedError:  # Windows' event loops have no signal handlers
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
     receiver = Receiver(settings=settings, paths=paths)
     try:
         endpoint = await receiver.start()

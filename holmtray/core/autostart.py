@@ -4,7 +4,7 @@ One entry per platform, written for the current user only (no administrator righ
 
 - Linux and other XDG desktops: ``$XDG_CONFIG_HOME/autostart/holmtray.desktop`` (the XDG
   Autostart spec), default ``~/.config/autostart``;
-- macOS: a launchd agent ``~/Library/LaunchAgents/com.holmsecurity.holmtray.plist``;
+- macOS: a launchd agent ``~/Library/LaunchAgents/io.github.holmtray.holmtray.plist``;
 - Windows: the value ``holmtray`` under ``HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run``.
 
 :meth:`Autostart.disable` removes exactly what :meth:`Autostart.enable` wrote. Everything the
@@ -27,9 +27,13 @@ from typing import Any
 log = logging.getLogger("holmtray.autostart")
 
 APP_NAME = "holmtray"
+# The one reverse-DNS id of the application: launchd label, icon name, and in packaging/ the
+# desktop file, AppStream id, macOS bundle id and Windows AppUserModelID
+# (tests/test_packaging.py checks they agree).
+APP_ID = "io.github.holmtray.holmtray"
 DESKTOP_FILE_NAME = "holmtray.desktop"
 # launchd expects the file name to be the label plus ".plist"; keep the two in step.
-LAUNCHD_LABEL = "com.holmsecurity.holmtray"
+LAUNCHD_LABEL = APP_ID
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 RUN_VALUE = APP_NAME
 
@@ -90,7 +94,7 @@ def desktop_entry(command: list[str]) -> str:
         f"Name={APP_NAME}",
         "Comment=Desktop alerts for Holm Security webhooks",
         f"Exec={desktop_exec(command)}",
-        f"Icon={APP_NAME}",
+        f"Icon={APP_ID}",  # the icon the Linux installers put in the hicolor theme
         "Terminal=false",
         "X-GNOME-Autostart-enabled=true",
     ]

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from holmtray import __version__
 from holmtray.core import logsetup
 from holmtray.core import settings as settings_mod
-from holmtray.core.autostart import Autostart, default_command
+from holmtray.core.autostart import APP_ID, Autostart, default_command
 from holmtray.core.clock import utc_now
 from holmtray.core.events import StoredEvent
 from holmtray.core.notices import Notice, Urgency
@@ -46,6 +46,7 @@ from holmtray.ui.event_window import EventWindow
 from holmtray.ui.icons import app_icon, resource_path
 from holmtray.ui.links import LinkOpener
 from holmtray.ui.notifier import Notifier
+from holmtray.ui.platform_integration import set_app_user_model_id
 from holmtray.ui.receiver_thread import ReceiverThread
 from holmtray.ui.settings_dialog import SettingsDialog
 from holmtray.ui.single_instance import SingleInstance
@@ -94,9 +95,7 @@ class TrayApp(QObject):
 
     # -- start and stop -----------------------------------------------------------------
     async def start(self) -> None:
-        self.receiver.events_ready.connect(self._events_ready)
-        self.receiver.failed.connect(lambda _why: self._refresh_tray())
-        self.receiver.listening.connect(lambda _ep: self._refresh_tray())
+        self.connect_receiver()
         with contextlib.suppress(ListenerError, StoreError):
             await asyncio.wrap_future(self.receiver.start())
         self.store = Store.open(database_path(self.settings, self.paths))
@@ -127,6 +126,13 @@ class TrayApp(QObject):
             self.show_welcome()
         log.info("tray app started (notifications: %s)", self.notifier.backend_name)
         print("holmtray: tray app ready", file=sys.stderr, flush=True)
+
+    def connect_receiver(self) -> None:
+        """Follow the receiver thread's signals (before it starts; tests call it directly)."""
+        self.receiver.events_ready.connect(self._events_ready)
+        self.receiver.failed.connect(lambda _why: self._refresh_tray())
+        self.receiver.listening.connect(lambda _ep: self._refresh_tray())
+        self.receiver.store_health.connect(lambda _problem: self._refresh_tray())
 
     def _connect_tray(self) -> None:
         t = self.tray
@@ -226,7 +232,7 @@ class TrayApp(QObject):
         self.tray.show_state(
             TrayView(
                 address=ep.masked_url() if ep else None,
-                error=self.receiver.error,
+                error=self.receiver.error or self.receiver.store_error,
                 unread=unread,
                 highest=highest,
                 paused=self.policy.status(),
@@ -259,10 +265,11 @@ class TrayApp(QObject):
             self.window.activateWindow()
 
     def toggle_window(self) -> None:
-        log.debug("tray icon clicked: %s the event window", "hiding" if self.window and self.window.isVisible() else "showing")
         if self.window is not None and self.window.isVisible():
+            log.debug("tray icon clicked: hiding the event window")
             self.window.hide()
         else:
+            log.debug("tray icon clicked: showing the event window")
             self.show_window()
 
     def webhook_url(self) -> str | None:
@@ -462,11 +469,12 @@ def run(*, settings: Settings, paths: Paths, verbose: bool = False) -> int:
         level=logging.DEBUG if verbose else logging.INFO,
         log_file=paths.log_file,
     )
+    set_app_user_model_id()  # Windows: before any window, so toasts carry the app's name
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("holmtray")
     app.setApplicationDisplayName("holmtray")
-    app.setDesktopFileName("holmtray")
+    app.setDesktopFileName(APP_ID)  # matches the installed launcher (packaging/linux)
     app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(app_icon())
     instance = SingleInstance(paths)

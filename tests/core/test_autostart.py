@@ -96,7 +96,7 @@ def test_linux_enable_writes_a_desktop_entry_under_xdg_config_home(
     entry = _read_desktop(path)
     assert entry["Type"] == "Application"
     assert entry["Name"] == "holmtray"
-    assert entry["Icon"] == "holmtray"
+    assert entry["Icon"] == "io.github.holmtray.holmtray"
     assert entry["X-GNOME-Autostart-enabled"] == "true"
     assert entry["Comment"]
     assert _split_exec(entry["Exec"]) == AWKWARD_COMMAND
@@ -139,7 +139,7 @@ def test_linux_desktop_entry_passes_desktop_file_validate(xdg: Autostart) -> Non
 def test_macos_enable_writes_a_launch_agent_and_disable_removes_it(tmp_path: Path) -> None:
     a = Autostart(command=AWKWARD_COMMAND, platform="darwin", home=tmp_path)
     a.enable()
-    path = tmp_path / "Library" / "LaunchAgents" / "com.holmsecurity.holmtray.plist"
+    path = tmp_path / "Library" / "LaunchAgents" / "io.github.holmtray.holmtray.plist"
     assert a.is_enabled()
     with path.open("rb") as fh:
         agent = plistlib.load(fh)
