@@ -8,6 +8,7 @@ the body exactly as it arrived. Both are immutable; nothing here does I/O.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum, StrEnum
@@ -164,15 +165,29 @@ class Event:
 
         :func:`event_from_fields` is its inverse.
         """
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            if f.name == "payload":
-                continue
-            out[f.name] = _to_jsonable(getattr(self, f.name))
-        return out
+        # Runs once per stored event: the field names are looked up once per class, not by
+        # dataclasses.fields() on every call (which cost more than the rest of this together).
+        cls = type(self)
+        names = _EVENT_FIELD_NAMES if cls is Event else _field_names(cls, skip="payload")
+        return {name: _to_jsonable(getattr(self, name)) for name in names}
+
+
+def _field_names(cls: type, *, skip: str = "") -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name != skip)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+"""Types returned as they are (exact types: Severity and Kind are int and str subclasses)."""
 
 
 def _to_jsonable(value: Any) -> Any:
+    cls = type(value)
+    if cls in _PLAIN:
+        return value
+    convert = _CONVERTERS.get(cls)
+    if convert is not None:
+        return convert(value)
+    # Subclasses of the types above (the lookups are by exact type).
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, timedelta):
@@ -186,6 +201,23 @@ def _to_jsonable(value: Any) -> Any:
     if isinstance(value, (Counts, Asset, Vulnerability, TicketInfo)):
         return {f.name: getattr(value, f.name) for f in fields(value)}
     return value
+
+
+def _part_converter(cls: type) -> Callable[[Any], dict[str, Any]]:
+    names = _field_names(cls)
+    return lambda value: {name: getattr(value, name) for name in names}
+
+
+_EVENT_FIELD_NAMES = _field_names(Event, skip="payload")
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {
+    datetime: datetime.isoformat,
+    timedelta: timedelta.total_seconds,
+    # Enum properties are slow to read; a dict lookup is not.
+    Severity: {s: s.word for s in Severity}.__getitem__,
+    Kind: {k: k.value for k in Kind}.__getitem__,
+    tuple: list,
+    **{cls: _part_converter(cls) for cls in (Counts, Asset, Vulnerability, TicketInfo)},
+}
 
 
 def _dt(value: Any) -> datetime | None:
@@ -248,4 +280,9 @@ class StoredEvent:
 
 def dumps_compact(obj: Any) -> str:
     """Compact, key-ordered JSON used wherever the store writes JSON columns."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _COMPACT.encode(obj)
+
+
+# What json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True) builds on
+# every call, built once.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)

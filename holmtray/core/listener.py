@@ -8,7 +8,19 @@ Answers: 200 ``{"id": N}`` (plus ``"duplicate": true``); 400 bad JSON; 401 missi
 Basic credentials; 404 unknown path or wrong token (the same answer for both); 405 wrong
 method; 408 body too slow; 413 body over the cap; 415 form or multipart body; 503 the store
 cannot commit. Every error is JSON ``{"error": "..."}`` and every rejection is recorded in the
-rejected-requests log, without body, token or credentials.
+rejected-requests log, without body, token or credentials. ``GET /healthz`` answers 200
+``{"status": "ok"}``, or 503 ``{"status": "error", "error": "<cause>"}`` while the store
+cannot commit (the ``health`` callable says why, in words that hold no path or secret).
+
+Before any of that, every request passes the source checks, in this order: 403 when its source
+is not in ``allow_from`` (every path, /healthz included); then, for every path except /healthz,
+429 with ``Retry-After`` when its source is over its rate (token bucket per source, table
+bounded) and 503 with ``Retry-After`` when ``max_concurrent`` requests are already in progress
+(answered at once, never queued). The source is the socket's peer, or the ``X-Forwarded-For``
+client when the peer is a trusted proxy. These flood-type rejections close the connection and
+are logged at most once per source and status every ten seconds, so a flood cannot flood the
+logs. The connection-level guards (header deadline, connections per source) are in
+:mod:`holmtray.core.connections`.
 """
 
 from __future__ import annotations
@@ -19,14 +31,17 @@ import binascii
 import contextlib
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from holmtray.core.events import Event, Kind, Severity
+from holmtray.core.netfilter import NetSet, Source, forwarded_client
 from holmtray.core.parser import PayloadError, decode_body, parse_event
+from holmtray.core.ratelimit import OncePer, TokenBuckets, retry_after
 from holmtray.core.rejected import RejectedLog
 from holmtray.core.store import InsertResult, StoreUnavailable
 
@@ -36,17 +51,31 @@ Ingest = Callable[[str, Event], Awaitable[InsertResult]]
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/")
 _CHUNK = 64 * 1024
+HEALTH_PATH = "/healthz"
+QUIET_INTERVAL_S = 10.0  # a flood-type rejection is logged once per source and status per this
 
 
 @dataclass(frozen=True, slots=True)
 class ListenerConfig:
-    """What the listener needs from the settings."""
+    """What the listener needs from the settings, parsed once per change.
+
+    The defaults here switch the source limits off; the shipped defaults are in the settings
+    schema (``receiver.listener_config`` builds this from the settings).
+    """
 
     token: str
     username: str = ""
     password: str = ""
     max_body_bytes: int = 1024 * 1024
     read_timeout: float = 10.0
+    header_timeout: float = 10.0
+    allow_from: NetSet = field(default_factory=NetSet)
+    trusted_proxies: NetSet = field(default_factory=NetSet)
+    rate_exempt: NetSet = field(default_factory=NetSet)
+    rate_per_minute: int = 0
+    rate_burst: int = 600
+    max_concurrent: int = 10_000
+    max_connections_per_source: int = 0
 
 
 class LiveConfig:
@@ -61,19 +90,71 @@ class LiveConfig:
         self.current = config
 
 
-class _Reject(Exception):
-    """Raised inside the handler to answer with an error status and reason."""
+class ListenerState:
+    """What the listener keeps between requests, shared by the app and its connections.
 
-    def __init__(self, status: int, reason: str, headers: dict[str, str] | None = None) -> None:
+    The live config, the per-source token buckets, the count of requests in progress, and the
+    rejected-requests log with its flood throttle. ``clock`` is monotonic seconds.
+    """
+
+    __slots__ = ("_quiet", "buckets", "clock", "in_flight", "live", "rejected")
+
+    def __init__(
+        self, *, live: LiveConfig, rejected: RejectedLog, clock: Callable[[], float]
+    ) -> None:
+        self.live = live
+        self.rejected = rejected
+        self.clock = clock
+        self.buckets = TokenBuckets(clock=clock)
+        self.in_flight = 0
+        self._quiet = OncePer(interval=QUIET_INTERVAL_S, clock=clock)
+
+    def reject(
+        self,
+        *,
+        source: Source,
+        method: str,
+        path: str,
+        status: int,
+        reason: str,
+        size: int | None = None,
+        quiet: bool = False,
+    ) -> None:
+        """Record one rejection; a ``quiet`` one only once per source and status per interval."""
+        if quiet and not self._quiet((source.key, status)):
+            return
+        self.rejected.record(
+            remote=source.text, method=method, path=path, status=status, reason=reason, size=size
+        )
+        log.info("rejected %s from %s: %d %s", method or "connection", source.text, status, reason)
+
+
+class _Reject(Exception):
+    """Raised inside the handler to answer with an error status and reason.
+
+    ``quiet`` marks flood-type rejections: logged sparingly, and the connection is closed.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        headers: dict[str, str] | None = None,
+        *,
+        quiet: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.headers = headers or {}
+        self.quiet = quiet
 
 
 CONFIG_KEY = web.AppKey("config", LiveConfig)
 INGEST_KEY: web.AppKey[Ingest] = web.AppKey("ingest")
 REJECTED_KEY = web.AppKey("rejected", RejectedLog)
+STATE_KEY = web.AppKey("state", ListenerState)
+HEALTH_KEY: web.AppKey[Callable[[], str | None]] = web.AppKey("health")
 
 
 def _error(status: int, reason: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -173,18 +254,76 @@ async def _hook(request: web.Request) -> web.Response:
 
 
 async def _healthz(request: web.Request) -> web.Response:
+    problem = request.app[HEALTH_KEY]()
+    if problem is not None:
+        return web.json_response(
+            {"status": "error", "error": problem}, status=503, headers={"Retry-After": "30"}
+        )
     return web.json_response({"status": "ok"})
+
+
+def _always_healthy() -> str | None:
+    return None
+
+
+def request_source(request: web.Request, config: ListenerConfig) -> Source:
+    """The client of ``request``: the socket's peer, or behind a trusted proxy its client."""
+    peer = getattr(request.protocol, "source", None)  # parsed once per connection
+    if not isinstance(peer, Source):
+        peer = Source.of_peer(request.protocol.peername)
+    if config.trusted_proxies and peer.ip in config.trusted_proxies:
+        return forwarded_client(
+            peer, request.headers.getall("X-Forwarded-For", []), config.trusted_proxies
+        )
+    return peer
+
+
+def _admit(
+    request: web.Request, source: Source, config: ListenerConfig, state: ListenerState
+) -> bool:
+    """Raise the source checks' rejection, if any; True when the request counts as in flight."""
+    if config.allow_from and source.ip not in config.allow_from:
+        raise _Reject(403, "source address not allowed", quiet=True)
+    if request.path == HEALTH_PATH:
+        return False
+    if config.rate_per_minute and source.ip not in config.rate_exempt:
+        wait = state.buckets.take(
+            source.key, rate_per_s=config.rate_per_minute / 60.0, burst=config.rate_burst
+        )
+        if wait:
+            raise _Reject(
+                429,
+                f"too many requests: the limit is {config.rate_per_minute} per minute "
+                f"after a burst of {config.rate_burst}",
+                {"Retry-After": retry_after(wait)},
+                quiet=True,
+            )
+    if state.in_flight >= config.max_concurrent:
+        raise _Reject(
+            503,
+            "too many requests in progress; try again shortly",
+            {"Retry-After": "1"},
+            quiet=True,
+        )
+    return True
 
 
 @web.middleware
 async def _errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    rejected = request.app[REJECTED_KEY]
+    state = request.app[STATE_KEY]
+    config = state.live.current
+    source = request_source(request, config)
+    counted = False
+    quiet = False
     try:
+        counted = _admit(request, source, config, state)
+        if counted:
+            state.in_flight += 1
         return await handler(request)
     except _Reject as exc:
-        status, reason, headers = exc.status, exc.reason, exc.headers
+        status, reason, headers, quiet = exc.status, exc.reason, exc.headers, exc.quiet
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -193,27 +332,37 @@ async def _errors(
             status, exc.reason
         )
         headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+    finally:
+        if counted:
+            state.in_flight -= 1
     response = _error(status, reason, headers)
-    if status in (408, 413):
-        response.force_close()  # the rest of the body is still on the wire
-    rejected.record(
-        remote=request.remote,
+    if quiet or status in (408, 413):
+        response.force_close()  # the rest of the body is still on the wire; or a flood
+    state.reject(
+        source=source,
         method=request.method,
         path=request.path,
         status=status,
         reason=reason,
         size=request.content_length,
+        quiet=quiet,
     )
-    log.info("rejected %s from %s: %d %s", request.method, request.remote, status, reason)
     return response
 
 
 def create_app(
-    *, config: ListenerConfig | LiveConfig, ingest: Ingest, rejected: RejectedLog
+    *,
+    config: ListenerConfig | LiveConfig,
+    ingest: Ingest,
+    rejected: RejectedLog,
+    health: Callable[[], str | None] = _always_healthy,
+    clock: Callable[[], float] = time.monotonic,
 ) -> web.Application:
     """The listener application; run it with ``AppRunner(app, access_log=None)``.
 
-    The access log stays off: its lines would carry the token in the path.
+    The access log stays off: its lines would carry the token in the path. ``clock`` is the
+    monotonic clock of the rate limits (tests pass their own). ``health`` returns
+    ``None`` while the store can commit, else why not (``/healthz`` answers 503 with it).
     """
     live = config if isinstance(config, LiveConfig) else LiveConfig(config)
     # The body is read by _read_body with the configured cap, not by aiohttp's helpers.
@@ -221,6 +370,8 @@ def create_app(
     app[CONFIG_KEY] = live
     app[INGEST_KEY] = ingest
     app[REJECTED_KEY] = rejected
+    app[STATE_KEY] = ListenerState(live=live, rejected=rejected, clock=clock)
+    app[HEALTH_KEY] = health
     app.router.add_post("/hooks/{token}", _hook)
-    app.router.add_get("/healthz", _healthz)
+    app.router.add_get(HEALTH_PATH, _healthz)
     return app

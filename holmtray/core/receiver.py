@@ -5,8 +5,12 @@ serve``, a dedicated thread's loop in the tray app. Stopping answers in-flight r
 first (the listener stops accepting, waits for its handlers), then commits what the writer
 still holds, then closes the database; so every 2xx has its row.
 
+The listener speaks HTTPS when ``listener.tls_cert`` and ``listener.tls_key`` are set; a bad
+certificate or key is a :class:`ListenerError` naming the file, raised before anything that is
+running is touched.
+
 It also writes a small runtime file (``listener.json`` in the data folder) naming the bound
-address and process id, so ``holmtray url`` and ``send-test`` find a listener started with
+address, scheme and process id, so ``holmtray url`` and ``send-test`` find a listener started with
 port 0, and a second tray instance can tell whether the first one is alive.
 """
 
@@ -18,6 +22,8 @@ import json
 import logging
 import os
 import socket
+import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,12 +33,15 @@ from urllib.parse import quote
 from aiohttp import web
 
 from holmtray.core.clock import utc_now
+from holmtray.core.connections import ListenerSite
 from holmtray.core.events import StoredEvent
-from holmtray.core.listener import ListenerConfig, LiveConfig, create_app
+from holmtray.core.listener import STATE_KEY, ListenerConfig, LiveConfig, create_app
+from holmtray.core.netfilter import NetSet
 from holmtray.core.paths import Paths
 from holmtray.core.rejected import RejectedLog
 from holmtray.core.settings import Settings
 from holmtray.core.store import StoreError
+from holmtray.core.tls import TLSConfigError, server_context
 from holmtray.core.writer import GroupCommitWriter
 
 log = logging.getLogger("holmtray.receiver")
@@ -51,6 +60,16 @@ class Endpoint:
 
     host: str
     port: int
+    scheme: str = "http"
+
+    @classmethod
+    def configured(cls, settings: Settings) -> Endpoint:
+        """Where the settings say the listener is (for when it is not running to ask)."""
+        return cls(
+            host=settings.text("listener.host"),
+            port=settings.integer("listener.port"),
+            scheme="https" if settings.text("listener.tls_cert") else "http",
+        )
 
     def base_url(self) -> str:
         host = self.host
@@ -58,14 +77,14 @@ class Endpoint:
             host = socket.getfqdn() or "localhost"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
     def webhook_url(self, token: str, *, username: str = "", password: str = "") -> str:
         """The full URL to paste into Security Center, credentials included when set."""
         base = self.base_url()
         if username or password:
             creds = f"{quote(username, safe='')}:{quote(password, safe='')}@"
-            base = base.replace("http://", "http://" + creds, 1)
+            base = base.replace("://", "://" + creds, 1)
         return f"{base}/hooks/{token}"
 
     def masked_url(self) -> str:
@@ -81,7 +100,7 @@ class Endpoint:
             host = "::1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
 
 def database_path(settings: Settings, paths: Paths) -> Path:
@@ -97,6 +116,35 @@ def listener_config(settings: Settings) -> ListenerConfig:
         password=settings.text("listener.password"),
         max_body_bytes=settings.integer("listener.max_body_bytes"),
         read_timeout=settings.number("listener.read_timeout"),
+        header_timeout=settings.number("listener.header_timeout"),
+        allow_from=NetSet(settings.strings("listener.allow_from")),
+        trusted_proxies=NetSet(settings.strings("listener.trusted_proxies")),
+        rate_exempt=NetSet(settings.strings("listener.rate_exempt")),
+        rate_per_minute=settings.integer("listener.rate_per_minute"),
+        rate_burst=settings.integer("listener.rate_burst"),
+        max_concurrent=settings.integer("listener.max_concurrent"),
+        max_connections_per_source=settings.integer("listener.max_connections_per_source"),
+    )
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The server TLS context the settings ask for (None: plain HTTP); ListenerError if bad."""
+    cert, key = settings.text("listener.tls_cert"), settings.text("listener.tls_key")
+    if not (cert or key):
+        return None
+    try:
+        return server_context(Path(cert), Path(key))
+    except TLSConfigError as exc:
+        raise ListenerError(f"cannot serve HTTPS: {exc}") from None
+
+
+def _binding(settings: Settings) -> tuple[str, int, str, str]:
+    """What needs a new socket when it changes: address and TLS files."""
+    return (
+        settings.text("listener.host"),
+        settings.integer("listener.port"),
+        settings.text("listener.tls_cert"),
+        settings.text("listener.tls_key"),
     )
 
 
@@ -104,7 +152,9 @@ def read_runtime(paths: Paths) -> tuple[Endpoint, int] | None:
     """The endpoint and pid a running listener recorded, if its process is still alive."""
     try:
         data = json.loads((paths.data_dir / RUNTIME_FILE).read_text(encoding="utf-8"))
-        endpoint = Endpoint(host=str(data["host"]), port=int(data["port"]))
+        endpoint = Endpoint(
+            host=str(data["host"]), port=int(data["port"]), scheme=str(data.get("scheme", "http"))
+        )
         pid = int(data["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -143,11 +193,15 @@ class Receiver:
         paths: Paths,
         on_commit: Callable[[list[StoredEvent]], None] | None = None,
         clock: Callable[[], datetime] = utc_now,
+        on_health: Callable[[str | None], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
         self._paths = paths
         self._on_commit = on_commit
         self._clock = clock
+        self._on_health = on_health
+        self._monotonic = monotonic
         self._writer: GroupCommitWriter | None = None
         self._runner: web.AppRunner | None = None
         self._endpoint: Endpoint | None = None
@@ -166,6 +220,11 @@ class Receiver:
         return self._writer
 
     @property
+    def health(self) -> str | None:
+        """``None`` while events can be stored, else why not (see ``GroupCommitWriter``)."""
+        return self._writer.health if self._writer else None
+
+    @property
     def recovered_from(self) -> Path | None:
         return self._writer.recovered_from if self._writer else None
 
@@ -180,13 +239,12 @@ class Receiver:
                 self._settings.integer("storage.retention_count"),
             ),
             clock=self._clock,
+            on_health=self._on_health,
         )
         await writer.start()
         self._writer = writer
         try:
-            self._runner, self._endpoint = await self._listen(
-                s.text("listener.host"), s.integer("listener.port")
-            )
+            self._runner, self._endpoint = await self._listen(s, tls_context(s))
         except BaseException:
             await writer.close()
             self._writer = None
@@ -195,11 +253,16 @@ class Receiver:
         log.info("listening on %s", self._endpoint.masked_url())
         return self._endpoint
 
-    async def _listen(self, host: str, port: int) -> tuple[web.AppRunner, Endpoint]:
+    async def _listen(
+        self, settings: Settings, context: ssl.SSLContext | None
+    ) -> tuple[web.AppRunner, Endpoint]:
+        host, port = settings.text("listener.host"), settings.integer("listener.port")
         app = create_app(
             config=self._config,
             ingest=self.writer.submit,
+            health=lambda: self.health,
             rejected=RejectedLog(self._paths.rejected_log),
+            clock=self._monotonic,
         )
         runner = web.AppRunner(
             app,
@@ -209,27 +272,55 @@ class Receiver:
             shutdown_timeout=SHUTDOWN_GRACE_S,
         )
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        site = ListenerSite(
+            runner,
+            host,
+            port,
+            state=app[STATE_KEY],
+            ssl_context=context,
+            keepalive_timeout=settings.number("listener.keepalive_timeout"),
+            handshake_timeout=settings.number("listener.header_timeout"),
+        )
         try:
             await site.start()
         except OSError as exc:
             await runner.cleanup()
             raise ListenerError(_bind_problem(exc, host, port)) from None
-        return runner, Endpoint(host=host, port=int(runner.addresses[0][1]))
+        scheme = "https" if context is not None else "http"
+        return runner, Endpoint(host=host, port=int(runner.addresses[0][1]), scheme=scheme)
 
     async def apply_settings(self, settings: Settings) -> None:
         """Take new settings while running.
 
         Token, credentials and limits apply from the next request. A new address is bound
         before the old listener is let go; if binding fails the old one keeps running, the
-        old settings stay in force and :class:`ListenerError` says why.
+        old settings stay in force and :class:`ListenerError` says why. A new certificate or
+        key is checked first (a bad one changes nothing); on the same fixed port the old
+        socket is closed just before the new one is bound, since one port cannot be bound
+        twice, and reopened with the old settings if that fails.
         """
         old = self._settings
-        old_address = (old.text("listener.host"), old.integer("listener.port"))
-        address = (settings.text("listener.host"), settings.integer("listener.port"))
-        if address != old_address and self._runner is not None:
-            runner, endpoint = await self._listen(*address)
-            old_runner, self._runner, self._endpoint = self._runner, runner, endpoint
+        if _binding(settings) != _binding(old) and self._runner is not None:
+            context = tls_context(settings)
+            same_port = (
+                settings.text("listener.host") == old.text("listener.host")
+                and settings.integer("listener.port") == old.integer("listener.port") != 0
+            )
+            old_runner = self._runner
+            if same_port:
+                for site in list(old_runner.sites):
+                    await site.stop()  # in-flight requests still finish in cleanup() below
+            try:
+                runner, endpoint = await self._listen(settings, context)
+            except ListenerError:
+                if same_port:
+                    self._runner = None  # stays None if the old settings cannot bind either
+                    try:
+                        self._runner, self._endpoint = await self._listen(old, tls_context(old))
+                    finally:
+                        await old_runner.cleanup()
+                raise
+            self._runner, self._endpoint = runner, endpoint
             await old_runner.cleanup()
             self._write_runtime()
             log.info("listening on %s", endpoint.masked_url())
@@ -258,7 +349,10 @@ class Receiver:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             tmp = path.with_suffix(".tmp")
             tmp.write_text(
-                json.dumps({"host": ep.host, "port": ep.port, "pid": os.getpid()}), encoding="utf-8"
+                json.dumps(
+                    {"host": ep.host, "port": ep.port, "scheme": ep.scheme, "pid": os.getpid()}
+                ),
+                encoding="utf-8",
             )
             os.replace(tmp, path)
         except OSError as exc:

@@ -22,6 +22,7 @@ from typing import Any
 
 from holmtray.core.events import Severity
 from holmtray.core.fileio import write_atomically
+from holmtray.core.netfilter import check_networks
 
 log = logging.getLogger("holmtray.settings")
 
@@ -257,6 +258,86 @@ SCHEMA: tuple[Setting, ...] = (
         maximum=600,
     ),
     Setting(
+        "listener.header_timeout",
+        float,
+        10.0,
+        "Seconds a client has to send the request line and headers, from connecting (or, on "
+        "a kept-alive connection, from the first byte of the next request).",
+        minimum=1,
+        maximum=600,
+    ),
+    Setting(
+        "listener.tls_cert",
+        str,
+        "",
+        "Certificate file (PEM, chain allowed) to serve HTTPS; empty with tls_key empty: "
+        "plain HTTP.",
+    ),
+    Setting(
+        "listener.tls_key",
+        str,
+        "",
+        "Private key file (PEM, unencrypted) of tls_cert.",
+    ),
+    Setting(
+        "listener.allow_from",
+        list,
+        [],
+        'Only these IP addresses or networks may send (e.g. ["203.0.113.0/24", '
+        '"2001:db8::/32"]); empty: everyone.',
+        check=check_networks,
+    ),
+    Setting(
+        "listener.trusted_proxies",
+        list,
+        [],
+        "Reverse proxies in front of holmtray whose X-Forwarded-For header is believed (IPs "
+        "or networks); empty: the header is ignored.",
+        check=check_networks,
+    ),
+    Setting(
+        "listener.rate_per_minute",
+        int,
+        1200,
+        "Requests per minute one source may make on average, after a burst of rate_burst "
+        "(0: no limit). Over it: 429 with Retry-After.",
+        minimum=0,
+        maximum=10_000_000,
+    ),
+    Setting(
+        "listener.rate_burst",
+        int,
+        600,
+        "Requests one source may make at once before rate_per_minute applies.",
+        minimum=1,
+        maximum=10_000_000,
+    ),
+    Setting(
+        "listener.rate_exempt",
+        list,
+        ["127.0.0.0/8", "::1"],
+        "Sources never rate-limited nor capped per source (IPs or networks; default: this "
+        "machine).",
+        check=check_networks,
+    ),
+    Setting(
+        "listener.max_concurrent",
+        int,
+        256,
+        "Requests handled at once, over all sources; more get 503 with Retry-After.",
+        minimum=1,
+        maximum=100_000,
+    ),
+    Setting(
+        "listener.max_connections_per_source",
+        int,
+        128,
+        "Open connections one source may hold; more are closed at once (0: no limit). "
+        "Trusted proxies are not capped.",
+        minimum=0,
+        maximum=100_000,
+    ),
+    Setting(
         "storage.retention_days",
         int,
         90,
@@ -417,6 +498,15 @@ SCHEMA: tuple[Setting, ...] = (
 _BY_KEY: dict[str, Setting] = {s.key: s for s in SCHEMA}
 
 
+def _check_together(values: Mapping[str, Value]) -> None:
+    """Checks that involve more than one key."""
+    if bool(values["listener.tls_cert"]) != bool(values["listener.tls_key"]):
+        raise SettingsError(
+            "settings 'listener.tls_cert' and 'listener.tls_key' go together: set both (a "
+            "certificate and its private key) for HTTPS, or leave both empty for plain HTTP"
+        )
+
+
 def setting(key: str) -> Setting:
     """The schema entry for ``key``; :class:`SettingsError` names unknown keys."""
     try:
@@ -434,6 +524,7 @@ class Settings(Mapping[str, Value]):
         merged: dict[str, Value] = {s.key: _copy(s.default) for s in SCHEMA}
         for key, value in (values or {}).items():
             merged[key] = setting(key).validate(value)
+        _check_together(merged)
         self._values = merged
 
     def __getitem__(self, key: str) -> Value:

@@ -16,6 +16,7 @@ logged.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -52,7 +53,18 @@ class StoreError(Exception):
 
 
 class StoreUnavailable(StoreError):
-    """The store cannot commit right now: disk full, read-only, locked, file or folder gone."""
+    """The store cannot commit right now: disk full, read-only, locked, file or folder gone.
+
+    ``cause`` says why in a few words without the file's path, fit for a tray tooltip or an
+    unauthenticated health answer. ``reopen`` is true when only a new connection can get past
+    the failure: SQLite opens a file it may not write read-only, and such a connection never
+    becomes writable again, even once the file is.
+    """
+
+    def __init__(self, message: str, *, cause: str | None = None, reopen: bool = False) -> None:
+        super().__init__(message)
+        self.cause = cause if cause is not None else message
+        self.reopen = reopen
 
 
 @dataclass(frozen=True)
@@ -219,11 +231,20 @@ _INSERT_SQL = (
     " body_hash, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_OR_IGNORE_SQL = _INSERT_SQL.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
-_DEDUP_SQL = (
-    "SELECT id FROM events WHERE body_hash = ? AND received_at BETWEEN ? AND ?"
-    " ORDER BY received_at DESC LIMIT 1"
+_INSERT_CHUNK = 500
+"""Rows per multi-row INSERT (19 parameters each: far below SQLite's variable limit)."""
+_STORED_HASHES_SQL = (
+    "SELECT body_hash, received_at, id FROM events"
+    " WHERE body_hash IN (SELECT value FROM json_each(?)) AND received_at BETWEEN ? AND ?"
 )
 _ROW_COLUMNS = "e.id, e.received_at, e.read, e.fields, e.body, e.payload"
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_rows_sql(n: int) -> str:
+    """``_INSERT_SQL`` for ``n`` rows in one statement."""
+    head, _, row = _INSERT_SQL.partition(" VALUES ")
+    return f"{head} VALUES {', '.join([row] * n)}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -317,7 +338,11 @@ def _unavailable(exc: sqlite3.OperationalError, path: Path, doing: str) -> Store
                 break
     if cause is None:
         return None
-    return StoreUnavailable(f"cannot {doing} {path}: {cause} ({exc})")
+    return StoreUnavailable(
+        f"cannot {doing} {path}: {cause} ({exc})",
+        cause=cause,
+        reopen=cause == _UNAVAILABLE_CAUSES[sqlite3.SQLITE_READONLY],
+    )
 
 
 def _free_name(base: Path) -> Path:
@@ -345,8 +370,15 @@ def _connect(path: Path, *, busy_timeout_s: float, readonly: bool) -> sqlite3.Co
     return conn
 
 
-def _quick_check(conn: sqlite3.Connection) -> None:
-    """Raise :class:`sqlite3.DatabaseError` if the file is not a sound database."""
+def _quick_check(conn: sqlite3.Connection, *, full: bool = True) -> None:
+    """Raise :class:`sqlite3.DatabaseError` if the file is not a sound database.
+
+    ``full=False`` only reads the header and the schema: a file that is not a database (or
+    whose first pages are damaged) still fails, damage deeper inside goes unnoticed.
+    """
+    if not full:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return
     problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check")]
     if problems != ["ok"]:
         raise sqlite3.DatabaseError("quick_check: " + "; ".join(problems[:5]))
@@ -378,11 +410,23 @@ class Store:
     # ---- opening -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, *, busy_timeout_s: float = 5.0, readonly: bool = False) -> Store:
+    def open(
+        cls,
+        path: Path,
+        *,
+        busy_timeout_s: float = 5.0,
+        readonly: bool = False,
+        check: bool = True,
+    ) -> Store:
         """Open (creating or migrating as needed) the database at ``path``.
 
         ``readonly=True`` opens through a ``mode=ro`` URI: SQLite itself refuses every write,
         whoever runs the process (root included), and nothing is created, migrated or moved.
+        ``check=False`` skips the structural check (``PRAGMA quick_check`` reads the whole
+        file: about 2 s for a million events) and only reads the header and schema, so a file
+        that is not a database is still caught (and moved aside unless read-only) but damage
+        deep inside is not. For opens right after a checked one (the tray app's GUI store
+        after its writer's) and for quick reads (``holmtray events``).
         Raises :class:`StoreUnavailable` when the file or its folder cannot be opened and
         :class:`StoreError` for a database this version cannot use.
         """
@@ -396,13 +440,18 @@ class Store:
                     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
             except OSError as exc:
                 raise StoreUnavailable(
-                    f"cannot create the database {path}: {exc.strerror or exc}"
+                    f"cannot create the database {path}: {exc.strerror or exc}",
+                    cause=f"the database folder cannot be created ({exc.strerror or exc})",
                 ) from exc
 
-        conn = cls._open_checked(path, busy_timeout_s=busy_timeout_s, readonly=readonly)
+        conn = cls._open_checked(
+            path, busy_timeout_s=busy_timeout_s, readonly=readonly, check=check
+        )
         if conn is None:
             recovered_from = cls._move_aside(path)
-            conn = cls._open_checked(path, busy_timeout_s=busy_timeout_s, readonly=False)
+            conn = cls._open_checked(
+                path, busy_timeout_s=busy_timeout_s, readonly=False, check=check
+            )
             if conn is None:
                 raise StoreError(f"a new database at {path} failed its check right after creation")
         try:
@@ -415,7 +464,7 @@ class Store:
 
     @classmethod
     def _open_checked(
-        cls, path: Path, *, busy_timeout_s: float, readonly: bool
+        cls, path: Path, *, busy_timeout_s: float, readonly: bool, check: bool = True
     ) -> sqlite3.Connection | None:
         """A connection that passed ``quick_check``, or ``None`` if the file is corrupt."""
         try:
@@ -425,7 +474,7 @@ class Store:
                 f"cannot open {path}: {exc}"
             ) from exc
         try:
-            _quick_check(conn)
+            _quick_check(conn, full=check)
         except sqlite3.OperationalError as exc:
             conn.close()
             raise _unavailable(exc, path, "open") or StoreError(
@@ -451,7 +500,8 @@ class Store:
             path.rename(target)
         except OSError as exc:
             raise StoreUnavailable(
-                f"{path} is damaged and could not be moved aside: {exc.strerror or exc}"
+                f"{path} is damaged and could not be moved aside: {exc.strerror or exc}",
+                cause=f"the database is damaged and cannot be moved aside ({exc.strerror or exc})",
             ) from exc
         log.warning(
             "database %s was damaged; moved it to %s and started a new, empty one", path, target
@@ -560,7 +610,8 @@ class Store:
         conn = self._conn
         if not self._readonly and not self.file_is_current():
             raise StoreUnavailable(
-                f"cannot {doing} {self._path}: the database file was removed or replaced"
+                f"cannot {doing} {self._path}: the database file was removed or replaced",
+                cause="the database file was removed or replaced",
             )
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -591,34 +642,91 @@ class Store:
     # ---- writing -------------------------------------------------------------------------
 
     def insert_many(self, items: Sequence[NewEvent]) -> list[InsertResult]:
-        """Insert a batch in one transaction; results in input order. Duplicates add no row."""
+        """Insert a batch in one transaction; results in input order. Duplicates add no row.
+
+        An item is a duplicate of the newest stored row (or earlier item of the batch) with the
+        same body received within :data:`DEDUP_WINDOW` of it. The batch takes a fixed handful
+        of statements however large it is -- one look-up of the batch's body hashes, one
+        multi-row INSERT per :data:`_INSERT_CHUNK` rows -- rather than two per event: every
+        statement releases and re-takes the GIL, and with the listener busy on another thread
+        each re-take waits, which had made the writer wait more than it worked.
+        """
         if not items:
             return []
         rows = [
             self._row_values(None, item.event, item.body, item.received_at, False) for item in items
         ]
         window = DEDUP_WINDOW // _US
-        results: list[InsertResult] = []
+        # Per item: ("db", id) a duplicate of a stored row, ("new", k) a duplicate of the k-th
+        # row inserted by this batch, or None: inserted itself.
+        dup_of: list[tuple[str, int] | None] = []
+        fresh: list[int] = []  # indexes of the items inserted, in order (their ids ascend)
         with self._write("store events in") as conn:
-            for item, values in zip(items, rows, strict=True):
+            stored = self._stored_hashes(conn, rows, window)
+            batch: dict[str, list[tuple[int, int]]] = {}  # hash -> [(received, k)]
+            for i, values in enumerate(rows):
                 received_us, body_hash = values[1], values[17]
-                dup = conn.execute(
-                    _DEDUP_SQL, (body_hash, received_us - window, received_us + window)
-                ).fetchone()
-                if dup is not None:
-                    results.append(InsertResult(id=int(dup[0]), duplicate=True, stored=None))
-                    continue
-                new_id = conn.execute(_INSERT_SQL, values).lastrowid
-                assert new_id is not None
-                stored = StoredEvent(
-                    id=new_id,
-                    received_at=_from_us(received_us),
-                    read=False,
-                    event=item.event,
-                    body=item.body,
+                lo, hi = received_us - window, received_us + window
+                # As ORDER BY received_at DESC on the dedup index would pick: the latest
+                # received; on a tie the highest id, and a row of this batch has a higher id
+                # than any stored row.
+                best: tuple[int, int, int] | None = None
+                for when, row_id in stored.get(body_hash, ()):
+                    if lo <= when <= hi and (best is None or (when, 0, row_id) > best):
+                        best = (when, 0, row_id)
+                for when, k in batch.get(body_hash, ()):
+                    if lo <= when <= hi and (best is None or (when, 1, k) > best):
+                        best = (when, 1, k)
+                if best is None:
+                    batch.setdefault(body_hash, []).append((received_us, len(fresh)))
+                    fresh.append(i)
+                    dup_of.append(None)
+                else:
+                    dup_of.append(("new" if best[1] else "db", best[2]))
+            new_ids: list[int] = []
+            for start in range(0, len(fresh), _INSERT_CHUNK):
+                chunk = fresh[start : start + _INSERT_CHUNK]
+                cur = conn.execute(
+                    _insert_rows_sql(len(chunk)), [v for i in chunk for v in rows[i]]
                 )
-                results.append(InsertResult(id=new_id, duplicate=False, stored=stored))
+                last = cur.lastrowid
+                assert last is not None
+                assert cur.rowcount == len(chunk)
+                # One statement, one writer, AUTOINCREMENT: the rows got consecutive ids in
+                # VALUES order, the last of them lastrowid.
+                new_ids.extend(range(last - len(chunk) + 1, last + 1))
+        results: list[InsertResult] = []
+        inserted = iter(zip(fresh, new_ids, strict=True))
+        for item, values, dup in zip(items, rows, dup_of, strict=True):
+            if dup is not None:
+                dup_id = dup[1] if dup[0] == "db" else new_ids[dup[1]]
+                results.append(InsertResult(id=dup_id, duplicate=True, stored=None))
+                continue
+            _, new_id = next(inserted)
+            event = StoredEvent(
+                id=new_id,
+                received_at=_from_us(values[1]),
+                read=False,
+                event=item.event,
+                body=item.body,
+            )
+            results.append(InsertResult(id=new_id, duplicate=False, stored=event))
         return results
+
+    @staticmethod
+    def _stored_hashes(
+        conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]], window: int
+    ) -> dict[str, list[tuple[int, int]]]:
+        """Stored rows that may be duplicates of ``rows``: hash -> [(received, id)]."""
+        hashes = sorted({values[17] for values in rows})
+        lo = min(values[1] for values in rows) - window
+        hi = max(values[1] for values in rows) + window
+        found: dict[str, list[tuple[int, int]]] = {}
+        for body_hash, received_us, row_id in conn.execute(
+            _STORED_HASHES_SQL, (json.dumps(hashes), lo, hi)
+        ):
+            found.setdefault(body_hash, []).append((int(received_us), int(row_id)))
+        return found
 
     @staticmethod
     def _row_values(
@@ -752,6 +860,24 @@ class Store:
                 break
         return deleted
 
+    def check_writable(self, *, wait_s: float = 0.1) -> None:
+        """Commit one tiny write; raises :class:`StoreUnavailable` if a commit fails now.
+
+        The write rewrites the schema version unchanged, which still appends a page to the WAL,
+        so a full disk, a read-only file or another program's lock shows here just as it would
+        for an insert. A lock is waited for at most ``wait_s``: this is a probe, not a write
+        that must get through.
+        """
+        conn = self._conn
+        (saved,) = conn.execute("PRAGMA busy_timeout").fetchone()
+        conn.execute(f"PRAGMA busy_timeout = {int(wait_s * 1000)}")
+        try:
+            with self._write("write to") as c:
+                (version,) = c.execute("PRAGMA user_version").fetchone()
+                c.execute(f"PRAGMA user_version = {int(version)}")
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(saved)}")
+
     # ---- reading -------------------------------------------------------------------------
 
     def get(self, event_id: int) -> StoredEvent | None:
@@ -772,9 +898,21 @@ class Store:
         with self._read() as conn:
             return [int(row[0]) for row in conn.execute(sql, params)]
 
-    def count(self, q: EventQuery) -> int:
-        """How many events match ``q``; ``limit``, ``before_id`` and ``after_id`` are ignored."""
-        sql, params = _select(q, "count(*)", paging=False)
+    def count(self, q: EventQuery, *, cap: int | None = None) -> int:
+        """How many events match ``q``; ``limit``, ``before_id`` and ``after_id`` are ignored.
+
+        With ``cap``, counting stops at ``cap + 1`` matches, so a result above ``cap`` means
+        "more than ``cap``". An exact count reads every match: 0.5-1.5 s for a common word or
+        a broad filter on a million events, where a capped one costs about as much as a page.
+        """
+        if cap is None:
+            sql, params = _select(q, "count(*)", paging=False)
+        else:
+            if cap < 0:
+                raise ValueError(f"cap must be >= 0, got {cap}")
+            inner, params = _select(q, "1", paging=False, ordered=False)
+            sql = f"SELECT count(*) FROM ({inner} LIMIT ?)"  # noqa: S608
+            params.append(cap + 1)
         with self._read() as conn:
             return int(conn.execute(sql, params).fetchone()[0])
 
@@ -855,7 +993,12 @@ def _filters(
         if not q.kinds:
             where.append("0")
         else:
-            where.append(f"{prefix}kind IN ({', '.join('?' * len(q.kinds))})")
+            # With "unread only", a unary + keeps the planner off events_kind (every row of the
+            # kind: half the history for tickets) and on the small partial unread indexes;
+            # its sampled statistics would otherwise pick the kind index (0.8 s vs 0.06 s to
+            # count on a million events).
+            plus = "+" if q.unread_only else ""
+            where.append(f"{plus}{prefix}kind IN ({', '.join('?' * len(q.kinds))})")
             params.extend(sorted(k.value for k in q.kinds))
     if q.min_severity is not None:
         where.append(f"{prefix}severity >= ?")
@@ -883,7 +1026,9 @@ def _filters(
     return where, params
 
 
-def _select(q: EventQuery, columns: str, *, paging: bool) -> tuple[str, list[Any]]:
+def _select(
+    q: EventQuery, columns: str, *, paging: bool, ordered: bool = True
+) -> tuple[str, list[Any]]:
     search = fts_match_expression(q.search)
     if search is None:
         where, params = _filters(q, prefix="e.", id_col="e.id", paging=paging)
@@ -900,7 +1045,7 @@ def _select(q: EventQuery, columns: str, *, paging: bool) -> tuple[str, list[Any
             f" ON e.id = events_fts.rowid WHERE {' AND '.join(where)}"
         )
         order = " ORDER BY events_fts.rowid DESC"
-    if columns.startswith("count("):
+    if columns.startswith("count(") or not ordered:
         return sql, params
     sql += order
     if paging and q.limit is not None:

@@ -8,6 +8,12 @@ task takes every request waiting in the queue (up to ``max_batch``), commits the
 commit runs, new requests collect for the next one. The same thread runs retention in small
 steps between batches, and reopens the database when its file was removed under it.
 
+It also owns the store's health (:attr:`GroupCommitWriter.health`): ``None`` while commits
+succeed, else why the last one failed (disk full, read-only, locked, folder gone). A failure is
+logged once as a WARNING, its recovery once as an INFO, and ``on_health`` hears each change.
+While unhealthy, a tiny probe write every ``probe_interval_s`` finds out that the fault has
+cleared without waiting for the next webhook (Holm may send none for hours).
+
 The :class:`~holmtray.core.store.Store` is only ever touched from the writer thread.
 """
 
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -55,9 +62,13 @@ class GroupCommitWriter:
         busy_timeout_s: float = 5.0,
         max_batch: int = 512,
         clock: Callable[[], datetime] = utc_now,
+        on_health: Callable[[str | None], None] | None = None,
+        probe_interval_s: float = 2.0,
     ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        if probe_interval_s <= 0:
+            raise ValueError(f"probe_interval_s must be positive, got {probe_interval_s}")
         self._store_path = Path(store_path)
         self._on_commit = on_commit
         self._retention = retention
@@ -65,6 +76,10 @@ class GroupCommitWriter:
         self._busy_timeout_s = busy_timeout_s
         self._max_batch = max_batch
         self._clock = clock
+        self._on_health = on_health
+        self._probe_interval_s = probe_interval_s
+        self._health: str | None = None  # read and written on the event loop only
+        self._probe_task: asyncio.Task[None] | None = None
 
         self._executor: ThreadPoolExecutor | None = None
         self._store: Store | None = None  # read and written on the writer thread only
@@ -106,9 +121,10 @@ class GroupCommitWriter:
         self._closing = True
         self._accepting = False
         try:
-            if self._retention_task is not None:
-                self._retention_task.cancel()
-                await asyncio.wait([self._retention_task])  # a cancel of close() still works
+            for task in (self._retention_task, self._probe_task):
+                if task is not None:
+                    task.cancel()
+                    await asyncio.wait([task])  # a cancel of close() still works
             if self._queue is not None and self._drain_task is not None:
                 self._queue.put_nowait(None)  # after every request already queued
                 await self._drain_task
@@ -135,6 +151,13 @@ class GroupCommitWriter:
     @property
     def store_path(self) -> Path:
         return self._store_path
+
+    @property
+    def health(self) -> str | None:
+        """``None`` while events can be stored, else why not, e.g. ``"cannot store events:
+        the disk is full"``. Set by a failed commit, cleared by the next successful commit or
+        probe. Holds no path, token or body: it is shown in the tray and by ``/healthz``."""
+        return self._health
 
     # ---- submitting ----------------------------------------------------------------------
 
@@ -224,18 +247,25 @@ class GroupCommitWriter:
         try:
             results = await self._run(self._insert_batch, [r.item for r in batch])
         except StoreError as exc:
-            log.warning("could not store a batch of %d events: %s", len(batch), exc)
+            # Once per request would flood the log during an outage; the health change is
+            # logged once (WARNING) and recovery once (INFO).
+            log.debug("could not store a batch of %d events: %s", len(batch), exc)
+            self._unhealthy(exc)
             for request in batch:
-                copy = type(exc)(str(exc))
-                copy.__cause__ = exc
-                _fail(request.future, copy)
+                # Each waiter raises its own copy: one exception object raised in many tasks
+                # would collect all of their tracebacks.
+                failure = copy.copy(exc)
+                failure.__cause__ = exc
+                _fail(request.future, failure)
             return
         except Exception as exc:
             log.exception("storing a batch of %d events failed unexpectedly", len(batch))
+            self._unhealthy(exc)
             for request in batch:
                 _fail(request.future, exc)
             return
         self._commits += 1
+        self._set_health(None, "")
         for request, result in zip(batch, results, strict=True):
             if not request.future.done():  # done = the submitter was cancelled
                 request.future.set_result(result)
@@ -255,6 +285,52 @@ class GroupCommitWriter:
             except Exception:
                 log.exception("retention failed unexpectedly")
             await asyncio.sleep(self._retention_interval_s)
+
+    # ---- health (event-loop side) --------------------------------------------------------
+
+    def _unhealthy(self, exc: Exception) -> None:
+        if isinstance(exc, StoreUnavailable):
+            text = f"cannot store events: {exc.cause}"
+        elif isinstance(exc, StoreError):
+            text = "cannot store events: the database cannot be used (see the log)"
+        else:
+            text = "cannot store events: unexpected error (see the log)"
+        self._set_health(text, str(exc))
+
+    def _set_health(self, text: str | None, detail: str) -> None:
+        previous, self._health = self._health, text
+        if text == previous:
+            return
+        if text is None:
+            log.info("storing events again in %s", self._store_path)
+        elif previous is None:
+            log.warning("%s; answering 503 until that is fixed (%s)", text, detail)
+        else:
+            log.warning("%s (%s)", text, detail)
+        if text is not None and (self._probe_task is None or self._probe_task.done()):
+            self._probe_task = asyncio.create_task(
+                self._probe_until_healthy(), name="holmtray-writer-probe"
+            )
+        if self._on_health is not None:
+            try:
+                self._on_health(text)
+            except Exception:
+                log.exception("on_health callback failed")
+
+    async def _probe_until_healthy(self) -> None:
+        while self._health is not None and not self._closing:
+            await asyncio.sleep(self._probe_interval_s)
+            if self._health is None or self._closing:
+                break
+            try:
+                await self._run(self._probe)
+            except StoreError as exc:
+                self._unhealthy(exc)
+            except Exception as exc:
+                log.exception("probing the database failed unexpectedly")
+                self._unhealthy(exc)
+            else:
+                self._set_health(None, "")
 
     async def _run(self, fn: Callable[..., _T], *args: object) -> _T:
         assert self._executor is not None
@@ -278,7 +354,28 @@ class GroupCommitWriter:
         return store
 
     def _insert_batch(self, items: list[NewEvent]) -> list[InsertResult]:
-        return self._current_store().insert_many(items)
+        store = self._current_store()
+        try:
+            return store.insert_many(items)
+        except StoreUnavailable as exc:
+            self._drop_if_stuck(store, exc)
+            raise
+
+    def _probe(self) -> None:
+        store = self._current_store()
+        try:
+            store.check_writable()
+        except StoreUnavailable as exc:
+            self._drop_if_stuck(store, exc)
+            raise
+
+    def _drop_if_stuck(self, store: Store, exc: StoreUnavailable) -> None:
+        # A connection SQLite opened read-only stays read-only after the file becomes
+        # writable again: only a new one recovers without a restart.
+        if exc.reopen and self._store is store:
+            self._store = None
+            with contextlib.suppress(sqlite3.Error):
+                store.close()
 
     def _retention_step(self, now: datetime, max_age_days: int, max_count: int) -> int:
         return self._current_store().apply_retention(

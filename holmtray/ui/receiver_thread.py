@@ -5,7 +5,9 @@ stall; on its own loop it keeps ~80% of the ceiling. So the receiver lives here,
 thread gets committed events in batches: the writer's ``on_commit`` appends to a buffer and
 raises one Qt signal only when the buffer goes from empty to non-empty; the GUI drains the
 whole buffer at most a few times a second (see ``TrayApp``). Calls from the GUI into the
-receiver go through :meth:`ReceiverThread.call`, which returns a concurrent future.
+receiver go through :meth:`ReceiverThread.call`, which returns a concurrent future. The
+store's health (``None``, or why events cannot be stored) is forwarded the same way, one
+``store_health`` signal per change.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class ReceiverThread(QObject):
     events_ready = Signal()
     listening = Signal(object)  # Endpoint
     failed = Signal(str)  # why the listener is not running
+    store_health = Signal(object)  # None, or why events cannot be stored right now
 
     def __init__(self, *, settings: Settings, paths: Paths) -> None:
         super().__init__()
@@ -49,6 +52,7 @@ class ReceiverThread(QObject):
         self.endpoint: Endpoint | None = None
         self.error: str | None = None
         self.recovered_from: str | None = None
+        self.store_error: str | None = None  # the writer's health, as last signalled
 
     # -- thread side --------------------------------------------------------------------
     def _run(self) -> None:
@@ -65,8 +69,17 @@ class ReceiverThread(QObject):
         if was_empty:
             self.events_ready.emit()
 
+    def _on_health(self, problem: str | None) -> None:
+        self.store_error = problem
+        self.store_health.emit(problem)
+
     async def _start(self, settings: Settings) -> Endpoint:
-        receiver = Receiver(settings=settings, paths=self._paths, on_commit=self._on_commit)
+        receiver = Receiver(
+            settings=settings,
+            paths=self._paths,
+            on_commit=self._on_commit,
+            on_health=self._on_health,
+        )
         try:
             endpoint = await receiver.start()
         except (ListenerError, StoreError) as exc:

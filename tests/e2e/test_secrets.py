@@ -1,0 +1,270 @@
+"""Secrets: the webhook token and the Basic password never leave holmtray except by `url`.
+
+One full scenario against `holmtray serve` as a real process, with a known token and password
+in its config: good posts, wrong token, wrong or missing password, bad JSON, oversized and slow
+bodies, form bodies, malformed HTTP that aiohttp cannot parse (whose parser errors quote the
+request line, token and all), the command-line tools, SIGTERM. Then every file under the log
+folder, the output of every command and every HTTP answer are searched for the secrets, in
+every spelling they travel in (plain, percent-encoded, inside the Basic header).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import secrets
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import quote
+
+import aiohttp
+
+from holmtray.core.paths import Paths
+from holmtray.core.settings import Settings, save
+from tests.procs import Proc, holmtray_env, run_cli
+
+USER = "holm"
+
+
+class ServeProc(Proc):
+    """`holmtray serve` with its stdout kept too (Proc discards it)."""
+
+    def __init__(self, home: Path, stdout: Path, *args: str) -> None:
+        self.home = home
+        self.lines = []
+        self._cond = threading.Condition()
+        self._stdout_file = stdout.open("w")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "holmtray", "serve", *args],
+            env=holmtray_env(home),
+            stdin=subprocess.DEVNULL,
+            stdout=self._stdout_file,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def stop(self, timeout: float = 30) -> int:
+        try:
+            return super().stop(timeout)
+        finally:
+            self._stdout_file.close()
+
+
+def _spellings(token: str, password: str) -> dict[str, str]:
+    """Every form the secrets travel in, so a leak in any encoding is caught."""
+    basic = base64.b64encode(f"{USER}:{password}".encode()).decode()
+    basic_latin1 = base64.b64encode(f"{USER}:{password}".encode("latin-1")).decode()
+    return {
+        "token": token,
+        # Halves too: a message that cuts the path short must not carry most of the token.
+        "token (first half)": token[: len(token) // 2],
+        "token (second half)": token[len(token) // 2 :],
+        "password": password,
+        "password (percent-encoded)": quote(password, safe=""),
+        "Basic credentials": basic,
+        "Basic credentials (Latin-1)": basic_latin1,
+    }
+
+
+def _find(text: str, needles: dict[str, str]) -> list[str]:
+    return [name for name, needle in needles.items() if needle in text]
+
+
+async def _http_scenario(base: str, token: str, password: str) -> list[tuple[str, int, str]]:
+    """Every kind of request, good and bad; returns (what, status, headers + body) of each."""
+    answers: list[tuple[str, int, str]] = []
+    hook = f"{base}/hooks/{token}"
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{USER}:{password}".encode()).decode()}
+    bad = base64.b64encode(f"{USER}:{password}x".encode()).decode()
+    json_headers = {"Content-Type": "application/json", "User-Agent": "python-requests/2.8.1"}
+
+    async def post(what: str, url: str, data: bytes, **kw: str) -> None:
+        headers = {**json_headers, **kw}
+        async with session.post(url, data=data, headers=headers) as r:
+            text = await r.text()
+            answers.append((what, r.status, f"{dict(r.headers)}\n{text}"))
+
+    body = json.dumps({"finished_scan": {"name": "Daily scan", "status": "Completed"}}).encode()
+    async with aiohttp.ClientSession() as session:
+        await post("good, Basic header", hook, body, **auth)
+        creds = f"{quote(USER)}:{quote(password, safe='')}@"
+        await post("good, credentials in the URL", hook.replace("://", "://" + creds), b'{"n": 2}')
+        await post("wrong token", f"{base}/hooks/{token[:-2]}xx", body, **auth)
+        await post("no credentials", hook, body)
+        await post("wrong password", hook, body, Authorization=f"Basic {bad}")
+        await post("bad JSON", hook, b'{"token": ' + token.encode(), **auth)
+        await post("oversized", hook, b'{"x": "' + b"y" * 5000 + b'"}', **auth)
+        await post(
+            "form body",
+            hook,
+            b"a=1",
+            **auth,
+            **{"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        async with session.get(hook, headers=auth) as r:
+            answers.append(("GET", r.status, f"{dict(r.headers)}\n{await r.text()}"))
+        async with session.get(f"{base}/healthz") as r:
+            answers.append(("healthz", r.status, await r.text()))
+
+    # Raw requests: a slow body, and HTTP that aiohttp's parser rejects (its messages quote
+    # the offending line, which here holds the token or the credentials).
+    basic = base64.b64encode(f"{USER}:{password}".encode()).decode()
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    raws = {
+        "slow body": (
+            f"POST /hooks/{token} HTTP/1.1\r\nHost: a\r\nAuthorization: Basic {basic}\r\n"
+            "Content-Length: 100\r\n\r\n{"
+        ),
+        "bad header": f"POST /hooks/{token} HTTP/1.1\r\nHost: a\r\nBad Header {token}\r\n\r\n",
+        "bad method": f"P\x01ST /hooks/{token} HTTP/1.1\r\nHost: a\r\n\r\n",
+        "bad version": f"POST /hooks/{token} HTTP/9.9\r\nHost: a\r\n\r\n",
+        "NUL in path": f"POST /hooks/{token}\x00 HTTP/1.1\r\nHost: a\r\n\r\n",
+        "bad chunk": (
+            f"POST /hooks/{token} HTTP/1.1\r\nHost: a\r\nAuthorization: Basic {basic}\r\n"
+            "Transfer-Encoding: chunked\r\n\r\nzz\r\n"
+        ),
+        "bad credentials header": (
+            f"POST /hooks/{token} HTTP/1.1\r\nHost: a\r\nAuthorization: Basic {basic}\x01\r\n"
+            "Content-Length: 2\r\n\r\n{}"
+        ),
+        "long request line": f"POST /hooks/{token}{'x' * 9000} HTTP/1.1\r\nHost: a\r\n\r\n",
+    }
+    for what, raw in raws.items():
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(raw.encode("latin-1"))
+        data = await asyncio.wait_for(reader.read(), 30)
+        writer.close()
+        status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
+        answers.append((what, status, data.decode("latin-1")))
+    return answers
+
+
+def test_full_scenario_leaks_neither_token_nor_password(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    paths = Paths.under(home)
+    token = secrets.token_urlsafe(32)
+    password = f"Pw-{secrets.token_urlsafe(12)}-é:/?#&"
+    save(
+        Settings(
+            {
+                "listener.token": token,
+                "listener.username": USER,
+                "listener.password": password,
+                "listener.port": 0,
+                "listener.max_body_bytes": 1024,
+                "listener.read_timeout": 1.0,
+            }
+        ),
+        paths.config_file,
+    )
+    needles = _spellings(token, password)
+    outputs: dict[str, str] = {}  # what -> text that must hold no secret
+
+    serve = ServeProc(home, tmp_path / "serve.stdout", "--port", "0", "--verbose")
+    try:
+        port = serve.port()
+        base = f"http://127.0.0.1:{port}"
+        answers = asyncio.run(_http_scenario(base, token, password))
+
+        r = run_cli(home, "url")
+        assert r.returncode == 0
+        assert token in r.stdout  # printing the URL is its job; and it proves the needle
+        assert quote(password, safe="") in r.stdout
+        outputs["url (stderr)"] = r.stderr
+        cli = [
+            ("send-test",),
+            ("send-test", "--kind", "ticket"),
+            ("send-test", "--url", f"{base}/hooks/{token[:-2]}xx"),
+            ("events",),
+            ("events", "--json", "--limit", "0"),
+            ("rejected",),
+            ("rejected", "--json", "--limit", "0"),
+        ]
+        for args in cli:
+            r = run_cli(home, *args)
+            outputs[" ".join(args)] = r.stdout + r.stderr
+        assert "HTTP 200" in outputs["send-test"]
+        assert serve.stop() == 0
+    finally:
+        if serve.popen.poll() is None:
+            serve.kill()
+    r = run_cli(home, "send-test")  # the listener is gone: the error must not show the URL
+    assert r.returncode == 1
+    outputs["send-test after stop"] = r.stdout + r.stderr
+    outputs["serve (stderr)"] = serve.output()
+    outputs["serve (stdout)"] = (tmp_path / "serve.stdout").read_text()
+
+    by_what = {what: status for what, status, _ in answers}
+    assert by_what == {
+        "good, Basic header": 200,
+        "good, credentials in the URL": 200,
+        "wrong token": 404,
+        "no credentials": 401,
+        "wrong password": 401,
+        "bad JSON": 400,
+        "oversized": 413,
+        "form body": 415,
+        "GET": 405,
+        "healthz": 200,
+        "slow body": 408,
+        "bad header": 400,
+        "bad method": 400,
+        "bad version": 400,
+        "NUL in path": 400,
+        "bad chunk": 400,
+        "bad credentials header": 400,
+        "long request line": 400,
+    }, by_what
+    for what, status, text in answers:
+        assert not _find(text, needles), f"HTTP answer to {what!r} ({status}) holds a secret"
+        if status >= 400:
+            assert "Traceback" not in text, what
+            body = text.split("\r\n\r\n", 1)[-1].split("\n", 1)[-1]
+            assert "error" in body, f"{what}: not a JSON error: {body!r}"
+
+    log_files = sorted(p for p in paths.log_dir.rglob("*") if p.is_file())
+    names = {p.name for p in log_files}
+    assert {"serve.log", "rejected.jsonl"} <= names, names  # nothing searched is no proof
+    for p in log_files:
+        outputs[str(p.relative_to(home))] = p.read_text(encoding="utf-8", errors="replace")
+    for p in sorted(paths.data_dir.glob("*.json")):
+        outputs[str(p.relative_to(home))] = p.read_text()
+    assert "rejected" in outputs["logs/serve.log"]  # the rejections were logged, then searched
+    for what, text in outputs.items():
+        found = _find(text, needles)
+        assert not found, f"{what} contains the {', '.join(found)}"
+
+
+def test_config_file_is_private_to_its_owner(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    r = run_cli(home, "url")  # first run: generates the token and writes the config
+    assert r.returncode in (0, 1), r.stderr
+    config = Paths.under(home).config_file
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert stat.S_IMODE(config.parent.stat().st_mode) & 0o077 == 0
+
+    # A hand-loosened file is tightened again by the next save.
+    config.chmod(0o644)
+    save(Settings({"listener.password": "x" * 12}), config)
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+
+
+def test_a_secret_in_an_http_answer_or_a_log_would_be_found() -> None:
+    """The search itself: every spelling is recognised, so the scenario cannot pass blind."""
+    needles = _spellings("T" * 43, "pä:ss/word")
+    assert _find("GET /hooks/" + "T" * 43, needles) == [
+        "token",
+        "token (first half)",
+        "token (second half)",
+    ]
+    needles = _spellings("A" * 21 + "B" * 22, "pä:ss/word")
+    assert _find("/hooks/" + "A" * 21 + "…", needles) == ["token (first half)"]
+    assert _find("https://holm:p%C3%A4%3Ass%2Fword@h/", needles) == ["password (percent-encoded)"]
+    header = "Basic " + base64.b64encode("holm:pä:ss/word".encode("latin-1")).decode()
+    assert _find(header, needles) == ["Basic credentials (Latin-1)"]
