@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-LISTENING = re.compile(r"listening on http://(?P<host>[^/]+):(?P<port>\d+)/hooks/<token>")
+LISTENING = re.compile(r"listening on https?://(?P<host>[^/]+):(?P<port>\d+)/hooks/<token>")
 
 
 def holmtray_env(home: Path, **extra: str) -> dict[str, str]:

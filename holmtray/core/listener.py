@@ -246,7 +246,8 @@ async def _hook(request: web.Request) -> web.Response:
     try:
         result = await request.app[INGEST_KEY](text, event)
     except StoreUnavailable as exc:
-        raise _Reject(503, f"cannot store the event: {exc}", {"Retry-After": "30"}) from None
+        # The cause only: the exception's full text names the database file.
+        raise _Reject(503, f"cannot store the event: {exc.cause}", {"Retry-After": "30"}) from None
     answer: dict[str, Any] = {"id": result.id}
     if result.duplicate:
         answer["duplicate"] = True

@@ -35,6 +35,7 @@ from aiohttp import web
 from holmtray.core.clock import utc_now
 from holmtray.core.connections import ListenerSite
 from holmtray.core.events import StoredEvent
+from holmtray.core.fileio import write_atomically
 from holmtray.core.listener import STATE_KEY, ListenerConfig, LiveConfig, create_app
 from holmtray.core.netfilter import NetSet
 from holmtray.core.paths import Paths
@@ -346,15 +347,12 @@ class Receiver:
         ep = self.endpoint
         path = self._paths.data_dir / RUNTIME_FILE
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(
+            write_atomically(
+                path,
                 json.dumps(
                     {"host": ep.host, "port": ep.port, "scheme": ep.scheme, "pid": os.getpid()}
                 ),
-                encoding="utf-8",
             )
-            os.replace(tmp, path)
         except OSError as exc:
             log.warning("cannot write %s: %s", path, exc.strerror)
 

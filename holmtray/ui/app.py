@@ -321,6 +321,8 @@ class TrayApp(QObject):
                     data=sample_body(kind),
                     auth=auth,
                     headers={"Content-Type": "application/json"},
+                    # Our own listener on loopback: its certificate names the public host.
+                    ssl=False,
                 ) as resp,
             ):
                 return resp.status, await resp.text()

@@ -120,7 +120,7 @@ class Tray(QObject):
         self.icon.setIcon(tray_icon(state))
         self.icon.setToolTip(self.tooltip())
         if view.error:
-            self._status.setText(f"Listener error: {view.error}")
+            self._status.setText(f"Not receiving: {view.error}")
         elif view.address:
             self._status.setText(f"Listening on {view.address}")
         else:

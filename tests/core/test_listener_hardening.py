@@ -43,7 +43,7 @@ from holmtray.core.receiver import Endpoint, ListenerError, Receiver, read_runti
 from holmtray.core.rejected import RejectedLog
 from holmtray.core.settings import Settings, SettingsError
 from holmtray.core.writer import GroupCommitWriter
-from tests.procs import run_cli
+from tests.procs import Proc, run_cli
 
 TOKEN = "Hardening-token-0123456789abcdefghijklmn"
 BODY = {"finished_scan": {"name": "Daily scan", "status": "Completed", "critical_cnt": 1}}
@@ -908,3 +908,21 @@ async def test_connections_per_source_are_capped_and_other_sources_are_not_affec
             await asyncio.sleep(0.05)
         for _, w in held[1:]:
             w.close()
+
+
+def test_send_test_and_url_work_against_an_https_serve(tmp_path: Path, pki: Pki) -> None:
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "holmtray.toml").write_text(
+        f'[listener]\ntoken = "{TOKEN}"\ntls_cert = "{pki.cert}"\ntls_key = "{pki.key}"\n'
+    )
+    proc = Proc(home, "serve", "--port", "0")
+    try:
+        port = proc.port()
+        r = run_cli(home, "send-test")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert f"https://127.0.0.1:{port}/hooks/<token>: HTTP 200" in r.stdout
+        url = run_cli(home, "url").stdout.strip().splitlines()[-1]
+        assert url == f"https://127.0.0.1:{port}/hooks/{TOKEN}"
+    finally:
+        assert proc.stop() == 0

@@ -80,7 +80,7 @@ def test_listener_error_is_in_the_tooltip_and_the_menu(qtbot: QtBot) -> None:
     why = "port 8747 on 127.0.0.1 is already in use (another holmtray or another program)"
     tray.show_state(TrayView(error=why))
     assert f"Not receiving: {why}" in tray.icon.toolTip()
-    assert tray.menu.actions()[0].text() == f"Listener error: {why}"
+    assert tray.menu.actions()[0].text() == f"Not receiving: {why}"
 
 
 def test_markup_in_the_last_event_cannot_turn_the_tooltip_into_rich_text(qtbot: QtBot) -> None:
