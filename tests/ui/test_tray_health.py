@@ -62,7 +62,7 @@ def test_tray_shows_not_receiving_while_events_cannot_be_stored_and_clears_after
         tip = app.tray.icon.toolTip()
         assert "Not receiving: cannot store events: the database folder cannot be created" in tip
         assert str(tmp_path) not in tip
-        assert app.tray.menu.actions()[0].text().startswith("Listener error: cannot store events")
+        assert app.tray.menu.actions()[0].text().startswith("Not receiving: cannot store events")
 
         paths.data_dir.unlink()  # the fault clears; the writer's probe notices within seconds
         qtbot.waitUntil(lambda: app.tray.view.error is None, timeout=15000)
