@@ -406,6 +406,9 @@ class Store:
         self._recovered_from = recovered_from
         self._identity = self._file_identity()
         self._closed = False
+        self._writes = 0  # write transactions begun on this connection
+        # unread_summary()'s last answer, keyed by (PRAGMA data_version, self._writes).
+        self._unread: tuple[tuple[int, int], tuple[int, Severity | None]] | None = None
 
     # ---- opening -------------------------------------------------------------------------
 
@@ -613,6 +616,7 @@ class Store:
                 f"cannot {doing} {self._path}: the database file was removed or replaced",
                 cause="the database file was removed or replaced",
             )
+        self._writes += 1  # whether it commits or not: cached answers are stale either way
         try:
             conn.execute("BEGIN IMMEDIATE")
             yield conn
@@ -917,8 +921,17 @@ class Store:
             return int(conn.execute(sql, params).fetchone()[0])
 
     def unread_summary(self) -> tuple[int, Severity | None]:
-        """The number of unread events and the highest severity among them."""
+        """The number of unread events and the highest severity among them.
+
+        The tray asks every second; counting costs a few ms per 50,000 unread events, so the
+        answer is kept until the database changes: a commit by another connection changes
+        ``PRAGMA data_version``, one by this connection the write counter.
+        """
         with self._read() as conn:
+            (version,) = conn.execute("PRAGMA data_version").fetchone()
+            key = (int(version), self._writes)
+            if self._unread is not None and self._unread[0] == key:
+                return self._unread[1]
             # Two statements (together SQLite would scan for max() instead of seeking), in one
             # read transaction so that both see the same snapshot.
             conn.execute("BEGIN")
@@ -928,7 +941,9 @@ class Store:
             finally:
                 if conn.in_transaction:
                     conn.rollback()  # a read transaction: nothing to keep
-        return int(n), (Severity(top) if top is not None else None)
+        summary = (int(n), (Severity(top) if top is not None else None))
+        self._unread = (key, summary)
+        return summary
 
     def last_event(self) -> StoredEvent | None:
         with self._read() as conn:
