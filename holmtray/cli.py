@@ -19,14 +19,12 @@ from dataclasses import asdict
 from typing import TextIO
 from urllib.parse import quote
 
-import aiohttp
-
 from holmtray import __version__
 from holmtray.core import logsetup
 from holmtray.core import settings as settings_mod
+from holmtray.core.endpoint import Endpoint, database_path, read_runtime
 from holmtray.core.events import Kind, Severity, StoredEvent
 from holmtray.core.paths import Paths
-from holmtray.core.receiver import Endpoint, ListenerError, Receiver, database_path, read_runtime
 from holmtray.core.rejected import RejectedLog
 from holmtray.core.samples import KINDS, sample_body
 from holmtray.core.settings import Settings, SettingsError
@@ -117,6 +115,8 @@ def cmd_url(settings: Settings, paths: Paths, out: TextIO) -> int:
 
 
 async def _post(url: str, body: bytes, *, verify: bool = True) -> tuple[int, str]:
+    import aiohttp  # noqa: PLC0415 - only send-test needs the HTTP client (~0.3 s to import)
+
     headers = {
         "Content-Type": "application/json",
         "User-Agent": f"holmtray-send-test/{__version__}",
@@ -142,6 +142,8 @@ def cmd_send_test(settings: Settings, paths: Paths, kind: str, url: str | None, 
         shown = f"{ep.local_url()}/hooks/<token>"
     else:
         shown = url.split("/hooks/", 1)[0] + "/hooks/<token>" if "/hooks/" in url else url
+    import aiohttp  # noqa: PLC0415 - see _post
+
     try:
         status, text = asyncio.run(_post(url, sample_body(kind), verify=verify))
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -180,7 +182,8 @@ def cmd_events(settings: Settings, paths: Paths, args: argparse.Namespace, out: 
     if not db.exists():
         rows: list[StoredEvent] = []
     else:
-        store = Store.open(db)
+        # Listing only: the integrity check (1.5 s at a million events) is the writer's job.
+        store = Store.open(db, check=False)
         try:
             rows = store.query(_query(args))
         finally:
@@ -227,6 +230,9 @@ async def _serve(settings: Settings, paths: Paths) -> int:
             loop.add_signal_handler(sig, stop.set)
         except NotImplementedError:  # Windows' event loops have no signal handlers
             signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+    # The HTTP server is imported only by the command that serves (the others stay quick).
+    from holmtray.core.receiver import ListenerError, Receiver  # noqa: PLC0415
+
     receiver = Receiver(settings=settings, paths=paths)
     try:
         endpoint = await receiver.start()

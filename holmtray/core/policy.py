@@ -107,8 +107,10 @@ class Expectation:
 class ExpectationStore:
     """Expected scans and last known scan durations, kept in a small JSON file.
 
-    Without a ``path`` it only keeps them in memory. Each change rewrites the file atomically
-    (temporary file, fsync, rename). A file that cannot be read is logged and ignored, and a
+    Without a ``path`` it only keeps them in memory. Changes are written by :meth:`flush`
+    (atomically: temporary file, fsync, rename), which the policy calls once per batch of
+    events and per tick — not once per event, which froze the GUI thread during a burst of
+    finished scans (bench/RESULTS.md). A file that cannot be read is logged and ignored, and a
     failed write is logged: neither may take the tray app down.
     """
 
@@ -118,6 +120,7 @@ class ExpectationStore:
         self._path = path
         self._expected: list[Expectation] = []
         self._durations: dict[str, timedelta] = {}
+        self._dirty = False
         if path is not None:
             self._load(path)
 
@@ -138,7 +141,7 @@ class ExpectationStore:
         kept.append(expectation)
         kept.sort(key=lambda e: e.starts_at)
         self._expected = kept[-self.MAX_ENTRIES :]
-        self._save()
+        self._dirty = True
 
     def scan_finished(
         self, scan_name: str, *, duration: timedelta | None, starts_up_to: datetime
@@ -160,11 +163,17 @@ class ExpectationStore:
             self._expected = kept
             changed = True
         if changed:
-            self._save()
+            self._dirty = True
 
     def discard(self, expectation: Expectation) -> None:
         if expectation in self._expected:
             self._expected.remove(expectation)
+            self._dirty = True
+
+    def flush(self) -> None:
+        """Write the changes made since the last flush, if any."""
+        if self._dirty:
+            self._dirty = False
             self._save()
 
     def _load(self, path: Path) -> None:
@@ -433,6 +442,7 @@ class NotificationPolicy:
         for e in notifiable:
             self._arrive(e, now, actions)
         self._burst_step(now, actions, updates=False)  # a new burst's first summary
+        self._expectations.flush()
         return actions
 
     def tick(self) -> list[Action]:
@@ -449,6 +459,7 @@ class NotificationPolicy:
                 for arrived, e in held:
                     self._show_or_count(e, arrived, now, actions)
         self._burst_step(now, actions, updates=True)
+        self._expectations.flush()
         return actions
 
     # -- snooze and state -----------------------------------------------------------------

@@ -25,15 +25,14 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote
 
 from aiohttp import web
 
 from holmtray.core.clock import utc_now
 from holmtray.core.connections import ListenerSite
+from holmtray.core.endpoint import RUNTIME_FILE, Endpoint, database_path, read_runtime
 from holmtray.core.events import StoredEvent
 from holmtray.core.fileio import write_atomically
 from holmtray.core.listener import STATE_KEY, ListenerConfig, LiveConfig, create_app
@@ -47,67 +46,11 @@ from holmtray.core.writer import GroupCommitWriter
 
 log = logging.getLogger("holmtray.receiver")
 
-RUNTIME_FILE = "listener.json"
 SHUTDOWN_GRACE_S = 10.0
 
 
 class ListenerError(Exception):
     """The listener could not start (or rebind); the message says why in plain words."""
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """Where the listener is reachable, and how to build the webhook URL for it."""
-
-    host: str
-    port: int
-    scheme: str = "http"
-
-    @classmethod
-    def configured(cls, settings: Settings) -> Endpoint:
-        """Where the settings say the listener is (for when it is not running to ask)."""
-        return cls(
-            host=settings.text("listener.host"),
-            port=settings.integer("listener.port"),
-            scheme="https" if settings.text("listener.tls_cert") else "http",
-        )
-
-    def base_url(self) -> str:
-        host = self.host
-        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - naming the wildcard, not binding it
-            host = socket.getfqdn() or "localhost"
-        if ":" in host:
-            host = f"[{host}]"
-        return f"{self.scheme}://{host}:{self.port}"
-
-    def webhook_url(self, token: str, *, username: str = "", password: str = "") -> str:
-        """The full URL to paste into Security Center, credentials included when set."""
-        base = self.base_url()
-        if username or password:
-            creds = f"{quote(username, safe='')}:{quote(password, safe='')}@"
-            base = base.replace("://", "://" + creds, 1)
-        return f"{base}/hooks/{token}"
-
-    def masked_url(self) -> str:
-        """The webhook URL with the token hidden, safe for logs and tooltips."""
-        return f"{self.base_url()}/hooks/<token>"
-
-    def local_url(self) -> str:
-        """An address this machine can use to reach the listener (for send-test)."""
-        host = self.host
-        if host in ("0.0.0.0", ""):  # noqa: S104
-            host = "127.0.0.1"
-        elif host == "::":
-            host = "::1"
-        if ":" in host:
-            host = f"[{host}]"
-        return f"{self.scheme}://{host}:{self.port}"
-
-
-def database_path(settings: Settings, paths: Paths) -> Path:
-    """The event database: ``storage.data_dir`` when set, else the default data folder."""
-    custom = settings.text("storage.data_dir")
-    return Path(custom).expanduser() / "events.db" if custom else paths.database
 
 
 def listener_config(settings: Settings) -> ListenerConfig:
@@ -147,31 +90,6 @@ def _binding(settings: Settings) -> tuple[str, int, str, str]:
         settings.text("listener.tls_cert"),
         settings.text("listener.tls_key"),
     )
-
-
-def read_runtime(paths: Paths) -> tuple[Endpoint, int] | None:
-    """The endpoint and pid a running listener recorded, if its process is still alive."""
-    try:
-        data = json.loads((paths.data_dir / RUNTIME_FILE).read_text(encoding="utf-8"))
-        endpoint = Endpoint(
-            host=str(data["host"]), port=int(data["port"]), scheme=str(data.get("scheme", "http"))
-        )
-        pid = int(data["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if not _alive(pid):
-        return None
-    return endpoint, pid
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _bind_problem(exc: OSError, host: str, port: int) -> str:

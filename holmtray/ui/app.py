@@ -98,7 +98,8 @@ class TrayApp(QObject):
         self.connect_receiver()
         with contextlib.suppress(ListenerError, StoreError):
             await asyncio.wrap_future(self.receiver.start())
-        self.store = Store.open(database_path(self.settings, self.paths))
+        # The writer has just opened (and checked) the same file: no second quick_check.
+        self.store = Store.open(database_path(self.settings, self.paths), check=False)
         self.window = EventWindow(
             store=self.store,
             open_link=self._open_link,

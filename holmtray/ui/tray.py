@@ -82,6 +82,7 @@ class Tray(QObject):
         self.menu.aboutToShow.connect(lambda: log.debug("tray menu shown"))
         self.icon.activated.connect(self._activated)
         self.view = TrayView()
+        self._shown = False
         self.show_state(self.view)
 
     def _add(
@@ -113,6 +114,9 @@ class Tray(QObject):
             self.show_events.emit()
 
     def show_state(self, view: TrayView) -> None:
+        if view == self.view and self._shown:
+            return  # re-rendering six pixmaps for nothing costs GUI time under load
+        self._shown = True
         self.view = view
         state = TrayState(
             unread=view.unread, highest=view.highest, paused=bool(view.paused), error=view.error

@@ -762,12 +762,16 @@ def test_missed_scan_alerts_can_be_switched_off(clock: FakeClock, mk: Maker) -> 
     assert policy.expectations.expectations() == []
 
 
-def test_the_expectations_file_is_small_json_written_without_leftovers(tmp_path: Path) -> None:
+def test_the_expectations_file_is_small_json_written_once_per_flush_without_leftovers(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "expectations.json"
     store = ExpectationStore(path=path)
     store.expect(Expectation("Nightly", MONDAY_NOON, 7, None))
     store.expect(Expectation("Nightly", MONDAY_NOON, 8, None))  # same start: replaced
     store.scan_finished("Other", duration=timedelta(minutes=3), starts_up_to=MONDAY_NOON)
+    assert not path.exists()  # changes are written in one go, by flush()
+    store.flush()
     data = json.loads(path.read_text())
     assert data["expectations"] == [
         {"scan_name": "Nightly", "starts_at": MONDAY_NOON.isoformat(), "event_id": 8, "link": None}
