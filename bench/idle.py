@@ -45,6 +45,8 @@ from make_history import DEFAULT_HOME
 from holmtray.core.paths import Paths
 
 READY_BARE = re.compile(r"bare: tray ready")
+# With --verbose the tray app logs the moment its icon is shown (before the store is opened).
+ICON_SHOWN = re.compile(r"holmtray\.app: tray icon shown")
 TARGET_CPU_PCT = 0.5
 
 
@@ -81,8 +83,9 @@ def main() -> int:
         bare = Proc([PY, str(Path(__file__).with_name("bare_tray.py"))], env_with(**OFFSCREEN_ENV))
         starts["bare"].append(startup_ms(bare, READY_BARE))
         bare.stop()
-        tray = Proc([PY, "-m", "holmtray", "tray"], env_with(home, **OFFSCREEN_ENV))
-        starts["tray"].append(startup_ms(tray, READY_TRAY))
+        tray = Proc([PY, "-m", "holmtray", "tray", "--verbose"], env_with(home, **OFFSCREEN_ENV))
+        starts["tray"].append(startup_ms(tray, ICON_SHOWN))
+        tray.wait_for(READY_TRAY, timeout=120)
         tray.stop()
     print("start-up ms, bare: " + ", ".join(f"{x:.0f}" for x in starts["bare"]))
     print("start-up ms, tray: " + ", ".join(f"{x:.0f}" for x in starts["tray"]))
@@ -92,8 +95,11 @@ def main() -> int:
     history_db = Paths.under(args.history).database
     big_start: float | None = None
     if history_db.exists():
-        big = Proc([PY, "-m", "holmtray", "tray"], env_with(args.history, **OFFSCREEN_ENV))
-        big_start = startup_ms(big, READY_TRAY)
+        big = Proc(
+            [PY, "-m", "holmtray", "tray", "--verbose"], env_with(args.history, **OFFSCREEN_ENV)
+        )
+        big_start = startup_ms(big, ICON_SHOWN)
+        big.wait_for(READY_TRAY, timeout=120)
         procs["tray app (1M events)"] = big
     else:
         print(f"no {history_db}: skipping the 1M-event idle run (python bench/make_history.py)")

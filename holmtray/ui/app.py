@@ -90,12 +90,17 @@ class TrayApp(QObject):
         self._tick_timer = QTimer(self, interval=TICK_INTERVAL_MS)
         self._tick_timer.timeout.connect(self._tick)
         self._stopped = False
+        self._ready = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.received = 0  # events handed to the GUI since start (tests and About read it)
 
     # -- start and stop -----------------------------------------------------------------
     async def start(self) -> None:
         self.connect_receiver()
+        self._connect_tray()
+        # The icon first: opening the store runs its integrity check, seconds on a big history.
+        self.tray.icon.show()
+        log.debug("tray icon shown")
         with contextlib.suppress(ListenerError, StoreError):
             await asyncio.wrap_future(self.receiver.start())
         # The writer has just opened (and checked) the same file: no second quick_check.
@@ -106,8 +111,6 @@ class TrayApp(QObject):
             state_path=self.paths.config_dir / "window.ini",
         )
         self.window.read_state_changed.connect(self._refresh_tray)
-        self._connect_tray()
-        self.tray.icon.show()
         self.notifier = await Notifier.choose(
             tray=self.tray.icon,
             icon=resource_path("holmtray.svg"),
@@ -126,6 +129,8 @@ class TrayApp(QObject):
         if not self.settings.flag("ui.welcome_shown"):
             self.show_welcome()
         log.info("tray app started (notifications: %s)", self.notifier.backend_name)
+        self._ready = True
+        self._drain()  # events committed while the window and notifier were being made
         print("holmtray: tray app ready", file=sys.stderr, flush=True)
 
     def connect_receiver(self) -> None:
@@ -179,6 +184,8 @@ class TrayApp(QObject):
 
     # -- events from the receiver -------------------------------------------------------
     def _events_ready(self) -> None:
+        if not self._ready:
+            return  # start() drains the buffer once everything that shows events exists
         wait = DRAIN_INTERVAL_MS - (time.monotonic() - self._last_drain) * 1000
         if not self._drain_timer.isActive():
             self._drain_timer.start(max(0, int(wait)))
