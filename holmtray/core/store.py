@@ -87,7 +87,14 @@ class InsertResult:
 
 @dataclass(frozen=True)
 class EventQuery:
-    """Which events to return. Every filter given must hold (they are ANDed)."""
+    """Which events to return. Every filter given must hold (they are ANDed).
+
+    Results come newest (highest id) first; ``oldest_first`` turns that round, so that
+    ``after_id`` pages upwards from the oldest match as ``before_id`` pages downwards from the
+    newest. Either order walks the rowid, an index or the full-text index and stops at
+    ``limit``, without sorting the matches (``since``/``until`` excepted: a time range is
+    looked up by receive time, then sorted, in either order).
+    """
 
     search: str | None = None
     kinds: frozenset[Kind] | None = None
@@ -99,6 +106,7 @@ class EventQuery:
     after_id: int | None = None
     ids: frozenset[int] | None = None
     limit: int | None = 200
+    oldest_first: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -891,7 +899,7 @@ class Store:
         return _stored(row) if row is not None else None
 
     def query(self, q: EventQuery) -> list[StoredEvent]:
-        """Matching events, newest (highest id) first."""
+        """Matching events, newest (highest id) first, or oldest first with ``q.oldest_first``."""
         sql, params = _select(q, _ROW_COLUMNS, paging=True)
         with self._read() as conn:
             return [_stored(row) for row in conn.execute(sql, params)]
@@ -903,7 +911,7 @@ class Store:
             return [int(row[0]) for row in conn.execute(sql, params)]
 
     def count(self, q: EventQuery, *, cap: int | None = None) -> int:
-        """How many events match ``q``; ``limit``, ``before_id`` and ``after_id`` are ignored.
+        """How many events match ``q``; its paging fields and ``oldest_first`` are ignored.
 
         With ``cap``, counting stops at ``cap + 1`` matches, so a result above ``cap`` means
         "more than ``cap``". An exact count reads every match: 0.5-1.5 s for a common word or
@@ -1045,13 +1053,14 @@ def _select(
     q: EventQuery, columns: str, *, paging: bool, ordered: bool = True
 ) -> tuple[str, list[Any]]:
     search = fts_match_expression(q.search)
+    direction = "ASC" if q.oldest_first else "DESC"
     if search is None:
         where, params = _filters(q, prefix="e.", id_col="e.id", paging=paging)
         sql = f"SELECT {columns} FROM events AS e WHERE {' AND '.join(where)}"  # noqa: S608
-        order = " ORDER BY e.id DESC"
+        order = f" ORDER BY e.id {direction}"
     else:
-        # Drive the query from the FTS index in descending rowid order (CROSS JOIN fixes the
-        # loop order), so LIMIT stops early even when a common word matches a million rows.
+        # Drive the query from the FTS index in rowid order (CROSS JOIN fixes the loop order),
+        # so LIMIT stops early even when a common word matches a million rows.
         where, params = _filters(q, prefix="e.", id_col="events_fts.rowid", paging=paging)
         where = ["events_fts MATCH ?", *where]
         params = [search, *params]
@@ -1059,7 +1068,7 @@ def _select(
             f"SELECT {columns} FROM events_fts CROSS JOIN events AS e"  # noqa: S608
             f" ON e.id = events_fts.rowid WHERE {' AND '.join(where)}"
         )
-        order = " ORDER BY events_fts.rowid DESC"
+        order = f" ORDER BY events_fts.rowid {direction}"
     if columns.startswith("count(") or not ordered:
         return sql, params
     sql += order

@@ -11,6 +11,12 @@ Reading rule: the event shown in the detail pane is marked read once it has stay
 row for :attr:`EventWindow.MARK_READ_DELAY_MS` (so arrowing through the list does not mark
 everything read), or at once when its link is opened.
 
+Long histories: Ctrl+End in the list (or dragging the scroll bar to its very end) jumps to the
+oldest events instead of paging through everything in between; newer events then load above as
+the user scrolls up, a bar says so, and Ctrl+Home or its "Back to newest" button returns to
+the newest. The "N events" label counts up to :data:`~holmtray.ui.event_model.COUNT_CAP`
+matches and says "10,000+ events" beyond.
+
 Everything from a payload is shown as plain text: labels are set to ``Qt.PlainText`` and the raw
 payload goes into a ``QPlainTextEdit``.
 """
@@ -29,6 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QByteArray,
     QItemSelection,
     QItemSelectionModel,
@@ -50,9 +57,11 @@ from PySide6.QtGui import (
     QGuiApplication,
     QHideEvent,
     QKeySequence,
+    QWheelEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractSlider,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -229,27 +238,152 @@ class _PlainTextDelegate(QStyledItemDelegate):
 
 
 class _EventTable(QTableView):
-    """A table that keeps showing the same rows when rows are inserted above them.
+    """The event table: keeps the rows in view steady, and jumps instead of paging through.
 
-    Qt keeps the selection on an insert, but the scroll position is a pixel offset, so rows
-    arriving at the top would push what the user is looking at down. When the view is
-    scrolled away from the top the offset is moved along with the inserted rows; at the very
-    top it stays put, so new events come into sight.
+    Qt keeps the selection on an insert or removal, but the scroll position is a pixel
+    offset, so rows arriving (or dropped) above what the user is looking at would move it.
+    When rows are inserted above the viewport while it is scrolled away from the top, or
+    removed entirely above it, the offset moves along with them; at the very top it stays put
+    on an insert, so new events come into sight.
+
+    Over an :class:`EventTableModel` it also avoids paging through a long history: Ctrl+End,
+    and dragging the scroll bar to the very bottom (or its "Bottom" action), while older pages
+    remain, jump to the oldest page (:meth:`EventTableModel.jump_to_oldest`) instead of
+    loading one page per step. Ctrl+Home (and the scroll bar's "Top" action) goes back to the
+    newest page when it is not loaded.
+    With the newest rows not loaded, reaching the top (scroll bar, wheel, Up, Page Up) loads
+    the next newer page above, keeping the rows in view where they were.
     """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._pin_inserts = False
+        self._removed_above: tuple[int, int] | None = None
+        self.verticalScrollBar().actionTriggered.connect(self._scroll_bar_action)
+
+    def _event_model(self) -> EventTableModel | None:
+        model = self.model()
+        return model if isinstance(model, EventTableModel) else None
+
+    def setModel(self, model: QAbstractItemModel | None) -> None:
+        old = self.model()
+        if old is not None:
+            with contextlib.suppress(RuntimeError, TypeError):
+                old.rowsRemoved.disconnect(self._after_rows_removed)
+        super().setModel(model)
+        if model is not None:
+            model.rowsRemoved.connect(self._after_rows_removed)
+
+    def _row_height(self) -> int:
+        return self.verticalHeader().defaultSectionSize()
+
+    # ---- keeping the rows in view --------------------------------------------------------
 
     def rowsInserted(
         self, parent: QModelIndex | QPersistentModelIndex, start: int, end: int
     ) -> None:
         bar = self.verticalScrollBar()
         value = bar.value()
-        height = self.verticalHeader().defaultSectionSize()
+        height = self._row_height()
         top_row = value // height if height > 0 else 0
         super().rowsInserted(parent, start, end)
-        if parent.isValid() or value == 0 or start > top_row:
+        if parent.isValid() or start > top_row or (value == 0 and not self._pin_inserts):
             return
         # The scroll bar range is updated lazily; bring it up to date before moving it.
         self.updateGeometries()
         bar.setValue(value + (end - start + 1) * height)
+
+    def rowsAboutToBeRemoved(
+        self, parent: QModelIndex | QPersistentModelIndex, start: int, end: int
+    ) -> None:
+        value = self.verticalScrollBar().value()
+        height = self._row_height()
+        top_row = value // height if height > 0 else 0
+        if not parent.isValid() and value > 0 and end < top_row:
+            self._removed_above = (value, (end - start + 1) * height)
+        super().rowsAboutToBeRemoved(parent, start, end)
+
+    def _after_rows_removed(self, *args: Any) -> None:
+        pending, self._removed_above = self._removed_above, None
+        if pending is not None:
+            value, shift = pending
+            self.updateGeometries()
+            self.verticalScrollBar().setValue(max(0, value - shift))
+
+    # ---- jumping and loading newer rows --------------------------------------------------
+
+    def jump_to_oldest(self) -> bool:
+        """Show the oldest rows at the bottom of the view; ``False`` if they were loaded."""
+        model = self._event_model()
+        if model is None or not model.jump_to_oldest():
+            return False
+        self.scrollToBottom()
+        return True
+
+    def jump_to_newest(self) -> bool:
+        """Show the newest rows at the top of the view; ``False`` if they were loaded."""
+        model = self._event_model()
+        if model is None or not model.jump_to_newest():
+            return False
+        self.scrollToTop()
+        return True
+
+    def load_newer(self) -> int:
+        """Insert the next newer page above, keeping the rows in view; how many came."""
+        model = self._event_model()
+        if model is None or not model.can_fetch_newer():
+            return 0
+        self._pin_inserts = True
+        try:
+            return model.fetch_newer()
+        finally:
+            self._pin_inserts = False
+
+    def moveCursor(
+        self, cursorAction: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier
+    ) -> QModelIndex:
+        model = self._event_model()
+        action = QAbstractItemView.CursorAction
+        ctrl = bool(modifiers & Qt.KeyboardModifier.ControlModifier)
+        if model is not None:
+            header = self.horizontalHeader()
+            if cursorAction == action.MoveEnd and ctrl and self.jump_to_oldest():
+                last_col = header.logicalIndex(header.count() - 1)
+                return model.index(model.rowCount() - 1, max(last_col, 0))
+            if cursorAction == action.MoveHome and ctrl and self.jump_to_newest():
+                return model.index(0, max(header.logicalIndex(0), 0))
+            if cursorAction in (action.MoveUp, action.MovePageUp) and model.can_fetch_newer():
+                current = self.currentIndex()
+                height = max(self._row_height(), 1)
+                step = 1 if cursorAction == action.MoveUp else self.viewport().height() // height
+                if not current.isValid() or current.row() < max(step, 1):
+                    self.load_newer()
+        return super().moveCursor(cursorAction, modifiers)
+
+    def verticalScrollbarValueChanged(self, value: int) -> None:
+        model = self._event_model()
+        bar = self.verticalScrollBar()
+        if model is not None:
+            if value == bar.maximum() and bar.isSliderDown() and model.canFetchMore(QModelIndex()):
+                # Dragged to the very end: the user wants the end, not the next page of it.
+                self.jump_to_oldest()
+                return
+            if value == bar.minimum() and model.can_fetch_newer():
+                self.load_newer()
+        super().verticalScrollbarValueChanged(value)
+
+    def _scroll_bar_action(self, slider_action: int) -> None:
+        # The scroll bar's own "Bottom"/"Top" (context menu, or its keys) mean the very end.
+        if slider_action == QAbstractSlider.SliderAction.SliderToMaximum.value:
+            self.jump_to_oldest()
+        elif slider_action == QAbstractSlider.SliderAction.SliderToMinimum.value:
+            self.jump_to_newest()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        bar = self.verticalScrollBar()
+        if event.angleDelta().y() > 0 and bar.value() == bar.minimum():
+            self.load_newer()
+        super().wheelEvent(event)
 
 
 # --------------------------------------------------------------------------------------------
@@ -581,12 +715,14 @@ class EventWindow(QMainWindow):
         self._build_table()
         self.detail = DetailPane()
         self._build_undo_bar()
+        self._build_older_bar()
         self._build_actions()
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.setSpacing(0)
+        top_layout.addWidget(self.older_bar)
         top_layout.addWidget(self.table, 1)
         top_layout.addWidget(self.undo_bar)
 
@@ -628,6 +764,7 @@ class EventWindow(QMainWindow):
         self.model.dataChanged.connect(self._on_data_changed)
         self.model.modelReset.connect(self._sync_detail)
         self.model.rowsRemoved.connect(self._sync_detail)
+        self.model.showing_newest_changed.connect(self._update_older_bar)
 
         self._restore_state()
         self._update_count_label()
@@ -756,6 +893,33 @@ class EventWindow(QMainWindow):
         row.addWidget(dismiss)
         bar.setVisible(False)
         self.undo_bar = bar
+
+    def _build_older_bar(self) -> None:
+        """The bar over the table while the newest rows are not loaded (after a jump)."""
+        bar = QFrame()
+        bar.setObjectName("olderBar")
+        bar.setStyleSheet(
+            "#olderBar { background: rgba(37, 99, 235, 28); border-bottom: 1px solid"
+            " rgba(37, 99, 235, 90); }"
+        )
+        self.older_label = QLabel(
+            "Showing older events; newer ones load as you scroll up. New events are counted,"
+            " not shown, until you go back to the newest."
+        )
+        self.older_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.older_label.setWordWrap(True)
+        self.newest_button = QPushButton("Back to newest")
+        self.newest_button.setToolTip("Show the newest events (Ctrl+Home in the list)")
+        self.newest_button.clicked.connect(self.show_newest)
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(8, 3, 6, 3)
+        row.addWidget(self.older_label, 1)
+        row.addWidget(self.newest_button)
+        bar.setVisible(False)
+        self.older_bar = bar
+
+    def _update_older_bar(self, *args: Any) -> None:
+        self.older_bar.setVisible(not self.model.showing_newest())
 
     def _action(
         self,
@@ -978,7 +1142,14 @@ class EventWindow(QMainWindow):
             self.count_label.setText("? events")
             self._report("Cannot count events", exc)
             return
-        self.count_label.setText(f"{n:,} event" + ("" if n == 1 else "s"))
+        cap = self.model.count_cap()
+        if n > cap:
+            # Counting every match of a broad filter in a big history takes too long.
+            self.count_label.setText(f"{cap:,}+ events")
+            self.count_label.setToolTip(f"More than {cap:,} events match.")
+        else:
+            self.count_label.setText(f"{n:,} event" + ("" if n == 1 else "s"))
+            self.count_label.setToolTip("")
 
     # ---- selection and detail ------------------------------------------------------------
 
@@ -1229,7 +1400,9 @@ class EventWindow(QMainWindow):
     def start_export(self, path: Path, fmt: str) -> None:
         """Export in steps on the event loop, with a progress dialog that can cancel it."""
         try:
-            total = self.model.match_count()
+            # Exact, unlike the label's: the progress bar needs it, and an export of many
+            # events takes far longer than counting them.
+            total = self._store.count(self.model.query())
             job = ExportJob(self._store, self.model.query(), path, fmt)
         except (OSError, StoreError) as exc:
             self._report("Cannot export", exc)
@@ -1308,6 +1481,11 @@ class EventWindow(QMainWindow):
                 self.model.index(row, 0), QAbstractItemView.ScrollHint.PositionAtCenter
             )
             self.table.setFocus()
+
+    def show_newest(self) -> None:
+        """Back to the newest events (from the oldest, or after paging far down)."""
+        self.table.jump_to_newest()
+        self.table.setFocus()
 
     def _show_window(self) -> None:
         if self.isMinimized():

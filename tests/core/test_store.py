@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -303,6 +304,73 @@ def test_count_ignores_limit_and_paging(store: Store) -> None:
     q = EventQuery(limit=5, before_id=ids[10], after_id=ids[3])
     assert store.count(q) == 300
     assert store.count(EventQuery(search="number", limit=1, before_id=2)) == 300
+
+
+_OLDEST_FIRST_FILTERS = {
+    "none": EventQuery(),
+    "kind": EventQuery(kinds=frozenset({Kind.TICKET, Kind.CUSTOM})),
+    "kind+severity": EventQuery(kinds=frozenset({Kind.TICKET}), min_severity=Severity.HIGH),
+    "unread": EventQuery(unread_only=True),
+    "kind+unread": EventQuery(kinds=frozenset({Kind.TICKET}), unread_only=True),
+    "severity+time": EventQuery(
+        min_severity=Severity.MEDIUM,
+        since=T0 + timedelta(seconds=50),
+        until=T0 + timedelta(hours=1),
+    ),
+    "search": EventQuery(search="number"),
+    "search+kind": EventQuery(search="host1", kinds=frozenset({Kind.FINISHED_SCAN})),
+}
+
+
+@pytest.mark.parametrize("q", _OLDEST_FIRST_FILTERS.values(), ids=_OLDEST_FIRST_FILTERS.keys())
+def test_oldest_first_pages_upwards_by_after_id_with_every_filter(
+    store: Store, q: EventQuery
+) -> None:
+    ids = fill(store, 400)
+    store.set_read(ids[::3])
+    expected = store.query_ids(dataclasses.replace(q, limit=None))
+    assert expected  # every filter here matches something
+    seen: list[int] = []
+    after: int | None = None
+    while page := store.query_ids(
+        dataclasses.replace(q, oldest_first=True, after_id=after, limit=23)
+    ):
+        seen.extend(page)
+        after = page[-1]
+    assert seen == expected[::-1]  # the same rows, oldest first, no gaps or repeats
+    rows = store.query(dataclasses.replace(q, oldest_first=True, limit=5))
+    assert [r.id for r in rows] == expected[::-1][:5]
+    # before_id still bounds it from above: the oldest page below some id.
+    below = store.query_ids(dataclasses.replace(q, oldest_first=True, before_id=expected[0]))
+    assert below == expected[:0:-1][:200]
+    # Order does not matter to counting or to marking read.
+    assert store.count(dataclasses.replace(q, oldest_first=True)) == len(expected)
+    assert store.count(dataclasses.replace(q, oldest_first=True), cap=3) == 4
+
+
+_WINDOW_FILTERS = {k: q for k, q in _OLDEST_FIRST_FILTERS.items() if q.since is None}
+"""The filters the event window sets (a time range is searched by receive time, then sorted,
+in either order; the window never sets one)."""
+
+
+@pytest.mark.parametrize("q", _WINDOW_FILTERS.values(), ids=_WINDOW_FILTERS.keys())
+def test_oldest_first_walks_an_index_without_sorting(store: Store, q: EventQuery) -> None:
+    # What keeps "jump to the oldest" ~1 ms on a million rows: the rowid, an index or the FTS
+    # index is walked in ascending order and LIMIT stops it; no sort of every match.
+    from holmtray.core.store import _select  # noqa: PLC0415 - the builder is private
+
+    fill(store, 10)
+    con = raw(store.path)
+    con.execute("ANALYZE")  # plans as on a real file, where the statistics exist
+    for after in (None, 5):
+        sql, params = _select(
+            dataclasses.replace(q, oldest_first=True, after_id=after, limit=201),
+            "e.id",
+            paging=True,
+        )
+        assert "ASC" in sql
+        plan = " | ".join(str(r[3]) for r in con.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert "TEMP B-TREE" not in plan, plan
 
 
 # ---- full-text search ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import time
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import QAbstractItemView, QTableView
 from holmtray.core.events import Counts, Event, Kind, Severity, StoredEvent
 from holmtray.core.parser import parse_event
 from holmtray.core.store import EventQuery, NewEvent, Store
+from holmtray.ui import event_model
 from holmtray.ui.event_model import (
     COL_COUNTS,
     COL_KIND,
@@ -25,6 +27,7 @@ from holmtray.ui.event_model import (
     COL_SEVERITY,
     COL_STATUS,
     COL_TITLE,
+    MAX_LOADED_ROWS,
     PAGE_SIZE,
     EventRole,
     EventTableModel,
@@ -134,9 +137,9 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
-def fast_big_store(path: Path, n: int) -> Store:
-    """A store with ``n`` made-up events inserted in one transaction."""
-    s = Store.open(path)
+def fill_fast(store: Store, n: int, start: int = 0) -> list[StoredEvent]:
+    """``n`` made-up events in one ``insert_many`` batch: event ``i`` is titled ``event i``,
+    of kind ``list(Kind)[i % 4]`` and severity ``i % 5`` (in an empty store its id is i + 1)."""
     kinds = list(Kind)
     items = [
         NewEvent(
@@ -149,9 +152,15 @@ def fast_big_store(path: Path, n: int) -> Store:
             ),
             received_at=BASE_TIME + timedelta(seconds=i),
         )
-        for i in range(n)
+        for i in range(start, start + n)
     ]
-    s.insert_many(items)
+    return [r.stored for r in store.insert_many(items) if r.stored is not None]
+
+
+def fast_big_store(path: Path, n: int) -> Store:
+    """A store with ``n`` made-up events inserted in one transaction."""
+    s = Store.open(path)
+    fill_fast(s, n)
     return s
 
 
@@ -250,22 +259,29 @@ def test_paging_through_100k_rows_by_scrolling_reaches_the_oldest_without_gaps(
     with qtbot.waitExposed(view):
         view.show()
 
-    bar = view.verticalScrollBar()
+    all_ids_at_start = all_ids(model)
+    inserted: list[int] = []
+    model.rowsInserted.connect(
+        lambda _parent, first, last: inserted.extend(
+            model.event_at(r).id for r in range(first, last + 1)
+        )
+    )
     started = time.monotonic()
     while model.canFetchMore(QModelIndex()):
-        before, end = model.rowCount(), bar.maximum()
-        bar.setValue(end)  # what dragging the scroll bar to the end does
+        oldest = model.event_at(model.rowCount() - 1).id
+        view.scrollToTop()
+        view.scrollToBottom()  # lays out the rows loaded so far, then goes to the end
 
-        def fetched(before: int = before, end: int = end) -> bool:
-            # The view lays out the new rows lazily; the next drag needs the longer range.
-            more = model.rowCount() > before
-            return more and (bar.maximum() > end or not model.canFetchMore(QModelIndex()))
+        def fetched(oldest: int = oldest) -> bool:
+            return model.event_at(model.rowCount() - 1).id < oldest
 
         qtbot.waitUntil(fetched, timeout=5000)
         assert time.monotonic() - started < 120
-    ids = all_ids(model)
-    assert len(ids) == 100_000
-    assert ids == list(range(100_000, 0, -1))  # newest first, no duplicates, no gaps
+    # Every row was loaded once, newest first, no duplicates, no gaps...
+    assert list(range(100_000, 0, -1)) == all_ids_at_start + inserted
+    # ... and memory stays bounded: only the newest were dropped on the way down.
+    assert all_ids(model) == list(range(MAX_LOADED_ROWS, 0, -1))
+    assert not model.showing_newest()
     assert text(model, model.rowCount() - 1, COL_TITLE) == "event 0"
 
 
@@ -525,6 +541,182 @@ def test_ensure_loaded_reaches_an_old_event_in_one_step(big_store: Store) -> Non
     row = model.ensure_loaded(50_000)
     assert row is not None
     assert model.event_at(row).id == 50_000
-    assert all_ids(model) == list(range(100_000, 49_999, -1))
+    # 50,001 rows were read in one query; only the MAX_LOADED_ROWS down to the event stay.
+    assert all_ids(model) == list(range(50_000 + MAX_LOADED_ROWS - 1, 49_999, -1))
+    assert not model.showing_newest()
+    assert model.top_id() == 100_000
+    # A newer event than the loaded rows brings the newest page back.
+    assert model.ensure_loaded(99_990) == 10
+    assert model.showing_newest()
+    assert model.rowCount() == PAGE_SIZE
     model.set_query(EventQuery(kinds=frozenset({Kind.TICKET})))
     assert model.ensure_loaded(50_000) is None  # event 50,000 is a custom one
+
+
+# ---- capped count, jumping to the oldest, bounded memory -----------------------------------
+
+
+def test_match_count_stops_at_the_cap(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(event_model, "COUNT_CAP", 5)
+    fill_fast(store, 8)
+    recording = RecordingStore(store)
+    model = EventTableModel(recording)  # type: ignore[arg-type]
+    assert model.match_count() == 6  # cap + 1: "more than 5"
+    assert model.count_cap() == 5
+    assert ("count", model.query()) in recording.calls
+    model.set_query(EventQuery(kinds=frozenset({Kind.TICKET})))
+    assert model.match_count() == 2  # under the cap: exact
+    model.set_query(EventQuery())
+    assert model.match_count() == 6
+    # Removing from "more than the cap" cannot know the new figure: it counts again.
+    store.delete([8])
+    model.remove_ids([8])
+    assert model.match_count() == 6
+    store.delete([7, 6])
+    model.remove_ids([7, 6])
+    assert model.match_count() == 5
+
+
+def test_jump_to_oldest_loads_one_ascending_page_shown_newest_first(store: Store) -> None:
+    fill_fast(store, 5000)
+    recording = RecordingStore(store)
+    model = EventTableModel(recording)  # type: ignore[arg-type]
+    recording.calls.clear()
+    assert model.showing_newest()
+    assert model.jump_to_oldest()
+    assert [name for name, _ in recording.calls] == ["query"]
+    q = recording.calls[0][1]
+    assert q.oldest_first
+    assert q.limit == PAGE_SIZE + 1
+    assert q.after_id is None
+    assert all_ids(model) == list(range(PAGE_SIZE, 0, -1))
+    assert not model.canFetchMore(QModelIndex())
+    assert not model.showing_newest()
+    assert model.can_fetch_newer()
+    assert model.top_id() == 5000  # what "mark all read" may go up to
+    assert not model.jump_to_oldest()  # there already
+    # Newer pages come above, one ascending query each, until the newest is loaded.
+    assert model.fetch_newer() == PAGE_SIZE
+    assert all_ids(model) == list(range(2 * PAGE_SIZE, 0, -1))
+    while model.can_fetch_newer():
+        model.fetch_newer()
+    assert all_ids(model) == list(range(5000, 0, -1))
+    assert model.showing_newest()
+    assert model.fetch_newer() == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        EventQuery(kinds=frozenset({Kind.TICKET})),
+        EventQuery(min_severity=Severity.HIGH, unread_only=True),
+        EventQuery(search="event", kinds=frozenset({Kind.CUSTOM, Kind.SCHEDULED_SCAN})),
+    ],
+    ids=["kind", "severity+unread", "search+kinds"],
+)
+def test_jump_to_oldest_and_back_up_with_a_filter(store: Store, query: EventQuery) -> None:
+    fill_fast(store, 5000)
+    store.set_read(range(1, 5001, 3))
+    expected = store.query_ids(dataclasses.replace(query, limit=None))
+    model = EventTableModel(store)
+    model.set_query(query)
+    assert model.jump_to_oldest()
+    assert all_ids(model) == expected[-PAGE_SIZE:]
+    while model.can_fetch_newer():
+        model.fetch_newer()
+    assert all_ids(model) == expected  # no gaps, no repeats
+    assert model.jump_to_newest() is False  # everything is loaded
+    assert model.jump_to_oldest() is False
+    model.reload()
+    assert model.jump_to_oldest()
+    assert model.jump_to_newest()
+    assert all_ids(model) == expected[:PAGE_SIZE]
+    assert model.showing_newest()
+    assert model.canFetchMore(QModelIndex())
+
+
+def test_jump_to_oldest_that_meets_the_loaded_rows_appends_them(store: Store, qtbot: Any) -> None:
+    fill_fast(store, PAGE_SIZE + 50)
+    model = EventTableModel(store)
+    with qtbot.assertNotEmitted(model.modelReset):
+        assert model.jump_to_oldest()
+    assert all_ids(model) == list(range(PAGE_SIZE + 50, 0, -1))
+    assert model.showing_newest()
+    assert not model.canFetchMore(QModelIndex())
+
+
+def test_live_events_in_oldest_mode_are_counted_not_inserted(store: Store) -> None:
+    stored = fill_fast(store, 1000)
+    model = EventTableModel(store)
+    assert model.match_count() == 1000
+    model.jump_to_oldest()
+    rows_before = all_ids(model)
+    new = fill_fast(store, 3, start=1000)
+    assert model.add_events(new) == 3
+    assert all_ids(model) == rows_before  # the newest rows are not loaded: nowhere to go
+    assert model.match_count() == 1003
+    # A deleted and restored (undo) event inside the loaded rows goes back in its place.
+    old = stored[10]
+    store.delete([old.id])
+    model.remove_ids([old.id])
+    store.restore([old])
+    assert model.add_events([old]) == 1
+    assert all_ids(model) == rows_before
+    assert model.match_count() == 1003
+    # Going back to the newest shows them.
+    model.jump_to_newest()
+    assert all_ids(model)[:4] == [1003, 1002, 1001, 1000]
+
+
+def test_removing_every_loaded_row_in_oldest_mode_keeps_paging_in_place(store: Store) -> None:
+    fill_fast(store, 1000)
+    model = EventTableModel(store)
+    model.jump_to_oldest()
+    gone = all_ids(model)
+    store.delete(gone)
+    assert model.remove_ids(gone) == PAGE_SIZE
+    assert model.rowCount() == 0
+    assert model.fetch_newer() == PAGE_SIZE
+    assert all_ids(model) == list(range(2 * PAGE_SIZE, PAGE_SIZE, -1))
+
+
+def test_loaded_rows_stay_bounded_in_both_directions(
+    store: Store, monkeypatch: pytest.MonkeyPatch, qtmodeltester: Any
+) -> None:
+    monkeypatch.setattr(event_model, "MAX_LOADED_ROWS", 3 * PAGE_SIZE)
+    fill_fast(store, 5000)
+    model = EventTableModel(store)
+    model.jump_to_oldest()
+    qtmodeltester.check(model)  # checks every change below as it happens
+    for _ in range(5):
+        model.fetch_newer()
+    # Paging up dropped the oldest rows; paging down brings them back.
+    assert all_ids(model) == list(range(6 * PAGE_SIZE, 3 * PAGE_SIZE, -1))
+    assert not model.showing_newest()
+    assert model.canFetchMore(QModelIndex())
+    while model.canFetchMore(QModelIndex()):
+        model.fetchMore(QModelIndex())
+        assert model.rowCount() <= 3 * PAGE_SIZE
+    assert all_ids(model) == list(range(3 * PAGE_SIZE, 0, -1))
+    while model.can_fetch_newer():
+        model.fetch_newer()
+    assert all_ids(model) == list(range(5000, 5000 - 3 * PAGE_SIZE, -1))
+    assert model.showing_newest()
+    # From the newest, paging down past the bound drops the newest rows: no longer showing
+    # the newest, and live events wait (counted) until the user goes back up.
+    for _ in range(4):
+        model.fetchMore(QModelIndex())
+    assert all_ids(model)[0] == 5000 - PAGE_SIZE * 4
+    assert not model.showing_newest()
+    assert model.top_id() == 5000
+    (extra,) = fill_fast(store, 1, start=5000)
+    assert model.add_events([extra]) == 1
+    assert model.row_of(extra.id) is None
+    while model.can_fetch_newer():
+        model.fetch_newer()
+    assert model.event_at(0).id == extra.id
+    # Resets in both directions, under the tester too.
+    model.reload()
+    assert model.jump_to_oldest()
+    assert model.jump_to_newest()
+    assert all_ids(model) == list(range(extra.id, extra.id - PAGE_SIZE, -1))

@@ -12,16 +12,19 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtGui import QGuiApplication, QImage
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QAbstractSlider, QApplication, QWidget
 
 from holmtray.core.events import Counts, Kind, Severity, StoredEvent
 from holmtray.core.parser import parse_event
 from holmtray.core.store import EventQuery, Store
+from holmtray.ui import event_model
 from holmtray.ui.event_model import COL_RECEIVED, COL_TITLE, PAGE_SIZE, visible_controls
 from holmtray.ui.event_window import CSV_COLUMNS, EventWindow
 from tests.ui.test_event_model import (
     BASE_TIME,
     HOSTILE_TITLES,
+    fill_fast,
     insert,
     make_event,
     sample,
@@ -738,3 +741,209 @@ def test_hiding_the_window_stops_the_read_timer(make_window: Any, store: Store, 
     w.hide()
     qtbot.wait(EventWindow.MARK_READ_DELAY_MS + 300)
     assert store.unread_summary()[0] == 1
+
+
+# ---- capped count ----------------------------------------------------------------------------
+
+
+def test_count_label_stops_at_the_cap(
+    make_window: Any, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(event_model, "COUNT_CAP", 5)
+    fill_fast(store, 8)
+    w = make_window()
+    assert w.count_label.text() == "5+ events"
+    assert "More than 5" in w.count_label.toolTip()
+    w.kind_combo.setCurrentIndex(w.kind_combo.findData(Kind.TICKET.value))
+    assert w.count_label.text() == "2 events"  # under the cap: exact
+    w.clear_filters()
+    assert w.count_label.text() == "5+ events"
+    w.add_events(fill_fast(store, 1, start=8))
+    assert w.count_label.text() == "5+ events"
+    for r in range(4):
+        w.table.selectionModel().select(
+            w.model.index(r, 0),
+            QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+        )
+    w.delete_selected()
+    assert w.count_label.text() == "5 events"  # counted again: exactly at the cap
+    assert w.count_label.toolTip() == ""
+
+
+# ---- jumping to the oldest -------------------------------------------------------------------
+
+
+@pytest.fixture
+def history(store: Store) -> list[StoredEvent]:
+    """5,000 events, ids 1 (oldest, "event 0") to 5,000, in one batch."""
+    return fill_fast(store, 5000)
+
+
+def ctrl_key(w: EventWindow, key: Qt.Key) -> None:
+    QTest.keyClick(w.table, key, Qt.KeyboardModifier.ControlModifier)
+
+
+def id_at_y(w: EventWindow, y: int) -> int:
+    row = w.table.rowAt(y)
+    assert row >= 0
+    return w.model.event_at(row).id
+
+
+def last_visible_id(w: EventWindow) -> int:
+    return id_at_y(w, w.table.viewport().height() - 2)
+
+
+def test_ctrl_end_shows_the_oldest_events_without_loading_the_rows_between(
+    make_window: Any, history: list[StoredEvent], qtbot: Any
+) -> None:
+    w = make_window()
+    select(w, 0)
+    ctrl_key(w, Qt.Key.Key_End)
+    assert w.model.rowCount() == PAGE_SIZE  # the oldest page only
+    assert w.model.event_at(w.table.currentIndex().row()).id == 1
+    qtbot.waitUntil(lambda: last_visible_id(w) == 1, timeout=2000)
+    assert w.older_bar.isVisible()
+    assert not w.model.showing_newest()
+    assert w.count_label.text() == "5,000 events"
+    # Selection and the detail pane work as ever.
+    select(w, w.model.rowCount() - 1)
+    assert w.current_event() is not None
+    assert w.detail.title.text() == "event 0"
+    # Ctrl+End again: already there, plain Qt behaviour.
+    ctrl_key(w, Qt.Key.Key_End)
+    assert w.model.rowCount() == PAGE_SIZE
+
+
+def test_scrolling_up_from_the_oldest_loads_newer_rows_keeping_the_view(
+    make_window: Any, history: list[StoredEvent], qtbot: Any
+) -> None:
+    w = make_window()
+    ctrl_key(w, Qt.Key.Key_End)
+    bar = w.table.verticalScrollBar()
+    bar.setValue(bar.value() - w.table.viewport().height())  # some way up: nothing loads
+    assert w.model.rowCount() == PAGE_SIZE
+    bar.setValue(0)  # the top: the next newer page comes above
+    assert w.model.rowCount() == 2 * PAGE_SIZE
+    assert [w.model.event_at(r).id for r in (0, 2 * PAGE_SIZE - 1)] == [2 * PAGE_SIZE, 1]
+    qtbot.waitUntil(lambda: id_at_y(w, 1) == PAGE_SIZE, timeout=2000)  # still in view
+    assert bar.value() > 0
+    # Up from the first row (the view at the top again) brings the next page and moves on.
+    w.table.scrollToTop()
+    assert w.model.rowCount() == 3 * PAGE_SIZE
+    select(w, 0)
+    first = w.current_event()
+    assert first is not None
+    top = first.id
+    qtbot.keyClick(w.table, Qt.Key.Key_Up)
+    current = w.current_event()
+    assert current is not None
+    assert current.id == top + 1
+    assert w.detail.title.text() == f"event {top}"
+    assert w.model.rowCount() <= 5 * PAGE_SIZE
+
+
+def test_ctrl_home_and_the_bar_go_back_to_the_newest(
+    make_window: Any, history: list[StoredEvent]
+) -> None:
+    w = make_window()
+    ctrl_key(w, Qt.Key.Key_End)
+    ctrl_key(w, Qt.Key.Key_Home)
+    assert w.model.showing_newest()
+    assert w.model.rowCount() == PAGE_SIZE
+    assert w.model.event_at(0).id == 5000
+    assert w.table.currentIndex().row() == 0
+    assert not w.older_bar.isVisible()
+    select(w, 3)
+    assert w.detail.title.text() == "event 4996"
+    ctrl_key(w, Qt.Key.Key_End)
+    assert w.older_bar.isVisible()
+    w.newest_button.click()
+    assert w.model.showing_newest()
+    assert w.model.event_at(0).id == 5000
+    assert not w.older_bar.isVisible()
+
+
+def test_dragging_the_scroll_bar_to_the_bottom_jumps_but_scrolling_pages(
+    make_window: Any, history: list[StoredEvent], qtbot: Any
+) -> None:
+    w = make_window()
+    bar = w.table.verticalScrollBar()
+    end = bar.maximum()
+    w.table.scrollToBottom()  # wheel, keys, or code: the next page, as before
+    assert w.model.rowCount() == 2 * PAGE_SIZE
+    assert w.model.showing_newest()
+    qtbot.waitUntil(lambda: bar.maximum() > end, timeout=2000)  # laid out lazily
+    bar.setSliderDown(True)  # the user drags the thumb ...
+    bar.setValue(bar.maximum())  # ... to the very end
+    bar.setSliderDown(False)
+    assert w.model.rowCount() == PAGE_SIZE
+    assert not w.model.showing_newest()
+    qtbot.waitUntil(lambda: last_visible_id(w) == 1, timeout=2000)
+    # The scroll bar's own Top and Bottom (its context menu) go to the two ends too.
+    bar.triggerAction(QAbstractSlider.SliderAction.SliderToMinimum)
+    assert w.model.showing_newest()
+    assert id_at_y(w, 1) == 5000
+    bar.triggerAction(QAbstractSlider.SliderAction.SliderToMaximum)
+    assert not w.model.showing_newest()
+    qtbot.waitUntil(lambda: last_visible_id(w) == 1, timeout=2000)
+
+
+def test_live_events_while_showing_the_oldest_are_counted_then_shown_at_the_newest(
+    make_window: Any, store: Store, history: list[StoredEvent]
+) -> None:
+    w = make_window()
+    ctrl_key(w, Qt.Key.Key_End)
+    rows = [w.model.event_at(r).id for r in range(w.model.rowCount())]
+    new = fill_fast(store, 2, start=5000)
+    w.add_events(new)
+    assert [w.model.event_at(r).id for r in range(w.model.rowCount())] == rows
+    assert w.count_label.text() == "5,002 events"
+    # "Mark all read" goes up to the newest event there was, not the ones that came since.
+    w.mark_all_read()
+    assert store.get(5000).read  # type: ignore[union-attr]
+    assert not store.get(new[0].id).read  # type: ignore[union-attr]
+    assert w.model.event_at(0).read
+    ctrl_key(w, Qt.Key.Key_Home)
+    assert [w.model.event_at(r).id for r in range(3)] == [5002, 5001, 5000]
+
+
+def test_paging_far_down_keeps_memory_bounded_and_the_rows_in_view(
+    make_window: Any, history: list[StoredEvent], qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(event_model, "MAX_LOADED_ROWS", 2 * PAGE_SIZE)
+    w = make_window()
+    bar = w.table.verticalScrollBar()
+    height = w.table.verticalHeader().defaultSectionSize()
+    w.table.scrollToBottom()
+    assert w.model.rowCount() == 2 * PAGE_SIZE
+    w.table.scrollToTop()
+    qtbot.waitUntil(lambda: bar.maximum() > PAGE_SIZE * height, timeout=2000)  # laid out
+    at_the_end = w.model.event_at(bar.maximum() // height).id  # the top row at the bottom
+    bar.setValue(bar.maximum())  # one more page comes below, the newest page goes above
+    assert w.model.rowCount() == 2 * PAGE_SIZE
+    assert w.model.event_at(0).id == 5000 - PAGE_SIZE
+    assert not w.model.showing_newest()
+    assert w.older_bar.isVisible()
+    assert id_at_y(w, 1) == at_the_end  # the rows in view did not move
+    assert bar.value() < bar.maximum()
+
+
+def test_show_event_while_showing_the_oldest(
+    make_window: Any, store: Store, history: list[StoredEvent]
+) -> None:
+    w = make_window()
+    ctrl_key(w, Qt.Key.Key_End)
+    w.show_event(50)  # among the loaded oldest rows: selected there
+    current = w.current_event()
+    assert current is not None
+    assert current.id == 50
+    assert not w.model.showing_newest()
+    (new,) = fill_fast(store, 1, start=5000)
+    w.add_events([new])
+    w.show_event(new.id)  # a notification for a new event: back to the newest
+    assert w.model.showing_newest()
+    assert not w.older_bar.isVisible()
+    current = w.current_event()
+    assert current is not None
+    assert current.id == new.id
+    assert w.model.row_of(new.id) == 0
