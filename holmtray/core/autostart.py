@@ -19,12 +19,17 @@ import os
 import plistlib
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from holmtray.core.fileio import write_atomically
+
 log = logging.getLogger("holmtray.autostart")
+
+# Entries are written atomically (a session manager reading a half-written one at login would
+# skip or misparse it) and world-readable like every other autostart entry and LaunchAgent.
+_ENTRY_MODES = {"mode": 0o644, "dir_mode": 0o755}
 
 APP_NAME = "holmtray"
 # The one reverse-DNS id of the application: launchd label, icon name, and in packaging/ the
@@ -181,9 +186,11 @@ class Autostart:
         kind = self.kind
         try:
             if kind == "xdg":
-                _write_atomically(self.desktop_file, desktop_entry(self._command).encode())
+                write_atomically(self.desktop_file, desktop_entry(self._command), **_ENTRY_MODES)
             elif kind == "launchd":
-                _write_atomically(self.plist_file, plistlib.dumps(launch_agent(self._command)))
+                write_atomically(
+                    self.plist_file, plistlib.dumps(launch_agent(self._command)), **_ENTRY_MODES
+                )
             elif kind == "registry":
                 self._write_run_value(subprocess.list2cmdline(self._command))
             else:
@@ -240,19 +247,3 @@ class Autostart:
                 reg.DeleteValue(key, RUN_VALUE)
         except FileNotFoundError:
             pass  # already absent: disabling is idempotent
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    # A session manager reading a half-written entry at login would skip or misparse it.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".holmtray-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; autostart entries are normally 0644
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
