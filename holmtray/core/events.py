@@ -93,17 +93,18 @@ class Counts:
                 return sev
         return Severity.INFO
 
-    def describe(self, *, include_zero: bool = False) -> str:
-        """``"1 critical, 3 high, 5 medium"``; ``"no findings"`` when all are zero."""
+    def describe(self, *, include_zero: bool = False, down_to: Severity = Severity.LOW) -> str:
+        """``"1 critical, 3 high, 5 medium"`` (levels from critical down to ``down_to``);
+        ``"no findings"`` when all of those are zero."""
         parts = [
-            f"{n} {name}"
-            for name, n in (
-                ("critical", self.critical),
-                ("high", self.high),
-                ("medium", self.medium),
-                ("low", self.low),
+            f"{n} {sev.word}"
+            for sev, n in (
+                (Severity.CRITICAL, self.critical),
+                (Severity.HIGH, self.high),
+                (Severity.MEDIUM, self.medium),
+                (Severity.LOW, self.low),
             )
-            if n or include_zero
+            if sev >= down_to and (n or include_zero)
         ]
         return ", ".join(parts) if parts else "no findings"
 

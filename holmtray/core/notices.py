@@ -70,16 +70,9 @@ def _finished_scan(e: StoredEvent) -> tuple[str, str]:
         return summary, "\n".join(lines)
     serious = ""
     if counts is not None:
-        top = [
-            f"{n} {name}"
-            for name, n in (
-                ("critical", counts.critical),
-                ("high", counts.high),
-                ("medium", counts.medium),
-            )
-            if n
-        ]
-        serious = ", ".join(top) if top else counts.describe()
+        # The summary names medium and worse; a scan with only low findings says those.
+        worst = counts.highest()
+        serious = counts.describe(down_to=Severity.MEDIUM if worst >= Severity.MEDIUM else worst)
     summary = f"{ev.title} — {serious}" if serious else ev.title
     details = []
     if counts is not None and counts.total:
