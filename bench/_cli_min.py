@@ -12,9 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from holmtray.core import settings as settings_mod
-from holmtray.core.paths import Paths
-from holmtray.core.store import EventQuery, Store
+from holmtray.core.config import settings as settings_mod
+from holmtray.core.config.paths import Paths
+from holmtray.core.history.store import EventQuery, Store
 
 
 def main() -> int:

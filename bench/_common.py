@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from holmtray.core import settings as settings_mod  # noqa: E402
-from holmtray.core.paths import Paths  # noqa: E402
+from holmtray.core.config import settings as settings_mod  # noqa: E402
+from holmtray.core.config.paths import Paths  # noqa: E402
 
 PY = sys.executable
 BENCH = Path(__file__).resolve().parent

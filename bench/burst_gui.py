@@ -51,7 +51,7 @@ def defer_expectation_saves() -> None:
     ``ExpectationStore`` rewrites and fsyncs its JSON file for every finished scan, on the GUI
     thread; this makes each change only mark it dirty and saves once per ``on_events`` batch.
     """
-    from holmtray.core import policy  # noqa: PLC0415
+    from holmtray.core.alerts import policy  # noqa: PLC0415
 
     save = policy.ExpectationStore._save
     on_events = policy.NotificationPolicy.on_events
@@ -85,8 +85,8 @@ def child(events: int, idle_s: float, connections: int, patch: bool) -> dict[str
     from PySide6.QtWidgets import QApplication  # noqa: PLC0415
 
     from holmtray.core import logsetup  # noqa: PLC0415
-    from holmtray.core import settings as settings_mod  # noqa: PLC0415
-    from holmtray.core.paths import Paths  # noqa: PLC0415
+    from holmtray.core.config import settings as settings_mod  # noqa: PLC0415
+    from holmtray.core.config.paths import Paths  # noqa: PLC0415
     from holmtray.ui.app import TrayApp  # noqa: PLC0415
 
     home = make_home("burst")

@@ -94,7 +94,7 @@ def child(db: Path, capped: bool) -> dict[str, Any]:
     from PySide6.QtWidgets import QApplication  # noqa: PLC0415
 
     from holmtray.core.events import Kind, Severity  # noqa: PLC0415
-    from holmtray.core.store import EventQuery, Store  # noqa: PLC0415
+    from holmtray.core.history.store import EventQuery, Store  # noqa: PLC0415
     from holmtray.ui.event_window import EventWindow  # noqa: PLC0415
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -268,7 +268,7 @@ def cli_times(home: Path, runs: int = 7) -> dict[str, float]:
 
 
 def ensure(home: Path, events: int) -> Path:
-    from holmtray.core.paths import Paths  # noqa: PLC0415
+    from holmtray.core.config.paths import Paths  # noqa: PLC0415
 
     db = Paths.under(home).database
     if not db.exists():

@@ -42,7 +42,7 @@ from _common import (
 )
 from make_history import DEFAULT_HOME
 
-from holmtray.core.paths import Paths
+from holmtray.core.config.paths import Paths
 
 READY_BARE = re.compile(r"bare: tray ready")
 # With --verbose the tray app logs the moment its icon is shown (before the store is opened).

@@ -42,8 +42,8 @@ from _common import (
     verdict,
 )
 
-from holmtray.core.paths import Paths
-from holmtray.core.store import Store
+from holmtray.core.config.paths import Paths
+from holmtray.core.history.store import Store
 
 SETUPS = ("bare", "serve", "tray")  # "listener" (listener_only.py) is a diagnostic extra
 TARGET_RATIO = {"serve": 0.80, "tray": 0.70}

@@ -19,13 +19,13 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from holmtray.core import settings as settings_mod
+from holmtray.core.config import settings as settings_mod
+from holmtray.core.config.paths import Paths
 from holmtray.core.events import Event
-from holmtray.core.listener import create_app
-from holmtray.core.paths import Paths
-from holmtray.core.receiver import listener_config
-from holmtray.core.rejected import RejectedLog
-from holmtray.core.store import InsertResult
+from holmtray.core.history.store import InsertResult
+from holmtray.core.ingest.listener import create_app
+from holmtray.core.ingest.receiver import listener_config
+from holmtray.core.ingest.rejected import RejectedLog
 
 _ids = itertools.count(1)
 

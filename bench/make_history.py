@@ -30,10 +30,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from holmtray.core import settings as settings_mod
-from holmtray.core.parser import decode_body, parse_event
-from holmtray.core.paths import Paths
-from holmtray.core.store import _INSERT_SQL, Store
+from holmtray.core.config import settings as settings_mod
+from holmtray.core.config.paths import Paths
+from holmtray.core.history.store import _INSERT_SQL, Store
+from holmtray.core.parsing.parser import decode_body, parse_event
 
 DEFAULT_HOME = Path("/tmp/holmtray-bench-history")
 BATCH = 5000

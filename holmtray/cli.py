@@ -21,14 +21,14 @@ from urllib.parse import quote
 
 from holmtray import __version__
 from holmtray.core import logsetup
-from holmtray.core import settings as settings_mod
-from holmtray.core.endpoint import Endpoint, database_path, read_runtime
+from holmtray.core.config import settings as settings_mod
+from holmtray.core.config.paths import Paths
+from holmtray.core.config.settings import Settings, SettingsError
 from holmtray.core.events import Kind, Severity, StoredEvent
-from holmtray.core.paths import Paths
-from holmtray.core.rejected import RejectedLog
-from holmtray.core.samples import KINDS, sample_body
-from holmtray.core.settings import Settings, SettingsError
-from holmtray.core.store import EventQuery, Store, StoreError
+from holmtray.core.history.store import EventQuery, Store, StoreError
+from holmtray.core.ingest.endpoint import Endpoint, database_path, read_runtime
+from holmtray.core.ingest.rejected import RejectedLog
+from holmtray.core.parsing.samples import KINDS, sample_body
 
 log = logging.getLogger("holmtray.cli")
 
@@ -231,7 +231,7 @@ async def _serve(settings: Settings, paths: Paths) -> int:
         except NotImplementedError:  # Windows' event loops have no signal handlers
             signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
     # The HTTP server is imported only by the command that serves (the others stay quick).
-    from holmtray.core.receiver import ListenerError, Receiver  # noqa: PLC0415
+    from holmtray.core.ingest.receiver import ListenerError, Receiver  # noqa: PLC0415
 
     receiver = Receiver(settings=settings, paths=paths)
     try:

@@ -16,13 +16,14 @@ import shutil
 import struct
 import subprocess
 import sys
+import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from holmtray import __version__
-from holmtray.core import autostart
+from holmtray.core.config import autostart
 from holmtray.ui import platform_integration
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -329,3 +330,16 @@ def test_systemd_system_unit_verifies_and_is_hardened(tmp_path: Path) -> None:
     ):
         assert re.search(rf"(?m)^{re.escape(line)}$", text), line
     _verify_unit(unit, tmp_path, user=False)
+
+
+def test_every_package_under_holmtray_is_listed_in_pyproject() -> None:
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    on_disk = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "holmtray").rglob("__init__.py")
+    }
+    assert on_disk, "the walk found no packages"
+    assert on_disk - listed == set(), "packages missing from [tool.setuptools] packages"
+    assert listed - on_disk == {"holmtray.resources"}

@@ -31,17 +31,17 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from holmtray import __version__
 from holmtray.core import logsetup
-from holmtray.core import settings as settings_mod
-from holmtray.core.autostart import APP_ID, Autostart, default_command
+from holmtray.core.alerts.notices import Notice, Urgency
+from holmtray.core.alerts.policy import ExpectationStore, NotificationPolicy, Show, ShowSummary
 from holmtray.core.clock import utc_now
+from holmtray.core.config import settings as settings_mod
+from holmtray.core.config.autostart import APP_ID, Autostart, default_command
+from holmtray.core.config.paths import Paths
+from holmtray.core.config.settings import Settings, SettingsError
 from holmtray.core.events import StoredEvent
-from holmtray.core.notices import Notice, Urgency
-from holmtray.core.paths import Paths
-from holmtray.core.policy import ExpectationStore, NotificationPolicy, Show, ShowSummary
-from holmtray.core.receiver import ListenerError, database_path
-from holmtray.core.samples import sample_body
-from holmtray.core.settings import Settings, SettingsError
-from holmtray.core.store import Store, StoreError
+from holmtray.core.history.store import Store, StoreError
+from holmtray.core.ingest.receiver import ListenerError, database_path
+from holmtray.core.parsing.samples import sample_body
 from holmtray.ui.event_window import EventWindow
 from holmtray.ui.icons import app_icon, resource_path
 from holmtray.ui.links import LinkOpener

@@ -2,9 +2,10 @@
 
 This module owns how events become table rows: which columns there are, what each role
 returns for them (text, icons, severity colours, bold for unread, tooltips), and which part of
-the history is in memory. Rows are read from the :class:`~holmtray.core.store.Store` a page at a
-time, newest first, through ``canFetchMore``/``fetchMore``, so a history of a million events
-costs one page of memory and one indexed query until the user scrolls. Nothing here counts or
+the history is in memory. Rows are read from the
+:class:`~holmtray.core.history.store.Store` a page at a time, newest first, through
+``canFetchMore``/``fetchMore``, so a history of a million events costs one page of memory and
+one indexed query until the user scrolls. Nothing here counts or
 loads the whole history up front; the match count for the status label is computed on demand,
 capped at :data:`COUNT_CAP` matches, and cached.
 
@@ -41,7 +42,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from holmtray.core.events import Event, Severity, StoredEvent
-from holmtray.core.store import EventQuery, Store
+from holmtray.core.history.store import EventQuery, Store
 from holmtray.ui.icons import SEVERITY_COLORS, kind_icon
 
 COL_RECEIVED = 0

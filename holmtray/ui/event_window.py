@@ -4,7 +4,7 @@ This module owns the window a person uses to look through stored events: the fil
 table over :class:`~holmtray.ui.event_model.EventTableModel`, the detail pane for the selected
 event, the actions on events (mark read/unread, mark all read, delete with undo, export), their
 shortcuts, and saving/restoring the window's layout. It turns user actions into
-:class:`~holmtray.core.store.Store` calls and never opens a link itself: links go to the
+:class:`~holmtray.core.history.store.Store` calls and never opens a link itself: links go to the
 ``open_link`` callable it is given, which applies the link-safety rules.
 
 Reading rule: the event shown in the detail pane is marked read once it has stayed the current
@@ -87,7 +87,7 @@ from PySide6.QtWidgets import (
 )
 
 from holmtray.core.events import Event, Kind, Severity, StoredEvent
-from holmtray.core.store import EventQuery, Store, StoreError
+from holmtray.core.history.store import EventQuery, Store, StoreError
 from holmtray.ui import icons
 from holmtray.ui.event_model import (
     COL_COUNTS,

@@ -1,10 +1,11 @@
 """Opening links from events: the only path from a webhook's URL to the user's browser.
 
-:func:`holmtray.core.links.decide` judges each URL; this module acts on the verdict. OPEN goes
-straight to the browser, ASK shows the full URL with its host highlighted and opens only when
-the user presses "Open", REFUSE explains why and opens nothing. No other code hands a URL from a
-payload to a browser. The browser is started with Python's :mod:`webbrowser` (which honours
-``$BROWSER``) on a daemon thread, because some launchers block until the browser exits.
+:func:`holmtray.core.alerts.links.decide` judges each URL; this module acts on the verdict.
+OPEN goes straight to the browser, ASK shows the full URL with its host highlighted and opens
+only when the user presses "Open", REFUSE explains why and opens nothing. No other code hands
+a URL from a payload to a browser. The browser is started with Python's :mod:`webbrowser`
+(which honours ``$BROWSER``) on a daemon thread, because some launchers block until the
+browser exits.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from holmtray.core.links import LinkDecision, Verdict, decide
+from holmtray.core.alerts.links import LinkDecision, Verdict, decide
 
 log = logging.getLogger("holmtray.links")
 

@@ -1,4 +1,4 @@
-"""Notification adapters: show a :class:`~holmtray.core.notices.Notice` on the desktop.
+"""Notification adapters: show a :class:`~holmtray.core.alerts.notices.Notice` on the desktop.
 
 Two backends share one small interface. :class:`NativeBackend` uses desktop-notifier (D-Bus
 on Linux, the platform APIs elsewhere) and supports a click, an "Open in Security Center"
@@ -26,7 +26,7 @@ from desktop_notifier import Button, DesktopNotifier, Icon
 from desktop_notifier import Urgency as NUrgency
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from holmtray.core.notices import Notice, Urgency
+from holmtray.core.alerts.notices import Notice, Urgency
 
 log = logging.getLogger("holmtray.notify")
 

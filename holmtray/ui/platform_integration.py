@@ -3,7 +3,7 @@
 Windows groups taskbar buttons and attributes notifications (toasts, and the tray balloons Qt
 shows) by the process's AppUserModelID. Without an explicit one, a holmtray started from a
 virtual environment shares Python's identity ("Python"); the installer's Start-menu shortcut
-(packaging/windows/holmtray.iss) carries :data:`~holmtray.core.autostart.APP_ID`, and setting
+(packaging/windows/holmtray.iss) carries :data:`~holmtray.core.config.autostart.APP_ID`, and setting
 the same id here, before any window exists, makes the running app match that shortcut's name
 and icon. Must run before the QApplication is created. No Qt here.
 """
@@ -14,7 +14,7 @@ import logging
 import sys
 from typing import Any
 
-from holmtray.core.autostart import APP_ID
+from holmtray.core.config.autostart import APP_ID
 
 log = logging.getLogger("holmtray.platform")
 

@@ -21,11 +21,11 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
+from holmtray.core.config.paths import Paths
+from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
-from holmtray.core.paths import Paths
-from holmtray.core.receiver import Endpoint, ListenerError, Receiver
-from holmtray.core.settings import Settings
-from holmtray.core.store import StoreError
+from holmtray.core.history.store import StoreError
+from holmtray.core.ingest.receiver import Endpoint, ListenerError, Receiver
 
 log = logging.getLogger("holmtray.receiver")
 

@@ -16,7 +16,7 @@ import time
 from PySide6.QtCore import QLockFile, QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from holmtray.core.paths import Paths
+from holmtray.core.config.paths import Paths
 
 log = logging.getLogger("holmtray.app")
 

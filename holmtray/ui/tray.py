@@ -13,8 +13,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from holmtray.core.alerts.notices import visible
 from holmtray.core.events import Severity
-from holmtray.core.notices import visible
 from holmtray.ui.icons import TrayState, tray_icon
 
 log = logging.getLogger("holmtray.tray")

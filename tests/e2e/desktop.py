@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from holmtray.core import settings as settings_mod
-from holmtray.core.paths import Paths
-from holmtray.core.settings import Settings
+from holmtray.core.config import settings as settings_mod
+from holmtray.core.config.paths import Paths
+from holmtray.core.config.settings import Settings
 from tests.procs import Proc
 
 READY = re.compile(r"holmtray: tray app ready")

@@ -3,7 +3,7 @@
 Every fault is real, made by the kernel or by another process, never by mocking SQLite:
 
 * disk full: the data folder is a 4 MiB tmpfs filled to the last byte (needs ``mount``; where
-  that is refused the test skips and ``tests/core/test_faults.py`` covers the same path with
+  that is refused the test skips and ``tests/core/history/test_faults.py`` covers the same path with
   ``PRAGMA max_page_count``, a limit SQLite enforces as "disk full");
 * read-only: the data folder is replaced by a restored copy whose database file is immutable
   (``chattr +i``, which binds root too; ``chmod 0444`` for anyone else). A read-only mount
@@ -142,7 +142,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     mnt = tmp_path / "small-disk"
     mnt.mkdir()
     if shutil.which("mount") is None:
-        pytest.skip("no mount command; tests/core/test_faults.py covers disk full instead")
+        pytest.skip("no mount command; tests/core/history/test_faults.py covers disk full instead")
     r = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(mnt)],
         capture_output=True,
@@ -152,7 +152,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     if r.returncode != 0:
         pytest.skip(
             f"cannot mount a small tmpfs here ({r.stderr.strip()}); "
-            "tests/core/test_faults.py covers disk full with PRAGMA max_page_count instead"
+            "tests/core/history/test_faults.py covers disk full with PRAGMA max_page_count instead"
         )
     try:
         yield mnt

@@ -23,8 +23,8 @@ from urllib.parse import quote
 
 import aiohttp
 
-from holmtray.core.paths import Paths
-from holmtray.core.settings import Settings, save
+from holmtray.core.config.paths import Paths
+from holmtray.core.config.settings import Settings, save
 from tests.procs import Proc, holmtray_env, run_cli
 
 USER = "holm"

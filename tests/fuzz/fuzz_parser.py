@@ -16,7 +16,7 @@ hypothesis-driven loop. Both start from the sample bodies.
 ``--seconds`` defaults to ``HOLMTRAY_FUZZ_SECONDS`` or 20. The last line says how many inputs
 ran (``fuzz_parser: N inputs in S s (engine)``); exit 0 means no failure. A failing input is
 written to ``--artifacts`` (atheris: ``crash-*``; hypothesis: the falsifying example printed).
-``tests/core/test_fuzz_parser.py`` runs this in CI.
+``tests/core/parsing/test_fuzz_parser.py`` runs this in CI.
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ except ImportError:  # not every platform has a wheel; the hypothesis loop stand
 if atheris is not None:
     with atheris.instrument_imports(include=["holmtray"]):
         from holmtray.core import events as events_mod
-        from holmtray.core import parser
+        from holmtray.core.parsing import parser
 else:
     from holmtray.core import events as events_mod
-    from holmtray.core import parser
+    from holmtray.core.parsing import parser
 
 HOLM_KEYS = [
     "finished_scan",

@@ -16,7 +16,7 @@ from PySide6.QtGui import QFont, QTextCursor
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from holmtray.core.links import LinkDecision, Verdict, decide
+from holmtray.core.alerts.links import LinkDecision, Verdict, decide
 from holmtray.ui.links import (
     ASK_TITLE,
     HOSTS_HINT,

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from holmtray.core.paths import Paths
-from holmtray.core.settings import Settings
+from holmtray.core.config.paths import Paths
+from holmtray.core.config.settings import Settings
 from holmtray.ui.app import TrayApp
 
 TOKEN = "T0ken-for-tray-health-0123456789abcdefgh"

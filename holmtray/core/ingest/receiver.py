@@ -1,0 +1,278 @@
+"""The receiver: the group-commit writer and the HTTP listener, started and stopped together.
+
+It runs on whatever asyncio loop calls :meth:`Receiver.start` — the main loop in ``holmtray
+serve``, a dedicated thread's loop in the tray app. Stopping answers in-flight requests
+first (the listener stops accepting, waits for its handlers), then commits what the writer
+still holds, then closes the database; so every 2xx has its row.
+
+The listener speaks HTTPS when ``listener.tls_cert`` and ``listener.tls_key`` are set; a bad
+certificate or key is a :class:`ListenerError` naming the file, raised before anything that is
+running is touched.
+
+It also writes a small runtime file (``listener.json`` in the data folder) naming the bound
+address, scheme and process id, so ``holmtray url`` and ``send-test`` find a listener started with
+port 0, and a second tray instance can tell whether the first one is alive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import logging
+import os
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from holmtray.core.clock import utc_now
+from holmtray.core.config.paths import Paths
+from holmtray.core.config.settings import Settings
+from holmtray.core.events import StoredEvent
+from holmtray.core.fileio import write_atomically
+from holmtray.core.history.store import StoreError
+from holmtray.core.history.writer import GroupCommitWriter
+from holmtray.core.ingest.connections import ListenerSite
+from holmtray.core.ingest.endpoint import RUNTIME_FILE, Endpoint, database_path, read_runtime
+from holmtray.core.ingest.listener import STATE_KEY, ListenerConfig, LiveConfig, create_app
+from holmtray.core.ingest.rejected import RejectedLog
+from holmtray.core.ingest.tls import TLSConfigError, server_context
+from holmtray.core.netfilter import NetSet
+
+log = logging.getLogger("holmtray.receiver")
+
+SHUTDOWN_GRACE_S = 10.0
+
+
+class ListenerError(Exception):
+    """The listener could not start (or rebind); the message says why in plain words."""
+
+
+def listener_config(settings: Settings) -> ListenerConfig:
+    return ListenerConfig(
+        token=settings.text("listener.token"),
+        username=settings.text("listener.username"),
+        password=settings.text("listener.password"),
+        max_body_bytes=settings.integer("listener.max_body_bytes"),
+        read_timeout=settings.number("listener.read_timeout"),
+        header_timeout=settings.number("listener.header_timeout"),
+        allow_from=NetSet(settings.strings("listener.allow_from")),
+        trusted_proxies=NetSet(settings.strings("listener.trusted_proxies")),
+        rate_exempt=NetSet(settings.strings("listener.rate_exempt")),
+        rate_per_minute=settings.integer("listener.rate_per_minute"),
+        rate_burst=settings.integer("listener.rate_burst"),
+        max_concurrent=settings.integer("listener.max_concurrent"),
+        max_connections_per_source=settings.integer("listener.max_connections_per_source"),
+    )
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The server TLS context the settings ask for (None: plain HTTP); ListenerError if bad."""
+    cert, key = settings.text("listener.tls_cert"), settings.text("listener.tls_key")
+    if not (cert or key):
+        return None
+    try:
+        return server_context(Path(cert), Path(key))
+    except TLSConfigError as exc:
+        raise ListenerError(f"cannot serve HTTPS: {exc}") from None
+
+
+def _binding(settings: Settings) -> tuple[str, int, str, str]:
+    """What needs a new socket when it changes: address and TLS files."""
+    return (
+        settings.text("listener.host"),
+        settings.integer("listener.port"),
+        settings.text("listener.tls_cert"),
+        settings.text("listener.tls_key"),
+    )
+
+
+def _bind_problem(exc: OSError, host: str, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is already in use (another holmtray or another program)"
+    if exc.errno == errno.EACCES:
+        return f"not allowed to listen on port {port} on {host} (ports below 1024 need privileges)"
+    if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, socket.gaierror):
+        return f"address {host} is not an address of this machine"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
+class Receiver:
+    """The writer plus the HTTP listener, on the running asyncio loop."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        paths: Paths,
+        on_commit: Callable[[list[StoredEvent]], None] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        on_health: Callable[[str | None], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._paths = paths
+        self._on_commit = on_commit
+        self._clock = clock
+        self._on_health = on_health
+        self._monotonic = monotonic
+        self._writer: GroupCommitWriter | None = None
+        self._runner: web.AppRunner | None = None
+        self._endpoint: Endpoint | None = None
+        self._config = LiveConfig(listener_config(settings))
+
+    @property
+    def endpoint(self) -> Endpoint:
+        if self._endpoint is None:
+            raise RuntimeError("receiver not started")
+        return self._endpoint
+
+    @property
+    def writer(self) -> GroupCommitWriter:
+        if self._writer is None:
+            raise RuntimeError("receiver not started")
+        return self._writer
+
+    @property
+    def health(self) -> str | None:
+        """``None`` while events can be stored, else why not (see ``GroupCommitWriter``)."""
+        return self._writer.health if self._writer else None
+
+    @property
+    def recovered_from(self) -> Path | None:
+        return self._writer.recovered_from if self._writer else None
+
+    async def start(self) -> Endpoint:
+        """Open the store, then listen. Raises :class:`ListenerError` or ``StoreError``."""
+        s = self._settings
+        writer = GroupCommitWriter(
+            store_path=database_path(s, self._paths),
+            on_commit=self._on_commit,
+            retention=lambda: (
+                self._settings.integer("storage.retention_days"),
+                self._settings.integer("storage.retention_count"),
+            ),
+            clock=self._clock,
+            on_health=self._on_health,
+        )
+        await writer.start()
+        self._writer = writer
+        try:
+            self._runner, self._endpoint = await self._listen(s, tls_context(s))
+        except BaseException:
+            await writer.close()
+            self._writer = None
+            raise
+        self._write_runtime()
+        log.info("listening on %s", self._endpoint.masked_url())
+        return self._endpoint
+
+    async def _listen(
+        self, settings: Settings, context: ssl.SSLContext | None
+    ) -> tuple[web.AppRunner, Endpoint]:
+        host, port = settings.text("listener.host"), settings.integer("listener.port")
+        app = create_app(
+            config=self._config,
+            ingest=self.writer.submit,
+            health=lambda: self.health,
+            rejected=RejectedLog(self._paths.rejected_log),
+            clock=self._monotonic,
+        )
+        runner = web.AppRunner(
+            app,
+            access_log=None,  # its lines would carry the token
+            handle_signals=False,
+            keepalive_timeout=self._settings.number("listener.keepalive_timeout"),
+            shutdown_timeout=SHUTDOWN_GRACE_S,
+        )
+        await runner.setup()
+        site = ListenerSite(
+            runner,
+            host,
+            port,
+            state=app[STATE_KEY],
+            ssl_context=context,
+            keepalive_timeout=settings.number("listener.keepalive_timeout"),
+            handshake_timeout=settings.number("listener.header_timeout"),
+        )
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise ListenerError(_bind_problem(exc, host, port)) from None
+        scheme = "https" if context is not None else "http"
+        return runner, Endpoint(host=host, port=int(runner.addresses[0][1]), scheme=scheme)
+
+    async def apply_settings(self, settings: Settings) -> None:
+        """Take new settings while running.
+
+        Token, credentials and limits apply from the next request. A new address is bound
+        before the old listener is let go; if binding fails the old one keeps running, the
+        old settings stay in force and :class:`ListenerError` says why. A new certificate or
+        key is checked first (a bad one changes nothing); on the same fixed port the old
+        socket is closed just before the new one is bound, since one port cannot be bound
+        twice, and reopened with the old settings if that fails.
+        """
+        old = self._settings
+        if _binding(settings) != _binding(old) and self._runner is not None:
+            context = tls_context(settings)
+            same_port = (
+                settings.text("listener.host") == old.text("listener.host")
+                and settings.integer("listener.port") == old.integer("listener.port") != 0
+            )
+            old_runner = self._runner
+            if same_port:
+                for site in list(old_runner.sites):
+                    await site.stop()  # in-flight requests still finish in cleanup() below
+            try:
+                runner, endpoint = await self._listen(settings, context)
+            except ListenerError:
+                if same_port:
+                    self._runner = None  # stays None if the old settings cannot bind either
+                    try:
+                        self._runner, self._endpoint = await self._listen(old, tls_context(old))
+                    finally:
+                        await old_runner.cleanup()
+                raise
+            self._runner, self._endpoint = runner, endpoint
+            await old_runner.cleanup()
+            self._write_runtime()
+            log.info("listening on %s", endpoint.masked_url())
+        self._settings = settings
+        self._config.update(listener_config(settings))
+
+    async def stop(self) -> None:
+        """Answer in-flight requests, commit what is pending, close the database."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
+        with contextlib.suppress(OSError):
+            runtime = self._paths.data_dir / RUNTIME_FILE
+            data = json.loads(runtime.read_text(encoding="utf-8"))
+            if data.get("pid") == os.getpid():
+                runtime.unlink()
+        log.info("receiver stopped")
+
+    def _write_runtime(self) -> None:
+        ep = self.endpoint
+        path = self._paths.data_dir / RUNTIME_FILE
+        try:
+            write_atomically(
+                path,
+                json.dumps(
+                    {"host": ep.host, "port": ep.port, "scheme": ep.scheme, "pid": os.getpid()}
+                ),
+            )
+        except OSError as exc:
+            log.warning("cannot write %s: %s", path, exc.strerror)
+
+
+__all__ = ["Endpoint", "ListenerError", "Receiver", "StoreError", "database_path", "read_runtime"]
