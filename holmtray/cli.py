@@ -17,7 +17,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TextIO
-from urllib.parse import quote
 
 from holmtray import __version__
 from holmtray.core import logsetup
@@ -28,7 +27,7 @@ from holmtray.core.events import Kind, Severity, StoredEvent
 from holmtray.core.history.store import EventQuery, Store, StoreError
 from holmtray.core.ingest.endpoint import Endpoint, database_path, read_runtime
 from holmtray.core.ingest.rejected import RejectedLog
-from holmtray.core.parsing.samples import KINDS, sample_body
+from holmtray.core.parsing.samples import KINDS
 
 log = logging.getLogger("holmtray.cli")
 
@@ -114,43 +113,22 @@ def cmd_url(settings: Settings, paths: Paths, out: TextIO) -> int:
     return EXIT_OK
 
 
-async def _post(url: str, body: bytes, *, verify: bool = True) -> tuple[int, str]:
-    import aiohttp  # noqa: PLC0415 - only send-test needs the HTTP client (~0.3 s to import)
-
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": f"holmtray-send-test/{__version__}",
-    }
-    timeout = aiohttp.ClientTimeout(total=15)
-    async with (
-        aiohttp.ClientSession(timeout=timeout) as session,
-        session.post(url, data=body, headers=headers, ssl=verify) as resp,
-    ):
-        return resp.status, (await resp.text())[:2000]
-
-
 def cmd_send_test(settings: Settings, paths: Paths, kind: str, url: str | None, out: TextIO) -> int:
-    # Our own listener is reached on a loopback address its certificate does not name, so
-    # its certificate is not checked there; a URL given with --url is checked as usual.
-    verify = url is not None
+    from holmtray.core.ingest import sendtest  # noqa: PLC0415 - keeps the CLI's start quick
+
     if url is None:
-        ep = _endpoint(settings, paths)
-        url = f"{ep.local_url()}/hooks/{settings.text('listener.token')}"
-        user, password = settings.text("listener.username"), settings.text("listener.password")
-        if user or password:
-            url = url.replace("://", f"://{quote(user, safe='')}:{quote(password, safe='')}@", 1)
-        shown = f"{ep.local_url()}/hooks/<token>"
+        target = sendtest.SampleTarget.own_listener(_endpoint(settings, paths), settings)
     else:
-        shown = url.split("/hooks/", 1)[0] + "/hooks/<token>" if "/hooks/" in url else url
-    import aiohttp  # noqa: PLC0415 - see _post
+        target = sendtest.SampleTarget.given_url(url)
+    import aiohttp  # noqa: PLC0415 - see above
 
     try:
-        status, text = asyncio.run(_post(url, sample_body(kind), verify=verify))
+        status, text = asyncio.run(sendtest.send_sample(target, kind))
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-        print(f"send-test: could not reach {shown}: {exc or type(exc).__name__}", file=out)
+        print(f"send-test: could not reach {target.shown}: {exc or type(exc).__name__}", file=out)
         print("Is the receiver running (holmtray serve, or the tray app)?", file=out)
         return EXIT_FAIL
-    print(f"POST {kind} to {shown}: HTTP {status} {text}", file=out)
+    print(f"POST {kind} to {target.shown}: HTTP {status} {text}", file=out)
     return EXIT_OK if 200 <= status < 300 else EXIT_FAIL
 
 

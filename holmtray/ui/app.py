@@ -41,7 +41,7 @@ from holmtray.core.config.settings import Settings, SettingsError
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.store import Store, StoreError
 from holmtray.core.ingest.receiver import ListenerError, database_path
-from holmtray.core.parsing.samples import sample_body
+from holmtray.core.ingest.sendtest import SampleTarget, send_sample
 from holmtray.ui.event_window import EventWindow
 from holmtray.ui.icons import app_icon, resource_path
 from holmtray.ui.links import LinkOpener
@@ -314,29 +314,10 @@ class TrayApp(QObject):
         ep = self.receiver.endpoint
         if ep is None:
             return False, f"The listener is not running: {self.receiver.error}"
-        url = f"{ep.local_url()}/hooks/{self.settings.text('listener.token')}"
-        auth = None
-        if self.settings.text("listener.username") or self.settings.text("listener.password"):
-            auth = aiohttp.BasicAuth(
-                self.settings.text("listener.username"), self.settings.text("listener.password")
-            )
-
-        async def post() -> tuple[int, str]:
-            async with (
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session,
-                session.post(
-                    url,
-                    data=sample_body(kind),
-                    auth=auth,
-                    headers={"Content-Type": "application/json"},
-                    # Our own listener on loopback: its certificate names the public host.
-                    ssl=False,
-                ) as resp,
-            ):
-                return resp.status, await resp.text()
+        target = SampleTarget.own_listener(ep, self.settings)
 
         try:
-            status, text = await asyncio.wrap_future(self.receiver.call(post()))
+            status, text = await asyncio.wrap_future(self.receiver.call(send_sample(target, kind)))
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             return False, f"Could not reach the listener: {exc or type(exc).__name__}"
         if status == 200:

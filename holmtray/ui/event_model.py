@@ -43,6 +43,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 
 from holmtray.core.events import Event, Severity, StoredEvent
 from holmtray.core.history.store import EventQuery, Store
+from holmtray.core.text import show_bidi_controls
 from holmtray.ui.icons import SEVERITY_COLORS, kind_icon
 
 COL_RECEIVED = 0
@@ -111,27 +112,11 @@ def status_text(ev: Event) -> str:
     return base
 
 
-_BIDI_CONTROLS = {
-    ord(c): f"[U+{ord(c):04X}]"
-    for c in "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-}
-
-
-def visible_controls(text: str) -> str:
-    """``text`` with bidirectional control characters shown as ``[U+202E]`` and the like.
-
-    An override character makes ``"invoice\u202egnp.exe"`` read as ``invoiceexe.png``; where
-    people read payload text (table cells, detail labels, tooltips) it is shown for what it is.
-    The model's display role and the raw JSON keep the exact string.
-    """
-    return text.translate(_BIDI_CONTROLS)
-
-
 def tooltip_html(text: str) -> str:
     """``text`` as rich text that shows every character literally (see the module docstring)."""
     if len(text) > _TOOLTIP_MAX:
         text = text[:_TOOLTIP_MAX] + "…"
-    body = html.escape(visible_controls(text), quote=False).replace("\n", "<br>")
+    body = html.escape(show_bidi_controls(text), quote=False).replace("\n", "<br>")
     return f"<qt>{body}</qt>"
 
 

@@ -88,6 +88,7 @@ from PySide6.QtWidgets import (
 
 from holmtray.core.events import Event, Kind, Severity, StoredEvent
 from holmtray.core.history.store import EventQuery, Store, StoreError
+from holmtray.core.text import show_bidi_controls
 from holmtray.ui import icons
 from holmtray.ui.event_model import (
     COL_COUNTS,
@@ -101,7 +102,6 @@ from holmtray.ui.event_model import (
     local_time,
     status_text,
     utc_time,
-    visible_controls,
 )
 
 log = logging.getLogger("holmtray.ui.events")
@@ -233,7 +233,7 @@ class _PlainTextDelegate(QStyledItemDelegate):
 
     def displayText(self, value: Any, locale: QLocale | QLocale.Language) -> str:
         if isinstance(value, str):
-            return visible_controls(value)
+            return show_bidi_controls(value)
         return str(super().displayText(value, locale))
 
 
@@ -645,7 +645,7 @@ class DetailPane(QWidget):
             self.raw.clear()
             return
         ev = s.event
-        self.title.setText(visible_controls(ev.title))
+        self.title.setText(show_bidi_controls(ev.title))
         meta = [ev.kind.label, ev.severity.label]
         status = status_text(ev)
         if status:
@@ -658,7 +658,7 @@ class DetailPane(QWidget):
             form = self._section_form[section]
             for name, text in rows:
                 label = self._values[(section, name)]
-                label.setText(visible_controls(text or ""))
+                label.setText(show_bidi_controls(text or ""))
                 form.setRowVisible(label, text is not None)
                 if text is not None:
                     shown.add(section)

@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 
 from holmtray.core.events import Kind, Severity, StoredEvent
+from holmtray.core.text import show_bidi_controls
 
 SUMMARY_MAX = 120
 BODY_MAX = 400
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -41,7 +41,7 @@ class Notice:
 
 def visible(text: str, limit: int) -> str:
     """Payload text made safe to display: bidi controls shown, control characters removed."""
-    text = _BIDI.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
+    text = show_bidi_controls(text)
     text = _CONTROL.sub("", text)
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"

@@ -55,6 +55,7 @@ from holmtray.core.alerts.notices import (
 from holmtray.core.config.settings import Settings, parse_clock_time, weekday_index
 from holmtray.core.events import Event, Kind, Severity, StoredEvent
 from holmtray.core.fileio import write_atomically
+from holmtray.core.text import plural
 
 log = logging.getLogger("holmtray.policy")
 
@@ -296,10 +297,6 @@ class _Burst:
         return len(self.items) != self.shown_count
 
 
-def _plural(n: int, forms: tuple[str, str]) -> str:
-    return f"{n} {forms[0] if n == 1 else forms[1]}"
-
-
 def _summary_line(items: Sequence[_Item]) -> str:
     """``"37 new tickets — 5 critical, 12 high · 2 scans finished"``, at most SUMMARY_MAX long.
 
@@ -311,7 +308,7 @@ def _summary_line(items: Sequence[_Item]) -> str:
         members = [i for i in items if i.group is group]
         if not members:
             continue
-        plain[group] = text = _plural(len(members), group.value)
+        plain[group] = text = plural(len(members), *group.value)
         if group in (_Group.NEW_TICKET, _Group.CUSTOM):
             serious = [
                 f"{n} {sev.word}"
@@ -347,7 +344,7 @@ def _summary_notice(burst: _Burst, since: datetime) -> Notice:
     return Notice(
         event_id=None,
         summary=line,
-        body=f"{_plural(len(items), ('event', 'events'))} since {since:%H:%M}: {by_severity}",
+        body=f"{plural(len(items), 'event')} since {since:%H:%M}: {by_severity}",
         urgency=_BY_RANK[max(ranks)],
         link=None,
         replace_key=burst.key,

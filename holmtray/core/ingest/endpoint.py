@@ -17,6 +17,13 @@ from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
 
 RUNTIME_FILE = "listener.json"
+HOOK_PREFIX = "/hooks/"
+"""Webhook paths are ``/hooks/<token>``; the listener routes them, URLs are built from them."""
+
+
+def hook_path(token: str) -> str:
+    """The path Security Center posts to: ``/hooks/<token>``."""
+    return HOOK_PREFIX + token
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +57,11 @@ class Endpoint:
         if username or password:
             creds = f"{quote(username, safe='')}:{quote(password, safe='')}@"
             base = base.replace("://", "://" + creds, 1)
-        return f"{base}/hooks/{token}"
+        return base + hook_path(token)
 
     def masked_url(self) -> str:
         """The webhook URL with the token hidden, safe for logs and tooltips."""
-        return f"{self.base_url()}/hooks/<token>"
+        return self.base_url() + hook_path("<token>")
 
     def local_url(self) -> str:
         """An address this machine can use to reach the listener (for send-test)."""

@@ -40,6 +40,7 @@ from aiohttp import web
 
 from holmtray.core.events import Event, Kind, Severity
 from holmtray.core.history.store import InsertResult, StoreUnavailable
+from holmtray.core.ingest.endpoint import hook_path
 from holmtray.core.ingest.ratelimit import OncePer, TokenBuckets, retry_after
 from holmtray.core.ingest.rejected import RejectedLog
 from holmtray.core.netfilter import NetSet, Source, forwarded_client
@@ -373,6 +374,6 @@ def create_app(
     app[REJECTED_KEY] = rejected
     app[STATE_KEY] = ListenerState(live=live, rejected=rejected, clock=clock)
     app[HEALTH_KEY] = health
-    app.router.add_post("/hooks/{token}", _hook)
+    app.router.add_post(hook_path("{token}"), _hook)
     app.router.add_get(HEALTH_PATH, _healthz)
     return app

@@ -37,6 +37,7 @@ from holmtray.core.events import (
     TicketInfo,
     Vulnerability,
 )
+from holmtray.core.text import BIDI_CONTROLS, plural
 
 __all__ = [
     "LINK_MAX",
@@ -540,7 +541,7 @@ def _title_table() -> _TitleTable:
     # Bidi embedding/override/isolate controls (and the invisible marks) are dropped from titles
     # only: an U+202E in a title can make "exe.txt" read as "txt.exe" in the tray. The payload
     # and every other field keep them; right-to-left text itself is untouched.
-    for code in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)):
+    for code in BIDI_CONTROLS:
         table[code] = None
     # Lone surrogates (JSON "\ud800" escapes) cannot be encoded; show them as U+FFFD.
     for code in range(0xD800, 0xE000):
@@ -568,10 +569,6 @@ def _piece(text: str | None, limit: int = _PIECE_MAX) -> str | None:
     if text is None:
         return None
     return _clean_title(text, limit) or None
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _scan_subject(name: str | None) -> str:
@@ -621,7 +618,7 @@ def _finished_scan(payload: dict[str, Any], scan: _Src) -> Event:
     attention = failed or bool(errors)
 
     title_name = _piece(name)
-    with_errors = f" with {_plural(len(errors), 'error')}" if errors else ""
+    with_errors = f" with {plural(len(errors), 'error')}" if errors else ""
     if failed:
         word = _piece(status.lower() if status else None, 40) or ""
         # "stopped", "failed", "timed out" read as verbs; other status words are quoted.

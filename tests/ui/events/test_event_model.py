@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QAbstractItemView, QTableView
 from holmtray.core.events import Counts, Event, Kind, Severity, StoredEvent
 from holmtray.core.history.store import EventQuery, NewEvent, Store
 from holmtray.core.parsing.parser import parse_event
+from holmtray.core.text import show_bidi_controls
 from holmtray.ui import event_model
 from holmtray.ui.event_model import (
     COL_COUNTS,
@@ -31,7 +32,6 @@ from holmtray.ui.event_model import (
     PAGE_SIZE,
     EventRole,
     EventTableModel,
-    visible_controls,
 )
 
 SAMPLES = Path(__file__).parents[2] / "data" / "samples"
@@ -374,7 +374,7 @@ def test_hostile_text_is_returned_verbatim_and_tooltips_are_escaped(store: Store
         title = titles[r]
         tip = model.data(model.index(r, COL_TITLE), Qt.ItemDataRole.ToolTipRole)
         if len(title) < 1000:
-            assert html.escape(visible_controls(title), quote=False) in tip
+            assert html.escape(show_bidi_controls(title), quote=False) in tip
         if "<" in title:
             assert title not in tip  # the raw tag never reaches QToolTip's rich-text guess
 

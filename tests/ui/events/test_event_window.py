@@ -18,8 +18,9 @@ from PySide6.QtWidgets import QAbstractSlider, QApplication, QWidget
 from holmtray.core.events import Counts, Kind, Severity, StoredEvent
 from holmtray.core.history.store import EventQuery, Store
 from holmtray.core.parsing.parser import parse_event
+from holmtray.core.text import show_bidi_controls
 from holmtray.ui import event_model
-from holmtray.ui.event_model import COL_RECEIVED, COL_TITLE, PAGE_SIZE, visible_controls
+from holmtray.ui.event_model import COL_RECEIVED, COL_TITLE, PAGE_SIZE
 from holmtray.ui.event_window import CSV_COLUMNS, EventWindow
 from tests.ui.events.test_event_model import (
     BASE_TIME,
@@ -306,12 +307,12 @@ def test_hostile_titles_are_shown_literally(make_window: Any, store: Store, host
     d = w.detail
     assert d.title.textFormat() == Qt.TextFormat.PlainText
     # Shown literally; bidi overrides are made visible rather than obeyed.
-    assert d.title.text() == visible_controls(hostile)
-    assert d.value_label("Scan", "Name").text() == visible_controls(hostile)
+    assert d.title.text() == show_bidi_controls(hostile)
+    assert d.value_label("Scan", "Name").text() == show_bidi_controls(hostile)
     assert hostile in d.raw.toPlainText()
     delegate = w.table.itemDelegate()
     shown = delegate.displayText(hostile, w.table.locale())
-    assert shown == visible_controls(hostile)
+    assert shown == show_bidi_controls(hostile)
     if "\u202e" in hostile:
         assert "[U+202E]" in shown
     w.grab()  # paints without trouble
