@@ -8,6 +8,7 @@ aiohttp is imported on first use only: the command line stays quick for everythi
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -69,7 +70,8 @@ async def send_sample(target: SampleTarget, kind: str) -> tuple[int, str]:
         "User-Agent": f"holmtray-send-test/{__version__}",
     }
     if target.username or target.password:
-        headers["Authorization"] = aiohttp.BasicAuth(target.username, target.password).encode()
+        pair = f"{target.username}:{target.password}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
     async with (
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SEND_TIMEOUT_S)) as session,
         session.post(
