@@ -12,14 +12,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from holmtray.core.config import settings as settings_mod
+from holmtray.core.config import file as settings_file
 from holmtray.core.config.paths import Paths
 from holmtray.core.history.store import EventQuery, Store
 
 
 def main() -> int:
     paths = Paths.default()
-    settings = settings_mod.load_or_create(paths.config_file)
+    settings = settings_file.load_or_create(paths.config_file)
     custom = settings.text("storage.data_dir")
     db = Path(custom).expanduser() / "events.db" if custom else paths.database
     store = Store.open(db, check=False)

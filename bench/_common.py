@@ -31,8 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from holmtray.core.config import settings as settings_mod  # noqa: E402
+from holmtray.core.config import file as settings_file  # noqa: E402
 from holmtray.core.config.paths import Paths  # noqa: E402
+from holmtray.core.config.schema import SCHEMA  # noqa: E402
 
 PY = sys.executable
 BENCH = Path(__file__).resolve().parent
@@ -64,7 +65,7 @@ def bench_overrides() -> dict[str, Any]:
     Only keys the schema has are set, so this works before and after such limits exist.
     """
     values: dict[str, Any] = {"listener.port": 0, "ui.welcome_shown": True}
-    known = {s.key for s in settings_mod.SCHEMA}
+    known = {s.key for s in SCHEMA}
     values.update({key: 0 for key in NO_LIMIT_KEYS if key in known})
     return values
 
@@ -73,10 +74,10 @@ def make_home(prefix: str, **extra: Any) -> Path:
     """A HOLMTRAY_HOME with a config file holding :func:`bench_overrides` and ``extra``."""
     home = temp_dir(prefix)
     paths = Paths.under(home)
-    base = settings_mod.load_or_create(paths.config_file)
+    base = settings_file.load_or_create(paths.config_file)
     values = bench_overrides()
     values.update(extra)
-    settings_mod.save(base.with_values(values), paths.config_file)
+    settings_file.save(base.with_values(values), paths.config_file)
     return home
 
 

@@ -51,9 +51,9 @@ def defer_expectation_saves() -> None:
     ``ExpectationStore`` rewrites and fsyncs its JSON file for every finished scan, on the GUI
     thread; this makes each change only mark it dirty and saves once per ``on_events`` batch.
     """
-    from holmtray.core.alerts import policy  # noqa: PLC0415
+    from holmtray.core.alerts import expectations, policy  # noqa: PLC0415
 
-    save = policy.ExpectationStore._save
+    save = expectations.ExpectationStore._save
     on_events = policy.NotificationPolicy.on_events
 
     def mark(self: Any) -> None:
@@ -68,7 +68,7 @@ def defer_expectation_saves() -> None:
                 store._bench_dirty = False
                 save(store)
 
-    policy.ExpectationStore._save = mark  # type: ignore[method-assign]
+    expectations.ExpectationStore._save = mark  # type: ignore[method-assign]
     policy.NotificationPolicy.on_events = batched  # type: ignore[method-assign]
 
 
@@ -85,13 +85,13 @@ def child(events: int, idle_s: float, connections: int, patch: bool) -> dict[str
     from PySide6.QtWidgets import QApplication  # noqa: PLC0415
 
     from holmtray.core import logsetup  # noqa: PLC0415
-    from holmtray.core.config import settings as settings_mod  # noqa: PLC0415
+    from holmtray.core.config import file as settings_file  # noqa: PLC0415
     from holmtray.core.config.paths import Paths  # noqa: PLC0415
     from holmtray.ui.app import TrayApp  # noqa: PLC0415
 
     home = make_home("burst")
     paths = Paths.under(home)
-    settings = settings_mod.load(paths.config_file)
+    settings = settings_file.load(paths.config_file)
     logsetup.configure(
         secrets=(settings.text("listener.token"), settings.text("listener.password")),
         level=logging.INFO,

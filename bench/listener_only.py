@@ -19,7 +19,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from holmtray.core.config import settings as settings_mod
+from holmtray.core.config import file as settings_file
 from holmtray.core.config.paths import Paths
 from holmtray.core.events import Event
 from holmtray.core.history.store import InsertResult
@@ -36,7 +36,7 @@ async def ingest(body: str, event: Event) -> InsertResult:
 
 def main() -> None:
     paths = Paths.under(Path(sys.argv[1]))
-    settings = settings_mod.load_or_create(paths.config_file)
+    settings = settings_file.load_or_create(paths.config_file)
     app = create_app(
         config=listener_config(settings), ingest=ingest, rejected=RejectedLog(paths.rejected_log)
     )

@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from holmtray.core.config import settings as settings_mod
+from holmtray.core.config import file as settings_file
 from holmtray.core.config.paths import Paths
 from holmtray.core.history.store import _INSERT_SQL, Store
 from holmtray.core.parsing.parser import decode_body, parse_event
@@ -175,8 +175,8 @@ def _rows(args: tuple[int, int, int, int, float, float]) -> list[tuple[Any, ...]
 
 def make(home: Path, events: int, seed: int) -> Path:
     paths = Paths.under(home)
-    base = settings_mod.load_or_create(paths.config_file)
-    settings_mod.save(
+    base = settings_file.load_or_create(paths.config_file)
+    settings_file.save(
         base.with_values(
             {
                 "storage.retention_count": 0,

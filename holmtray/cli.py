@@ -20,9 +20,10 @@ from typing import TextIO
 
 from holmtray import __version__
 from holmtray.core import logsetup
-from holmtray.core.config import settings as settings_mod
+from holmtray.core.config import file as settings_file
 from holmtray.core.config.paths import Paths
-from holmtray.core.config.settings import Settings, SettingsError
+from holmtray.core.config.schema import SettingsError
+from holmtray.core.config.settings import Settings
 from holmtray.core.events import Kind, Severity, StoredEvent
 from holmtray.core.history.store import EventQuery, Store, StoreError
 from holmtray.core.ingest.endpoint import Endpoint, database_path, read_runtime
@@ -237,7 +238,7 @@ async def _serve(settings: Settings, paths: Paths) -> int:
 
 
 def _load_settings(paths: Paths) -> Settings:
-    return settings_mod.load_or_create(paths.config_file)
+    return settings_file.load_or_create(paths.config_file)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

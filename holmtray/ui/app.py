@@ -31,13 +31,15 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from holmtray import __version__
 from holmtray.core import logsetup
+from holmtray.core.alerts.expectations import ExpectationStore
 from holmtray.core.alerts.notices import Notice, Urgency
-from holmtray.core.alerts.policy import ExpectationStore, NotificationPolicy, Show, ShowSummary
+from holmtray.core.alerts.policy import NotificationPolicy, Show, ShowSummary
 from holmtray.core.clock import utc_now
-from holmtray.core.config import settings as settings_mod
+from holmtray.core.config import file as settings_file
 from holmtray.core.config.autostart import APP_ID, Autostart, default_command
 from holmtray.core.config.paths import Paths
-from holmtray.core.config.settings import Settings, SettingsError
+from holmtray.core.config.schema import SettingsError
+from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.store import Store, StoreError
 from holmtray.core.ingest.receiver import ListenerError, database_path
@@ -354,7 +356,7 @@ class TrayApp(QObject):
         old = self.settings
         self.settings = new
         try:
-            settings_mod.save(new, self.paths.config_file)
+            settings_file.save(new, self.paths.config_file)
         except OSError as exc:
             return (
                 f"settings are in effect but could not be saved to {self.paths.config_file}: {exc}"
@@ -390,7 +392,7 @@ class TrayApp(QObject):
         self._welcome = dialog
         with contextlib.suppress(SettingsError, OSError):
             self.settings = self.settings.with_values({"ui.welcome_shown": True})
-            settings_mod.save(self.settings, self.paths.config_file)
+            settings_file.save(self.settings, self.paths.config_file)
         return dialog
 
     def show_about(self) -> None:

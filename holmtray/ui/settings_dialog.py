@@ -1,4 +1,4 @@
-"""The Settings dialog, built from :data:`holmtray.core.config.settings.SCHEMA`.
+"""The Settings dialog, built from :data:`holmtray.core.config.schema.SCHEMA`.
 
 Every schema key gets an editor chosen by its type (check box, spin box, combo box, line
 edit, one-per-line list), with the key's description as tooltip and as a grey caption, so a
@@ -44,14 +44,8 @@ from PySide6.QtWidgets import (
 )
 
 from holmtray.core.config.paths import Paths
-from holmtray.core.config.settings import (
-    SCHEMA,
-    Setting,
-    Settings,
-    SettingsError,
-    new_token,
-    setting,
-)
+from holmtray.core.config.schema import SCHEMA, Setting, SettingsError, setting
+from holmtray.core.config.settings import Settings, new_token
 from holmtray.ui.icons import app_icon
 
 GENERAL = "General"

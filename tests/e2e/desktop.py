@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from holmtray.core.config import settings as settings_mod
+from holmtray.core.config import file as settings_file
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
 from tests.procs import Proc
@@ -153,8 +153,8 @@ class TrayProc(Proc):
         if not paths.config_file.exists():
             values: dict[str, Any] = {"listener.port": 0, "ui.welcome_shown": not welcome}
             values.update(settings or {})
-            base = settings_mod.load_or_create(paths.config_file)
-            settings_mod.save(base.with_values(values), paths.config_file)
+            base = settings_file.load_or_create(paths.config_file)
+            settings_file.save(base.with_values(values), paths.config_file)
         self.paths = paths
         env = {"QT_QPA_PLATFORM": "xcb", "BROWSER": str(browser.script)}
         if offscreen:
@@ -171,7 +171,7 @@ class TrayProc(Proc):
         return str(cfg["listener"]["token"])
 
     def settings(self) -> Settings:
-        return settings_mod.load(self.paths.config_file)
+        return settings_file.load(self.paths.config_file)
 
     @property
     def port(self) -> int:  # type: ignore[override]

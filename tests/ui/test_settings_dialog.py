@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from holmtray.core.config.paths import Paths
-from holmtray.core.config.settings import SCHEMA, Settings, new_token, setting
+from holmtray.core.config.schema import SCHEMA, setting
+from holmtray.core.config.settings import Settings, new_token
 from holmtray.ui.settings_dialog import HIDDEN_KEYS, TAB_ORDER, SettingsDialog, tab_for
 
 

@@ -26,38 +26,29 @@ An event meets the rules in this order:
 Missed-scan alerts: a ``scheduled_scan`` sets an expectation; when no ``finished_scan`` of the
 same name has arrived by ``starts_at`` + grace (twice the scan's last known duration, else
 ``notifications.missed_scan_default_grace_h``), :meth:`NotificationPolicy.tick` warns once.
-:class:`ExpectationStore` keeps expectations and known durations in a small JSON file so that
-they survive a restart.
+:class:`~holmtray.core.alerts.expectations.ExpectationStore` keeps expectations and known
+durations in a small JSON file so that they survive a restart; :mod:`holmtray.core.alerts.bursts`
+groups a burst's events and words its summary.
 """
 
 from __future__ import annotations
 
-import enum
-import json
 import logging
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from pathlib import Path
-from typing import Any, TypeAlias
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import TypeAlias
 
-from holmtray.core.alerts.notices import (
-    BODY_MAX,
-    SUMMARY_MAX,
-    Notice,
-    Urgency,
-    notice_for,
-    urgency_for,
-    visible,
-)
-from holmtray.core.config.settings import Settings, parse_clock_time, weekday_index
+from holmtray.core.alerts.bursts import Burst, BurstItem, summary_notice
+from holmtray.core.alerts.expectations import Expectation, ExpectationStore, scan_duration
+from holmtray.core.alerts.notices import BODY_MAX, SUMMARY_MAX, Notice, Urgency, notice_for, visible
+from holmtray.core.config.schema import parse_clock_time, weekday_index
+from holmtray.core.config.settings import Settings
 from holmtray.core.events import Event, Kind, Severity, StoredEvent
-from holmtray.core.fileio import write_atomically
-from holmtray.core.text import plural
 
-log = logging.getLogger("holmtray.policy")
+log = logging.getLogger("holmtray.alerts.policy")
 
 CAP_WINDOW = timedelta(seconds=60)
 MORNING = time(8, 0)  # "until tomorrow morning" means this local time
@@ -92,270 +83,6 @@ Action: TypeAlias = Show | ShowSummary
 
 
 # --------------------------------------------------------------------------------------------
-# Missed-scan expectations
-
-
-@dataclass(frozen=True, slots=True)
-class Expectation:
-    """A scheduled scan that should report as finished."""
-
-    scan_name: str
-    starts_at: datetime
-    event_id: int | None = None
-    link: str | None = None
-
-
-class ExpectationStore:
-    """Expected scans and last known scan durations, kept in a small JSON file.
-
-    Without a ``path`` it only keeps them in memory. Changes are written by :meth:`flush`
-    (atomically: temporary file, fsync, rename), which the policy calls once per batch of
-    events and per tick — not once per event, which froze the GUI thread during a burst of
-    finished scans (bench/RESULTS.md). A file that cannot be read is logged and ignored, and a
-    failed write is logged: neither may take the tray app down.
-    """
-
-    MAX_ENTRIES = 500  # per list; the oldest go first
-
-    def __init__(self, *, path: Path | None = None) -> None:
-        self._path = path
-        self._expected: list[Expectation] = []
-        self._durations: dict[str, timedelta] = {}
-        self._dirty = False
-        if path is not None:
-            self._load(path)
-
-    @property
-    def path(self) -> Path | None:
-        return self._path
-
-    def expectations(self) -> list[Expectation]:
-        return list(self._expected)
-
-    def duration(self, scan_name: str) -> timedelta | None:
-        return self._durations.get(scan_name)
-
-    def expect(self, expectation: Expectation) -> None:
-        """Add an expectation; a second one for the same scan and start replaces the first."""
-        same = (expectation.scan_name, expectation.starts_at)
-        kept = [e for e in self._expected if (e.scan_name, e.starts_at) != same]
-        kept.append(expectation)
-        kept.sort(key=lambda e: e.starts_at)
-        self._expected = kept[-self.MAX_ENTRIES :]
-        self._dirty = True
-
-    def scan_finished(
-        self, scan_name: str, *, duration: timedelta | None, starts_up_to: datetime
-    ) -> None:
-        """Record a finished scan: remember its duration, clear expectations it fulfils."""
-        changed = False
-        if duration is not None and duration > timedelta(0):
-            self._durations.pop(scan_name, None)  # re-insert: the dict is kept in use order
-            self._durations[scan_name] = duration
-            while len(self._durations) > self.MAX_ENTRIES:
-                del self._durations[next(iter(self._durations))]
-            changed = True
-        kept = [
-            e
-            for e in self._expected
-            if not (e.scan_name == scan_name and e.starts_at <= starts_up_to)
-        ]
-        if len(kept) != len(self._expected):
-            self._expected = kept
-            changed = True
-        if changed:
-            self._dirty = True
-
-    def discard(self, expectation: Expectation) -> None:
-        if expectation in self._expected:
-            self._expected.remove(expectation)
-            self._dirty = True
-
-    def flush(self) -> None:
-        """Write the changes made since the last flush, if any."""
-        if self._dirty:
-            self._dirty = False
-            self._save()
-
-    def _load(self, path: Path) -> None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            log.warning("cannot read scan expectations %s: %s", path, exc.strerror)
-            return
-        try:
-            self._expected, self._durations = _decode_expectations(json.loads(text))
-        except (ValueError, TypeError, KeyError) as exc:
-            log.warning("ignoring unreadable scan expectations %s: %s", path, exc)
-
-    def _save(self) -> None:
-        if self._path is None:
-            return
-        data = {
-            "version": 1,
-            "expectations": [
-                {
-                    "scan_name": e.scan_name,
-                    "starts_at": e.starts_at.isoformat(),
-                    "event_id": e.event_id,
-                    "link": e.link,
-                }
-                for e in self._expected
-            ],
-            "durations": {k: v.total_seconds() for k, v in self._durations.items()},
-        }
-        try:
-            write_atomically(self._path, json.dumps(data, ensure_ascii=False, indent=1))
-        except OSError as exc:
-            log.warning("cannot save scan expectations %s: %s", self._path, exc.strerror)
-
-
-def _decode_expectations(
-    data: Any,
-) -> tuple[list[Expectation], dict[str, timedelta]]:
-    if not isinstance(data, dict) or data.get("version") != 1:
-        raise ValueError("not a version 1 expectations file")
-    expected: list[Expectation] = []
-    for entry in data["expectations"]:
-        name, event_id, link = entry["scan_name"], entry.get("event_id"), entry.get("link")
-        if not isinstance(name, str) or not isinstance(event_id, int | None):
-            raise TypeError(f"bad expectation entry {entry!r}")
-        if not isinstance(link, str | None):
-            raise TypeError(f"bad expectation entry {entry!r}")
-        starts_at = datetime.fromisoformat(entry["starts_at"])
-        if starts_at.tzinfo is None:
-            starts_at = starts_at.replace(tzinfo=UTC)
-        expected.append(Expectation(name, starts_at, event_id, link))
-    durations: dict[str, timedelta] = {}
-    for name, seconds in dict(data["durations"]).items():
-        if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds <= 0:
-            raise ValueError(f"bad duration {seconds!r} for scan {name!r}")
-        durations[str(name)] = timedelta(seconds=seconds)
-    return expected, durations
-
-
-def _scan_duration(ev: Event) -> timedelta | None:
-    if ev.duration is not None:
-        return ev.duration
-    if ev.started is not None and ev.finished is not None:
-        return ev.finished - ev.started
-    return None
-
-
-# --------------------------------------------------------------------------------------------
-# Burst summaries
-
-
-class _Group(enum.Enum):
-    """The summary line's groups, in the order they are written."""
-
-    NEW_TICKET = ("new ticket", "new tickets")
-    CLOSED_TICKET = ("ticket closed", "tickets closed")
-    FINISHED_SCAN = ("scan finished", "scans finished")
-    SCHEDULED_SCAN = ("scan scheduled", "scans scheduled")
-    CUSTOM = ("other event", "other events")
-
-
-@dataclass(frozen=True, slots=True)
-class _Item:
-    """What a summary needs to know about one event."""
-
-    id: int
-    group: _Group
-    severity: Severity
-    attention: bool
-
-    @classmethod
-    def of(cls, e: StoredEvent) -> _Item:
-        ev = e.event
-        group = {
-            Kind.FINISHED_SCAN: _Group.FINISHED_SCAN,
-            Kind.SCHEDULED_SCAN: _Group.SCHEDULED_SCAN,
-            Kind.CUSTOM: _Group.CUSTOM,
-            Kind.TICKET: _Group.CLOSED_TICKET if ev.ticket.is_closed else _Group.NEW_TICKET,
-        }[ev.kind]
-        return cls(e.id, group, ev.severity, ev.attention)
-
-
-@dataclass(slots=True)
-class _Burst:
-    started: datetime
-    items: list[_Item]
-    lead_ins: frozenset[int]  # shown on their own before the burst was recognised
-    last_arrival: datetime
-    shown_count: int = 0  # items in the last summary shown; 0: not shown yet
-    last_shown: datetime | None = None
-    key: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.key = f"burst:{self.items[0].id}"
-
-    @property
-    def dirty(self) -> bool:
-        return len(self.items) != self.shown_count
-
-
-def _summary_line(items: Sequence[_Item]) -> str:
-    """``"37 new tickets — 5 critical, 12 high · 2 scans finished"``, at most SUMMARY_MAX long.
-
-    When every detail does not fit, details go first where they matter least.
-    """
-    plain: dict[_Group, str] = {}
-    detailed: dict[_Group, str] = {}
-    for group in _Group:
-        members = [i for i in items if i.group is group]
-        if not members:
-            continue
-        plain[group] = text = plural(len(members), *group.value)
-        if group in (_Group.NEW_TICKET, _Group.CUSTOM):
-            serious = [
-                f"{n} {sev.word}"
-                for sev in (Severity.CRITICAL, Severity.HIGH)
-                if (n := sum(1 for i in members if i.severity is sev))
-            ]
-            if serious:
-                text += " — " + ", ".join(serious)
-        elif group is _Group.FINISHED_SCAN:
-            n = sum(1 for i in members if i.attention)
-            if n:
-                text += f" — {n} need{'s' if n == 1 else ''} attention"
-        detailed[group] = text
-    line = " · ".join(detailed.values())
-    for group in (_Group.CUSTOM, _Group.FINISHED_SCAN, _Group.NEW_TICKET):
-        if len(line) <= SUMMARY_MAX:
-            break
-        if group in detailed:
-            detailed[group] = plain[group]
-            line = " · ".join(detailed.values())
-    return line
-
-
-def _summary_notice(burst: _Burst, since: datetime) -> Notice:
-    items = burst.items
-    line = _summary_line(items)
-    by_severity = ", ".join(
-        f"{n} {sev.word}"
-        for sev in sorted(Severity, reverse=True)
-        if (n := sum(1 for i in items if i.severity is sev))
-    )
-    ranks = [_URGENCY_RANK[urgency_for(i.severity, i.attention)] for i in items]
-    return Notice(
-        event_id=None,
-        summary=line,
-        body=f"{plural(len(items), 'event')} since {since:%H:%M}: {by_severity}",
-        urgency=_BY_RANK[max(ranks)],
-        link=None,
-        replace_key=burst.key,
-    )
-
-
-_URGENCY_RANK = {Urgency.LOW: 0, Urgency.NORMAL: 1, Urgency.CRITICAL: 2}
-_BY_RANK = {v: k for k, v in _URGENCY_RANK.items()}
-
-
-# --------------------------------------------------------------------------------------------
 # The policy
 
 
@@ -384,9 +111,9 @@ class NotificationPolicy:
         self._last_now: datetime | None = None
         self._sent: deque[datetime] = deque()  # actions within the cap window
         self._arrivals: deque[datetime] = deque()  # notifiable arrivals, outside bursts
-        self._recent_shown: deque[tuple[datetime, _Item]] = deque()
+        self._recent_shown: deque[tuple[datetime, BurstItem]] = deque()
         self._held: list[tuple[datetime, StoredEvent]] = []  # waiting for the next tick
-        self._burst: _Burst | None = None
+        self._burst: Burst | None = None
         self.notified_ids: set[int] = set()
         self.summarised_ids: set[int] = set()
         self.suppressed_ids: set[int] = set()
@@ -619,7 +346,7 @@ class NotificationPolicy:
 
     def _arrive(self, e: StoredEvent, now: datetime, actions: list[Action]) -> None:
         if self._burst is not None:
-            self._burst.items.append(_Item.of(e))
+            self._burst.items.append(BurstItem.of(e))
             self._burst.last_arrival = now
             return
         self._prune_arrivals(now)
@@ -636,13 +363,13 @@ class NotificationPolicy:
         self, e: StoredEvent, arrived: datetime, now: datetime, actions: list[Action]
     ) -> None:
         if self._burst is not None:
-            self._burst.items.append(_Item.of(e))
+            self._burst.items.append(BurstItem.of(e))
             self._burst.last_arrival = max(self._burst.last_arrival, arrived)
         elif self._budget(now):
             actions.append(Show(notice_for(e)))
             self._sent.append(now)
             self.notified_ids.add(e.id)
-            self._recent_shown.append((arrived, _Item.of(e)))
+            self._recent_shown.append((arrived, BurstItem.of(e)))
         else:  # over the cap: count it into a summary
             self._start_burst(now, [(arrived, e)])
 
@@ -650,9 +377,9 @@ class NotificationPolicy:
         self._prune_arrivals(now)
         lead_ins = [item for _, item in self._recent_shown]
         pending = list(events)
-        self._burst = _Burst(
+        self._burst = Burst(
             started=min([t for t, _ in self._recent_shown] + [t for t, _ in pending]),
-            items=lead_ins + [_Item.of(e) for _, e in pending],
+            items=lead_ins + [BurstItem.of(e) for _, e in pending],
             lead_ins=frozenset(i.id for i in lead_ins),
             last_arrival=max(t for t, _ in pending),
         )
@@ -670,7 +397,7 @@ class NotificationPolicy:
                 due = due or now - burst.last_shown >= self.update_interval
             if due and self._budget(now):
                 ids = frozenset(i.id for i in burst.items)
-                notice = _summary_notice(burst, self._local(burst.started))
+                notice = summary_notice(burst, self._local(burst.started))
                 actions.append(ShowSummary(notice, ids))
                 self._sent.append(now)
                 self.summarised_ids.update(ids - burst.lead_ins)
@@ -694,7 +421,7 @@ class NotificationPolicy:
             self._expectations.expect(Expectation(ev.scan_name, ev.starts_at, e.id, ev.link))
         elif ev.kind is Kind.FINISHED_SCAN:
             self._expectations.scan_finished(
-                ev.scan_name, duration=_scan_duration(ev), starts_up_to=now + _ZONE_SLACK
+                ev.scan_name, duration=scan_duration(ev), starts_up_to=now + _ZONE_SLACK
             )
 
     def grace(self, scan_name: str) -> timedelta:

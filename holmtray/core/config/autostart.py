@@ -25,7 +25,7 @@ from typing import Any
 
 from holmtray.core.fileio import write_atomically
 
-log = logging.getLogger("holmtray.autostart")
+log = logging.getLogger("holmtray.config.autostart")
 
 # Entries are written atomically (a session manager reading a half-written one at login would
 # skip or misparse it) and world-readable like every other autostart entry and LaunchAgent.

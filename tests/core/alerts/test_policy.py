@@ -21,16 +21,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from holmtray.core.alerts.expectations import Expectation, ExpectationStore
 from holmtray.core.alerts.notices import Urgency
-from holmtray.core.alerts.policy import (
-    Action,
-    Expectation,
-    ExpectationStore,
-    NotificationPolicy,
-    Show,
-    ShowSummary,
-)
-from holmtray.core.config.settings import Settings, SettingsError
+from holmtray.core.alerts.policy import Action, NotificationPolicy, Show, ShowSummary
+from holmtray.core.config.schema import SettingsError
+from holmtray.core.config.settings import Settings
 from holmtray.core.events import Counts, Event, Kind, Severity, StoredEvent, TicketInfo
 
 STHLM = ZoneInfo("Europe/Stockholm")
@@ -786,7 +781,7 @@ def test_an_unreadable_expectations_file_is_logged_and_ignored(
 ) -> None:
     path = tmp_path / "expectations.json"
     path.write_text(text)
-    with caplog.at_level(logging.WARNING, logger="holmtray.policy"):
+    with caplog.at_level(logging.WARNING, logger="holmtray.alerts.expectations"):
         store = ExpectationStore(path=path)
     assert store.expectations() == []
     assert str(path) in caplog.text

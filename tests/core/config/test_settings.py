@@ -7,15 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from holmtray.core.config import settings as s
+from holmtray.core.config import file as s
+from holmtray.core.config import schema
 from holmtray.core.config.paths import Paths
-from holmtray.core.config.settings import SCHEMA, Settings, SettingsError
+from holmtray.core.config.schema import SCHEMA, SettingsError
+from holmtray.core.config.settings import Settings
 
 
 def test_defaults_bind_loopback_on_the_fixed_port() -> None:
     cfg = Settings()
     assert cfg.text("listener.host") == "127.0.0.1"
-    assert cfg.integer("listener.port") == s.DEFAULT_PORT
+    assert cfg.integer("listener.port") == schema.DEFAULT_PORT
     assert cfg.integer("storage.retention_days") == 90
     assert cfg.integer("storage.retention_count") == 100_000
     assert cfg.integer("listener.max_body_bytes") == 1024 * 1024
@@ -91,7 +93,7 @@ def test_config_file_is_human_editable_toml_with_descriptions(tmp_path: Path) ->
     text = path.read_text()
     assert "[listener]" in text
     assert "# TCP port of the webhook listener" in text
-    edited = text.replace(f"port = {s.DEFAULT_PORT}", "port = 9999")
+    edited = text.replace(f"port = {schema.DEFAULT_PORT}", "port = 9999")
     path.write_text(edited)
     assert s.load(path).integer("listener.port") == 9999
     assert s.load(path).strings("links.hosts") == ["holmsecurity.com", "sc.corp.example"]

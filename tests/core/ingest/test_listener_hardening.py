@@ -30,7 +30,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from holmtray.core.config.paths import Paths
-from holmtray.core.config.settings import Settings, SettingsError
+from holmtray.core.config.schema import SettingsError
+from holmtray.core.config.settings import Settings
 from holmtray.core.history.writer import GroupCommitWriter
 from holmtray.core.ingest.listener import (
     STATE_KEY,

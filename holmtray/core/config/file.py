@@ -1,0 +1,88 @@
+"""The config file: TOML, one ``[section]`` per key prefix, each value under its description.
+
+The file is human-editable; it is written atomically with mode 0600 because it holds the
+webhook token and the optional password. :func:`load` names the file and the key in every
+error; :func:`load_or_create` makes the file, with a fresh token, on first run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from holmtray.core.config.schema import SCHEMA, SettingsError, Value
+from holmtray.core.config.settings import Settings, new_token
+from holmtray.core.fileio import write_atomically
+
+log = logging.getLogger("holmtray.config.file")
+
+
+def load(path: Path) -> Settings:
+    """Read and validate the config file; a missing file gives the defaults."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    values: dict[str, Any] = {}
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            raise SettingsError(
+                f"config file {path}: '{section}' must be a [section], found a plain value"
+            )
+        for name, value in table.items():
+            values[f"{section}.{name}"] = value
+    try:
+        return Settings(values)
+    except SettingsError as exc:
+        raise SettingsError(f"config file {path}: {exc}") from None
+
+
+def _toml_value(value: Value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    # JSON string escapes (\", \\, \n, \uXXXX) are valid TOML basic-string escapes.
+    return json.dumps(value, ensure_ascii=True)
+
+
+def dumps(settings: Settings) -> str:
+    """The config file text: every key, grouped by section, each with its description."""
+    lines = ["# holmtray settings. Edit while holmtray is not running, or use Settings...", ""]
+    section = None
+    for s in SCHEMA:
+        if s.section != section:
+            if section is not None:
+                lines.append("")
+            lines.append(f"[{s.section}]")
+            section = s.section
+        lines.append(f"# {s.description}")
+        lines.append(f"{s.name} = {_toml_value(settings[s.key])}")
+    return "\n".join(lines) + "\n"
+
+
+def save(settings: Settings, path: Path) -> None:
+    """Write the config file atomically, readable by its owner only (mode 0600)."""
+    write_atomically(path, dumps(settings), mode=0o600)
+
+
+def load_or_create(path: Path) -> Settings:
+    """Load the config, generating and saving a token on first run (or when it is empty)."""
+    settings = load(path)
+    if not settings.text("listener.token") or not path.exists():
+        if not settings.text("listener.token"):
+            settings = settings.with_values({"listener.token": new_token()})
+        save(settings, path)
+        log.info("wrote new config file %s", path)
+    return settings

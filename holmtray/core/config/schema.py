@@ -1,0 +1,497 @@
+"""The settings schema: every key with its type, default, description and checks.
+
+:data:`SCHEMA` is the one list of settings; :class:`Setting` validates one value (type, range,
+choices, a per-key check) and raises :class:`SettingsError` naming the key, the bad value and
+what is allowed. The clock-time and weekday helpers here are shared with the notification
+policy, which reads quiet hours with them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import time
+from typing import Any
+
+from holmtray.core.events import Severity
+from holmtray.core.netfilter import check_networks
+
+DEFAULT_PORT = 8747
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22,256}$")
+_HOSTNAME_RE = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+
+Value = str | int | float | bool | list[str]
+
+
+class SettingsError(ValueError):
+    """A setting (or the config file) is invalid; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One entry of the schema."""
+
+    key: str
+    type: type
+    default: Value
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] | None = None
+    check: Callable[[Any], str | None] | None = None  # returns a problem, or None
+    secret: bool = False
+
+    @property
+    def section(self) -> str:
+        return self.key.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.key.split(".", 1)[1]
+
+    def allowed(self) -> str:
+        """Plain words for what this setting accepts (used in error messages and the dialog)."""
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        if self.type is bool:
+            return "true or false"
+        if self.type in (int, float):
+            kind = "a whole number" if self.type is int else "a number"
+            if self.minimum is not None and self.maximum is not None:
+                return f"{kind} from {self.minimum:g} to {self.maximum:g}"
+            if self.minimum is not None:
+                return f"{kind} of at least {self.minimum:g}"
+            return kind
+        if self.type is list:
+            return "a list of text values"
+        return "text"
+
+    def validate(self, value: Any) -> Value:
+        """Return the value converted to this setting's type, or raise :class:`SettingsError`."""
+        shown = "********" if self.secret else repr(value)
+        problem = f"invalid value {shown} for setting '{self.key}': expected {self.allowed()}"
+        converted: Value
+        if self.type is bool:
+            if not isinstance(value, bool):
+                raise SettingsError(problem)
+            converted = value
+        elif self.type is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise SettingsError(problem)
+            converted = value
+        elif self.type is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SettingsError(problem)
+            converted = float(value)
+        elif self.type is list:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise SettingsError(problem)
+            converted = [v.strip() for v in value if v.strip()]
+        else:
+            if not isinstance(value, str):
+                raise SettingsError(problem)
+            converted = value.strip() if not self.secret else value
+        if isinstance(converted, (int, float)) and not isinstance(converted, bool):
+            if self.minimum is not None and converted < self.minimum:
+                raise SettingsError(problem)
+            if self.maximum is not None and converted > self.maximum:
+                raise SettingsError(problem)
+        if self.choices is not None and converted not in self.choices:
+            raise SettingsError(problem)
+        if self.check is not None:
+            why = self.check(converted)
+            if why:
+                raise SettingsError(f"invalid value {shown} for setting '{self.key}': {why}")
+        return converted
+
+
+def _check_bind(value: str) -> str | None:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        if value != "localhost" and not _HOSTNAME_RE.match(value):
+            return "expected an IP address such as 127.0.0.1, 0.0.0.0 or ::1, or a host name"
+    return None
+
+
+def _check_token(value: str) -> str | None:
+    if value and not _TOKEN_RE.match(value):
+        return (
+            "expected at least 22 characters of A-Z, a-z, 0-9, '-' or '_' "
+            "(leave empty to generate one)"
+        )
+    return None
+
+
+def _check_username(value: str) -> str | None:
+    if ":" in value:
+        return "a user name cannot contain ':' (HTTP Basic authentication splits on it)"
+    return None
+
+
+def _check_hosts(value: list[str]) -> str | None:
+    for host in value:
+        if not _HOSTNAME_RE.match(host.lower()):
+            return f"{host!r} is not a host name (expected e.g. holmsecurity.com or sc.example.org)"
+    return None
+
+
+_CLOCK_TIME_RE = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def parse_clock_time(text: str) -> time:
+    """``"07:30"`` → ``time(7, 30)``; ``ValueError`` naming the bad value otherwise."""
+    match = _CLOCK_TIME_RE.match(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a time of day (expected HH:MM from 00:00 to 23:59)")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def weekday_index(name: str) -> int:
+    """``"monday"``/``"Mon"`` → 0 .. ``"sunday"``/``"sun"`` → 6 (as ``date.weekday()``)."""
+    word = name.strip().lower()
+    for index, day in enumerate(WEEKDAYS):
+        if word in (day, day[:3]):
+            return index
+    raise ValueError(
+        f"{name!r} is not a weekday (expected names such as monday or mon .. sunday or sun)"
+    )
+
+
+def _check_clock_time(value: str) -> str | None:
+    try:
+        parse_clock_time(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _check_weekdays(value: list[str]) -> str | None:
+    for name in value:
+        try:
+            weekday_index(name)
+        except ValueError as exc:
+            return str(exc)
+    return None
+
+
+_SEVERITY_WORDS = tuple(s.word for s in Severity)
+_KIND_SEVERITY_WORDS = ("default", *_SEVERITY_WORDS)
+
+SCHEMA: tuple[Setting, ...] = (
+    Setting(
+        "listener.host",
+        str,
+        "127.0.0.1",
+        "Address the webhook listener binds to. 127.0.0.1 accepts only this machine; "
+        "0.0.0.0 (or ::) accepts every interface.",
+        check=_check_bind,
+    ),
+    Setting(
+        "listener.port",
+        int,
+        DEFAULT_PORT,
+        "TCP port of the webhook listener (0 picks a free port at start).",
+        minimum=0,
+        maximum=65535,
+    ),
+    Setting(
+        "listener.token",
+        str,
+        "",
+        "Secret path segment of the webhook URL (/hooks/<token>). Generated on first run; "
+        "empty means generate a new one.",
+        check=_check_token,
+        secret=True,
+    ),
+    Setting(
+        "listener.username",
+        str,
+        "",
+        "Optional HTTP Basic user name required from the sender (empty: none).",
+        check=_check_username,
+    ),
+    Setting(
+        "listener.password",
+        str,
+        "",
+        "Optional HTTP Basic password required from the sender (empty: none).",
+        secret=True,
+    ),
+    Setting(
+        "listener.max_body_bytes",
+        int,
+        1024 * 1024,
+        "Largest webhook body accepted, in bytes.",
+        minimum=1024,
+        maximum=64 * 1024 * 1024,
+    ),
+    Setting(
+        "listener.keepalive_timeout",
+        float,
+        15.0,
+        "Seconds an idle keep-alive connection stays open.",
+        minimum=1,
+        maximum=600,
+    ),
+    Setting(
+        "listener.read_timeout",
+        float,
+        10.0,
+        "Seconds a client has to send a whole request body.",
+        minimum=1,
+        maximum=600,
+    ),
+    Setting(
+        "listener.header_timeout",
+        float,
+        10.0,
+        "Seconds a client has to send the request line and headers, from connecting (or, on "
+        "a kept-alive connection, from the first byte of the next request).",
+        minimum=1,
+        maximum=600,
+    ),
+    Setting(
+        "listener.tls_cert",
+        str,
+        "",
+        "Certificate file (PEM, chain allowed) to serve HTTPS; empty with tls_key empty: "
+        "plain HTTP.",
+    ),
+    Setting(
+        "listener.tls_key",
+        str,
+        "",
+        "Private key file (PEM, unencrypted) of tls_cert.",
+    ),
+    Setting(
+        "listener.allow_from",
+        list,
+        [],
+        'Only these IP addresses or networks may send (e.g. ["203.0.113.0/24", '
+        '"2001:db8::/32"]); empty: everyone.',
+        check=check_networks,
+    ),
+    Setting(
+        "listener.trusted_proxies",
+        list,
+        [],
+        "Reverse proxies in front of holmtray whose X-Forwarded-For header is believed (IPs "
+        "or networks); empty: the header is ignored.",
+        check=check_networks,
+    ),
+    Setting(
+        "listener.rate_per_minute",
+        int,
+        1200,
+        "Requests per minute one source may make on average, after a burst of rate_burst "
+        "(0: no limit). Over it: 429 with Retry-After.",
+        minimum=0,
+        maximum=10_000_000,
+    ),
+    Setting(
+        "listener.rate_burst",
+        int,
+        600,
+        "Requests one source may make at once before rate_per_minute applies.",
+        minimum=1,
+        maximum=10_000_000,
+    ),
+    Setting(
+        "listener.rate_exempt",
+        list,
+        ["127.0.0.0/8", "::1"],
+        "Sources never rate-limited nor capped per source (IPs or networks; default: this "
+        "machine).",
+        check=check_networks,
+    ),
+    Setting(
+        "listener.max_concurrent",
+        int,
+        256,
+        "Requests handled at once, over all sources; more get 503 with Retry-After.",
+        minimum=1,
+        maximum=100_000,
+    ),
+    Setting(
+        "listener.max_connections_per_source",
+        int,
+        128,
+        "Open connections one source may hold; more are closed at once (0: no limit). "
+        "Trusted proxies are not capped.",
+        minimum=0,
+        maximum=100_000,
+    ),
+    Setting(
+        "storage.retention_days",
+        int,
+        90,
+        "Delete events older than this many days (0: keep forever).",
+        minimum=0,
+        maximum=36500,
+    ),
+    Setting(
+        "storage.retention_count",
+        int,
+        100_000,
+        "Keep at most this many events, deleting the oldest (0: no limit).",
+        minimum=0,
+        maximum=100_000_000,
+    ),
+    Setting(
+        "storage.data_dir",
+        str,
+        "",
+        "Folder for the event database (empty: the default data folder).",
+    ),
+    Setting(
+        "links.hosts",
+        list,
+        ["holmsecurity.com"],
+        "Security Center hosts whose links open without asking (subdomains included).",
+        check=_check_hosts,
+    ),
+    Setting("notifications.enabled", bool, True, "Show desktop notifications."),
+    Setting("notifications.finished_scan", bool, True, "Notify when a scan finishes."),
+    Setting("notifications.scheduled_scan", bool, False, "Notify when a scan is scheduled."),
+    Setting(
+        "notifications.ticket",
+        bool,
+        True,
+        "Notify about tickets at all (ticket_opened and ticket_closed choose which).",
+    ),
+    Setting("notifications.ticket_opened", bool, True, "Notify when a ticket is opened."),
+    Setting("notifications.ticket_closed", bool, True, "Notify when a ticket is closed."),
+    Setting("notifications.custom", bool, True, "Notify for custom (unrecognised) payloads."),
+    Setting(
+        "notifications.min_severity",
+        str,
+        "info",
+        "Notify only for events at least this severe, for every kind whose own minimum is "
+        "'default' (a finished scan that needs attention always notifies).",
+        choices=_SEVERITY_WORDS,
+    ),
+    Setting(
+        "notifications.min_severity_finished_scan",
+        str,
+        "default",
+        "Minimum severity (highest finding) for finished-scan notifications; 'default' uses "
+        "min_severity. A scan that needs attention notifies whatever this says.",
+        choices=_KIND_SEVERITY_WORDS,
+    ),
+    Setting(
+        "notifications.min_severity_ticket_opened",
+        str,
+        "default",
+        "Minimum severity for opened-ticket notifications; 'default' uses min_severity.",
+        choices=_KIND_SEVERITY_WORDS,
+    ),
+    Setting(
+        "notifications.min_severity_ticket_closed",
+        str,
+        "default",
+        "Minimum severity for closed-ticket notifications; 'default' uses min_severity.",
+        choices=_KIND_SEVERITY_WORDS,
+    ),
+    Setting(
+        "notifications.min_severity_custom",
+        str,
+        "default",
+        "Minimum severity for custom-payload notifications; 'default' uses min_severity.",
+        choices=_KIND_SEVERITY_WORDS,
+    ),
+    Setting(
+        "notifications.quiet_enabled",
+        bool,
+        False,
+        "Hold back notifications during quiet hours (the events are still stored, unread).",
+    ),
+    Setting(
+        "notifications.quiet_start",
+        str,
+        "22:00",
+        "Local time (HH:MM) quiet hours start. A start later than the end spans midnight; "
+        "a start equal to the end means the whole day.",
+        check=_check_clock_time,
+    ),
+    Setting(
+        "notifications.quiet_end",
+        str,
+        "07:00",
+        "Local time (HH:MM) quiet hours end.",
+        check=_check_clock_time,
+    ),
+    Setting(
+        "notifications.quiet_days",
+        list,
+        list(WEEKDAYS),
+        "Weekdays on which quiet hours start (a span past midnight belongs to the day it "
+        'started), e.g. ["monday", "friday"] or ["mon", "fri"].',
+        check=_check_weekdays,
+    ),
+    Setting(
+        "notifications.critical_bypass",
+        bool,
+        True,
+        "Let critical events through quiet hours and snooze.",
+    ),
+    Setting(
+        "notifications.burst_threshold",
+        int,
+        3,
+        "More notifiable events than this within burst_window_s are shown as one updating "
+        "summary instead of one by one.",
+        minimum=1,
+        maximum=1000,
+    ),
+    Setting(
+        "notifications.burst_window_s",
+        float,
+        10.0,
+        "Seconds of the burst window; a burst ends once this long passes without new events.",
+        minimum=1,
+        maximum=600,
+    ),
+    Setting(
+        "notifications.max_per_minute",
+        int,
+        6,
+        "Hard cap on notifications (summary updates included) in any 60 seconds; events over "
+        "the cap are counted into the summary.",
+        minimum=1,
+        maximum=60,
+    ),
+    Setting(
+        "notifications.missed_scan",
+        bool,
+        True,
+        "Warn when a scheduled scan has not reported as finished within its grace period.",
+    ),
+    Setting(
+        "notifications.missed_scan_default_grace_h",
+        float,
+        6.0,
+        "Hours after its start time a scheduled scan may take to report before the warning, "
+        "when its duration is unknown (otherwise twice its last known duration).",
+        minimum=0.1,
+        maximum=24 * 14,
+    ),
+    Setting("ui.start_at_login", bool, False, "Start holmtray when you log in."),
+    Setting("ui.welcome_shown", bool, False, "The first-run welcome dialog has been shown."),
+)
+
+_BY_KEY: dict[str, Setting] = {s.key: s for s in SCHEMA}
+
+
+def setting(key: str) -> Setting:
+    """The schema entry for ``key``; :class:`SettingsError` names unknown keys."""
+    try:
+        return _BY_KEY[key]
+    except KeyError:
+        raise SettingsError(f"unknown setting '{key}'") from None
