@@ -6,11 +6,16 @@ session logout). :class:`TrayApp` owns the pieces and connects them: the receive
 (listener + writer), the GUI's read store, the tray icon, the notifier and the notification
 policy, the event window and the dialogs. Data flows one way: committed batches from the
 receiver thread -> event window, tray state, policy -> notifier.
+
+The GUI thread never waits: work for the receiver goes to its thread and comes back as an
+awaited future; the config and expectation files are written on a worker thread of their
+own. The one exception is :meth:`TrayApp.shutdown`, which must wait for both to finish.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import html
 import logging
@@ -25,7 +30,7 @@ from typing import Any
 
 import aiohttp
 import qasync
-from PySide6.QtCore import QObject, QSocketNotifier, QTimer
+from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -50,15 +55,16 @@ from holmtray.ui.links import LinkOpener
 from holmtray.ui.notifier import Notifier
 from holmtray.ui.platform_integration import set_app_user_model_id
 from holmtray.ui.receiver_thread import ReceiverThread
-from holmtray.ui.settings_dialog import SettingsDialog
+from holmtray.ui.settings_dialog import ApplyDone, SettingsDialog
 from holmtray.ui.single_instance import SingleInstance
 from holmtray.ui.tray import Tray, TrayView
 from holmtray.ui.welcome import WelcomeDialog
 
-log = logging.getLogger("holmtray.app")
+log = logging.getLogger("holmtray.ui.app")
 
 DRAIN_INTERVAL_MS = 250  # at most four hand-overs a second from the receiver thread
 TICK_INTERVAL_MS = 1000
+APPLY_TIMEOUT_S = 15.0  # a listener that takes longer to rebind is stuck
 REACHABILITY = (
     "Holm Security's cloud must be able to reach this URL. This computer usually is not "
     "reachable from the internet: publish it through a reverse proxy or VPN, or run "
@@ -77,14 +83,21 @@ class TrayApp(QObject):
         self.receiver = ReceiverThread(settings=settings, paths=paths)
         self.tray = Tray(self)
         self.links = LinkOpener(hosts=lambda: self.settings.strings("links.hosts"))
+        # One worker: config and expectation file writes land in the order they were made.
+        self._files = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="holmtray-files"
+        )
         self.policy = NotificationPolicy(
             settings=settings,
             clock=utc_now,
-            expectations=ExpectationStore(path=paths.data_dir / "expectations.json"),
+            expectations=ExpectationStore(
+                path=paths.data_dir / "expectations.json", writer=self._files
+            ),
         )
         self.store: Store | None = None
         self.window: EventWindow | None = None
         self.notifier: Notifier | None = None
+        self.settings_dialog: SettingsDialog | None = None
         self._summary_ids: dict[str, frozenset[int]] = {}
         self._last_drain = 0.0
         self._drain_timer = QTimer(self, singleShot=True)
@@ -170,6 +183,8 @@ class TrayApp(QObject):
             return
         self._stopped = True
         self._tick_timer.stop()
+        # Shutdown is the one place the GUI thread waits: for the receiver to answer in-flight
+        # requests and commit (ReceiverThread.stop), and below for the last file writes.
         self.receiver.stop()
         self._drain()  # the last committed events reach the window's store readers too
         if self.window is not None:
@@ -177,6 +192,7 @@ class TrayApp(QObject):
         self.tray.icon.hide()
         if self.store is not None:
             self.store.close()
+        self._files.shutdown(wait=True)
         log.info("tray app stopped")
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -342,39 +358,78 @@ class TrayApp(QObject):
             self.policy.resume()
         self._refresh_tray()
 
-    def apply_settings(self, new: Settings) -> str | None:
-        """Apply and save new settings; an error message if they cannot take effect."""
+    def apply_settings(self, new: Settings, done: ApplyDone) -> None:
+        """Start putting ``new`` into effect; ``done(problem)`` follows on the GUI thread.
+
+        Returns at once (the Settings dialog's ``apply``): the work runs as a task on this loop.
+        """
+
+        async def run() -> None:
+            try:
+                problem = await self.put_into_effect(new)
+            except Exception as exc:
+                log.exception("applying settings failed")
+                problem = f"could not apply the settings: {exc}"
+            done(problem)
+
+        self._spawn(run())
+
+    async def put_into_effect(self, new: Settings) -> str | None:
+        """Rebind the listener, save the file, change start at login; an error message if the
+        settings could not take effect (then the listener keeps the old ones)."""
+        rebound = asyncio.wrap_future(self.receiver.apply_settings(new))
         try:
-            self.receiver.apply_settings(new).result(timeout=15)
+            # wait(), not wait_for(): a listener that is slow to rebind is left to finish.
+            finished, _ = await asyncio.wait({rebound}, timeout=APPLY_TIMEOUT_S)
+            if not finished:
+                rebound.add_done_callback(_log_late_rebind)
+                return f"the listener did not take the new settings within {APPLY_TIMEOUT_S:g} s"
+            rebound.result()
         except ListenerError as exc:
             return str(exc)
         except StoreError as exc:
             return f"cannot open the event database: {exc}"
-        except Exception as exc:
-            log.exception("applying settings failed")
-            return f"could not apply the settings: {exc}"
         old = self.settings
         self.settings = new
         try:
-            settings_file.save(new, self.paths.config_file)
+            await self._save(new)
         except OSError as exc:
             return (
                 f"settings are in effect but could not be saved to {self.paths.config_file}: {exc}"
             )
         self.policy.update_settings(new)
         if old.flag("ui.start_at_login") != new.flag("ui.start_at_login"):
-            auto = Autostart(command=default_command())
             try:
-                auto.enable() if new.flag("ui.start_at_login") else auto.disable()
+                await self._off_thread(_set_start_at_login, new.flag("ui.start_at_login"))
             except OSError as exc:
                 return f"could not change start at login: {exc}"
         self._refresh_tray()
         return None
 
+    async def _off_thread(self, work: Callable[..., None], *args: Any) -> None:
+        """Run blocking file work on the files worker, in order with the other writes."""
+        await asyncio.wrap_future(self._files.submit(work, *args))
+
+    async def _save(self, settings: Settings) -> None:
+        await self._off_thread(settings_file.save, settings, self.paths.config_file)
+
     def open_settings(self) -> None:
+        """Show the Settings dialog (modal, without a nested event loop); raise it if open."""
+        if self.settings_dialog is not None:
+            self.settings_dialog.raise_()
+            self.settings_dialog.activateWindow()
+            return
         dialog = SettingsDialog(self.settings, paths=self.paths, apply=self.apply_settings)
         dialog.setWindowIcon(app_icon())
-        dialog.exec()
+        dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+        dialog.finished.connect(self._settings_closed)
+        self.settings_dialog = dialog
+        dialog.show()
+
+    def _settings_closed(self) -> None:
+        if self.settings_dialog is not None:
+            self.settings_dialog.deleteLater()
+            self.settings_dialog = None
 
     def show_welcome(self) -> WelcomeDialog:
         def send_test(done: Callable[[bool, str], None]) -> None:
@@ -390,10 +445,16 @@ class TrayApp(QObject):
         dialog.setWindowIcon(app_icon())
         dialog.show()
         self._welcome = dialog
-        with contextlib.suppress(SettingsError, OSError):
+        with contextlib.suppress(SettingsError):
             self.settings = self.settings.with_values({"ui.welcome_shown": True})
-            settings_file.save(self.settings, self.paths.config_file)
+            self._spawn(self._remember_welcome(self.settings))
         return dialog
+
+    async def _remember_welcome(self, settings: Settings) -> None:
+        try:
+            await self._save(settings)
+        except OSError as exc:
+            log.warning("cannot save %s: %s", self.paths.config_file, exc.strerror or exc)
 
     def show_about(self) -> None:
         ep = self.receiver.endpoint
@@ -407,6 +468,20 @@ class TrayApp(QObject):
             f"Logs: {html.escape(str(self.paths.log_dir))}",
         ]
         QMessageBox.about(None, "About holmtray", "<br>".join(lines))
+
+
+def _set_start_at_login(on: bool) -> None:
+    auto = Autostart(command=default_command())
+    auto.enable() if on else auto.disable()
+
+
+def _log_late_rebind(rebound: asyncio.Future[Any]) -> None:
+    if rebound.cancelled():
+        return
+    if (exc := rebound.exception()) is not None:
+        log.error("the listener took too long and then refused the new settings: %s", exc)
+    else:
+        log.warning("the listener took the new settings after the %g s wait", APPLY_TIMEOUT_S)
 
 
 class _Signals:

@@ -4,28 +4,27 @@ Every schema key gets an editor chosen by its type (check box, spin box, combo b
 edit, one-per-line list), with the key's description as tooltip and as a grey caption, so a
 new setting appears here without touching this file (unknown sections land on "General").
 The dialog only edits values: OK/Apply validate them through :meth:`Settings.with_values` and
-hand the result to the ``apply`` callback, which puts them into effect (restart the listener,
-save the file, change start at login) and returns an error message if it could not. Errors
-are shown inline and keep the dialog open, so nothing the user typed is lost. The webhook
-token is never shown; it can only be regenerated.
+hand the result to the ``apply`` callback, which starts putting them into effect (restart the
+listener, save the file, change start at login) and returns at once; it reports the outcome
+later, on the GUI thread, through the ``done`` callback it was given. Meanwhile the dialog says
+"Applying…" with its buttons disabled and keeps handling events. An error is shown inline and
+keeps the dialog open, so nothing the user typed is lost; success after OK closes it. The
+webhook token is never shown; it can only be regenerated.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, Qt, QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
-    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFrame,
     QGridLayout,
@@ -36,7 +35,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -47,119 +45,29 @@ from holmtray.core.config.paths import Paths
 from holmtray.core.config.schema import SCHEMA, Setting, SettingsError, setting
 from holmtray.core.config.settings import Settings, new_token
 from holmtray.ui.icons import app_icon
+from holmtray.ui.settings_editors import (
+    TAB_ORDER,
+    Field,
+    WheelGuard,
+    editor_for,
+    hbox,
+    label_for,
+    tab_for,
+)
 
-GENERAL = "General"
-TAB_ORDER = ("Listener", "Notifications", "Storage", "Security Center hosts", GENERAL)
-_TAB_OF_SECTION = {
-    "listener": "Listener",
-    "notifications": "Notifications",
-    "storage": "Storage",
-    "links": "Security Center hosts",
-    "ui": GENERAL,
-}
 # Internal bookkeeping, not a preference.
 HIDDEN_KEYS = frozenset({"ui.welcome_shown"})
 TOKEN_KEY = "listener.token"  # noqa: S105 - the name of a setting, not a secret
 
-LABELS = {
-    "listener.host": "Bind address",
-    "listener.port": "Port",
-    "listener.token": "Webhook token",
-    "listener.username": "User name",
-    "listener.password": "Password",
-    "listener.max_body_bytes": "Largest body",
-    "listener.keepalive_timeout": "Keep-alive timeout",
-    "listener.read_timeout": "Read timeout",
-    "storage.retention_days": "Keep events for",
-    "storage.retention_count": "Keep at most",
-    "storage.data_dir": "Data folder",
-    "links.hosts": "Trusted hosts",
-    "notifications.enabled": "Show desktop notifications",
-    "notifications.finished_scan": "Finished scans",
-    "notifications.scheduled_scan": "Scheduled scans",
-    "notifications.ticket": "Tickets",
-    "notifications.ticket_opened": "Opened tickets",
-    "notifications.ticket_closed": "Closed tickets",
-    "notifications.custom": "Custom payloads",
-    "notifications.min_severity": "Minimum severity",
-    "notifications.min_severity_finished_scan": "… for finished scans",
-    "notifications.min_severity_ticket_opened": "… for opened tickets",
-    "notifications.min_severity_ticket_closed": "… for closed tickets",
-    "notifications.min_severity_custom": "… for custom payloads",
-    "notifications.quiet_enabled": "Quiet hours",
-    "notifications.quiet_start": "Quiet from",
-    "notifications.quiet_end": "Quiet until",
-    "notifications.quiet_days": "Quiet days",
-    "notifications.critical_bypass": "Critical events break through quiet hours and snooze",
-    "notifications.burst_threshold": "Burst threshold",
-    "notifications.max_per_minute": "At most per minute",
-    "notifications.missed_scan": "Warn about missed scheduled scans",
-    "notifications.missed_scan_default_grace_h": "Missed-scan grace",
-    "ui.start_at_login": "Start holmtray when you log in",
-}
-# Units, read from the end of a key's name so that new settings get them too.
-_UNITS = (
-    ("_bytes", " bytes"),
-    ("_timeout", " s"),
-    ("_s", " s"),
-    ("_h", " h"),
-    ("_days", " days"),
-    ("retention_count", " events"),
-)
-# Shown instead of the minimum, where the minimum means something special.
-_SPECIAL_MINIMUM = {
-    "listener.port": "any free port (0)",
-    "storage.retention_days": "forever (0)",
-    "storage.retention_count": "no limit (0)",
-}
-_INT_LIMIT = 2**31 - 1  # QSpinBox holds a C int
 _KEY_IN_MESSAGE = re.compile(r"setting '([^']+)'")
 ERROR_STYLE = "color: #b91c1c;"
 CAPTION_STYLE = "color: palette(placeholder-text);"
+APPLYING = "Applying…"
 
-
-def tab_for(key: str) -> str:
-    """The tab a key is shown on."""
-    return _TAB_OF_SECTION.get(key.split(".", 1)[0], GENERAL)
-
-
-def label_for(key: str) -> str:
-    """A short label: from :data:`LABELS`, else made from the key's name (unit dropped)."""
-    if key in LABELS:
-        return LABELS[key]
-    name = key.split(".", 1)[-1]
-    for ending in ("_s", "_h"):
-        if name.endswith(ending) and len(name) > len(ending):
-            name = name[: -len(ending)]
-    return name.replace("_", " ").capitalize()
-
-
-def unit_for(key: str) -> str:
-    """The spin box suffix for a number setting, from the end of its name."""
-    name = key.split(".", 1)[-1]
-    return next((unit for ending, unit in _UNITS if name.endswith(ending)), "")
-
-
-class _WheelGuard(QObject):
-    """Lets the mouse wheel scroll the page instead of changing a value under the pointer."""
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            event.type() == QEvent.Type.Wheel
-            and isinstance(watched, QWidget)
-            and not watched.hasFocus()
-        ):
-            event.ignore()  # ignored events travel on to the scroll area
-            return True
-        return super().eventFilter(watched, event)
-
-
-@dataclass(slots=True)
-class _Field:
-    setting: Setting
-    editor: QWidget  # what gets focus when the value is refused
-    get: Callable[[], object]
-    set: Callable[[object], None]
+ApplyDone = Callable[[str | None], None]
+"""Reports how applying went: ``None`` once the settings are in effect, else why not."""
+Apply = Callable[[Settings, ApplyDone], None]
+"""Starts putting settings into effect and returns; calls ``done`` once, on the GUI thread."""
 
 
 class SettingsDialog(QDialog):
@@ -170,7 +78,7 @@ class SettingsDialog(QDialog):
         settings: Settings,
         *,
         paths: Paths,
-        apply: Callable[[Settings], str | None],
+        apply: Apply,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -178,13 +86,15 @@ class SettingsDialog(QDialog):
         self._paths = paths
         self._apply = apply
         self._result: Settings | None = None
+        self._pending: Settings | None = None  # being applied now
+        self._close_when_applied = False
         self._token = settings.text(TOKEN_KEY)
-        self._fields: dict[str, _Field] = {}
+        self._fields: dict[str, Field] = {}
         self._tab_pages: dict[str, QScrollArea] = {}
         self._grids: dict[str, QGridLayout] = {}
         self._rows: dict[str, int] = {}
         self.show_buttons: list[QToolButton] = []
-        self._wheel_guard = _WheelGuard(self)
+        self._wheel_guard = WheelGuard(self)
         self._line_height = QLineEdit().sizeHint().height()
         self.browse_button: QPushButton | None = None
 
@@ -225,11 +135,17 @@ class SettingsDialog(QDialog):
             | QDialogButtonBox.StandardButton.RestoreDefaults
         )
         self.buttons.clicked.connect(self._on_button)
+        self.progress_label = QLabel(APPLYING)
+        self.progress_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.progress_label.hide()
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         layout.addWidget(self.error_label)
-        layout.addWidget(self.buttons)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.progress_label)
+        bottom.addWidget(self.buttons, 1)
+        layout.addLayout(bottom)
 
         for key, field in self._fields.items():
             if key != TOKEN_KEY:
@@ -251,6 +167,17 @@ class SettingsDialog(QDialog):
     def current_settings(self) -> Settings:
         """The settings the app runs with now (updated after each successful Apply)."""
         return self._settings
+
+    @property
+    def applying(self) -> bool:
+        """Whether settings handed to ``apply`` have not reported back yet."""
+        return self._pending is not None
+
+    def reject(self) -> None:
+        # Cancel, Esc and the window's close button wait for the outcome, which the user
+        # must see: an error means the app still runs with the old settings.
+        if not self.applying:
+            super().reject()
 
     # Building ---------------------------------------------------------------------------------
     def _page(self, title: str) -> QGridLayout:
@@ -277,28 +204,17 @@ class SettingsDialog(QDialog):
         return self._grids[title]
 
     def _add_field(self, s: Setting) -> None:
-        label = label_for(s.key)
-        if s.type is bool:
-            field, row = _check_box(s, label), None
-            label = ""  # the check box carries its own text
-        elif s.choices:
-            field, row = _combo_box(s), None
-        elif s.type in (int, float):
-            field, row = _spin_box(s), None
-        elif s.type is list:
-            field, row = _lines(s), None
-        else:
-            field = _line_edit(s)
-            line = field.editor
-            assert isinstance(line, QLineEdit)
+        field = editor_for(s)
+        label = "" if s.type is bool else label_for(s.key)  # a check box has its own text
+        row: QWidget | None = None
+        line = field.editor
+        if isinstance(line, QLineEdit):
             if s.secret:
                 line.setEchoMode(QLineEdit.EchoMode.Password)
                 row = self._with_show_toggle(line)
             elif s.key == "storage.data_dir":
                 line.setPlaceholderText(f"default: {self._paths.data_dir}")
                 row = self._with_browse(line)
-            else:
-                row = None
         field.editor.setObjectName(s.key)
         field.editor.setToolTip(s.description)
         if isinstance(field.editor, (QComboBox, QAbstractSpinBox)):
@@ -308,7 +224,7 @@ class SettingsDialog(QDialog):
         if row is None:
             # Line edits and lists take the whole width; small editors keep their own size.
             grows = isinstance(field.editor, (QLineEdit, QPlainTextEdit))
-            row = field.editor if grows else _hbox(field.editor)
+            row = field.editor if grows else hbox(field.editor)
         # A caption that only repeats the check box's text is noise (the tooltip still has it).
         repeats = _same_words(label_for(s.key), s.description)
         self._add_row(tab_for(s.key), label, row, "" if repeats else s.description)
@@ -355,7 +271,7 @@ class SettingsDialog(QDialog):
             )
         )
         self.show_buttons.append(show)
-        return _hbox(line, show, grow=0)
+        return hbox(line, show, grow=0)
 
     def _with_browse(self, line: QLineEdit) -> QWidget:
         browse = QPushButton("Browse…")
@@ -369,7 +285,7 @@ class SettingsDialog(QDialog):
 
         browse.clicked.connect(pick)
         self.browse_button = browse
-        return _hbox(line, browse, grow=0)
+        return hbox(line, browse, grow=0)
 
     def _add_token_row(self) -> None:
         s = setting(TOKEN_KEY)
@@ -381,13 +297,13 @@ class SettingsDialog(QDialog):
         self.token_status = QLabel("Part of the webhook URL; not shown here.")
         self.token_status.setTextFormat(Qt.TextFormat.PlainText)
         self.token_status.setWordWrap(True)
-        self._fields[TOKEN_KEY] = _Field(
+        self._fields[TOKEN_KEY] = Field(
             s, self.regenerate_button, lambda: self._token, lambda v: None
         )
         self._add_row(
             tab_for(TOKEN_KEY),
             label_for(TOKEN_KEY),
-            _hbox(self.regenerate_button, self.token_status, grow=1),
+            hbox(self.regenerate_button, self.token_status, grow=1),
             "A new token makes a new webhook URL; the old URL stops working.",
         )
 
@@ -399,7 +315,7 @@ class SettingsDialog(QDialog):
         self._add_row(
             "Storage",
             "Logs",
-            _hbox(self.open_log_button),
+            hbox(self.open_log_button),
             f"The application log and the log of rejected requests: {self._paths.log_dir}",
         )
 
@@ -444,10 +360,9 @@ class SettingsDialog(QDialog):
     def _on_button(self, button: QAbstractButton) -> None:
         role = self.buttons.standardButton(button)
         if role == QDialogButtonBox.StandardButton.Ok:
-            if self._commit():
-                self.accept()
+            self._commit(close=True)
         elif role == QDialogButtonBox.StandardButton.Apply:
-            self._commit()
+            self._commit(close=False)
         elif role == QDialogButtonBox.StandardButton.RestoreDefaults:
             self._restore_current_tab()
         else:
@@ -462,33 +377,49 @@ class SettingsDialog(QDialog):
                 field.set(field.setting.default)
         self._show_error("")
 
-    def _commit(self) -> bool:
-        """Validate and apply; True when the new settings are in effect."""
+    def _commit(self, *, close: bool) -> None:
+        """Validate, then start applying; ``close``: close once the new settings are in effect."""
         values = self.values()
         for key, value in values.items():
             try:
                 self._fields[key].setting.validate(value)
             except SettingsError as exc:
                 self._refuse(key, str(exc))
-                return False
+                return
         try:
             new = self._settings.with_values(values)
         except SettingsError as exc:
             found = _KEY_IN_MESSAGE.search(str(exc))
             self._refuse(found.group(1) if found else None, str(exc))
-            return False
+            return
+        self._show_error("")
         if new == self._settings:
-            self._show_error("")
-            return True
-        problem = self._apply(new)
+            if close:
+                self.accept()
+            return
+        self._pending = new
+        self._close_when_applied = close
+        self._show_busy(True)
+        # The outcome may come back before apply returns (or long after): _applied handles both.
+        self._apply(new, lambda problem: self._applied(new, problem))
+
+    def _applied(self, new: Settings, problem: str | None) -> None:
+        if self._pending is not new:
+            return  # a second report for the same attempt
+        self._pending = None
+        self._show_busy(False)
         if problem:
             # The app kept running with the old settings; keep the user's edits for a retry.
             self._show_error(problem)
-            return False
+            return
         self._settings = new
         self._result = new
-        self._show_error("")
-        return True
+        if self._close_when_applied:
+            self.accept()
+
+    def _show_busy(self, busy: bool) -> None:
+        self.buttons.setEnabled(not busy)
+        self.progress_label.setVisible(busy)
 
     def _refuse(self, key: str | None, message: str) -> None:
         field = self._fields.get(key) if key else None
@@ -509,79 +440,3 @@ class SettingsDialog(QDialog):
 
 def _same_words(a: str, b: str) -> bool:
     return a.strip(" .").casefold() == b.strip(" .").casefold()
-
-
-def _hbox(*widgets: QWidget, grow: int | None = None) -> QWidget:
-    """Widgets in a row; ``grow`` is the index of the one that takes the spare width (None:
-    nobody, the row ends in empty space)."""
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    for i, w in enumerate(widgets):
-        layout.addWidget(w, 1 if i == grow else 0)
-    if grow is None:
-        layout.addStretch(1)
-    return row
-
-
-def _check_box(s: Setting, label: str) -> _Field:
-    box = QCheckBox(label)
-    return _Field(s, box, box.isChecked, lambda v: box.setChecked(bool(v)))
-
-
-def _combo_box(s: Setting) -> _Field:
-    combo = QComboBox()
-    combo.addItems(list(s.choices or ()))
-    return _Field(
-        s, combo, combo.currentText, lambda v: combo.setCurrentIndex(combo.findText(str(v)))
-    )
-
-
-def _spin_box(s: Setting) -> _Field:
-    spin: QSpinBox | QDoubleSpinBox
-    if s.type is int:
-        spin = QSpinBox()
-        spin.setRange(
-            int(s.minimum) if s.minimum is not None else -_INT_LIMIT,
-            min(int(s.maximum), _INT_LIMIT) if s.maximum is not None else _INT_LIMIT,
-        )
-        spin.setGroupSeparatorShown(spin.maximum() >= 100_000)
-    else:
-        spin = QDoubleSpinBox()
-        fine = s.minimum is not None and round(s.minimum, 1) != s.minimum
-        spin.setDecimals(2 if fine else 1)
-        spin.setRange(
-            s.minimum if s.minimum is not None else -1e9,
-            s.maximum if s.maximum is not None else 1e9,
-        )
-    spin.setSuffix(unit_for(s.key))
-    if s.key in _SPECIAL_MINIMUM:
-        spin.setSpecialValueText(_SPECIAL_MINIMUM[s.key])
-    spin.setMinimumWidth(150)
-
-    def set_value(v: object) -> None:
-        assert isinstance(v, (int, float)), v
-        if isinstance(spin, QSpinBox):
-            spin.setValue(int(v))
-        else:
-            spin.setValue(float(v))
-
-    return _Field(s, spin, spin.value, set_value)
-
-
-def _lines(s: Setting) -> _Field:
-    text = QPlainTextEdit()
-    text.setTabChangesFocus(True)
-    text.setPlaceholderText("one per line")
-    text.setFixedHeight(text.fontMetrics().lineSpacing() * 5 + 12)
-
-    def set_lines(v: object) -> None:
-        assert isinstance(v, list)
-        text.setPlainText("\n".join(str(x) for x in v))
-
-    return _Field(s, text, lambda: text.toPlainText().splitlines(), set_lines)
-
-
-def _line_edit(s: Setting) -> _Field:
-    line = QLineEdit()
-    return _Field(s, line, line.text, lambda v: line.setText(str(v)))

@@ -28,19 +28,20 @@ from pytestqt.qtbot import QtBot
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.schema import SCHEMA, setting
 from holmtray.core.config.settings import Settings, new_token
-from holmtray.ui.settings_dialog import HIDDEN_KEYS, TAB_ORDER, SettingsDialog, tab_for
+from holmtray.ui.settings_dialog import HIDDEN_KEYS, ApplyDone, SettingsDialog
+from holmtray.ui.settings_editors import TAB_ORDER, tab_for
 
 
 class Applier:
-    """Stands in for the app's apply step: records what it got, answers with ``answer``."""
+    """Stands in for the app's apply step: records what it got, reports ``answer`` at once."""
 
     def __init__(self, answer: str | None = None) -> None:
         self.answer = answer
         self.calls: list[Settings] = []
 
-    def __call__(self, settings: Settings) -> str | None:
+    def __call__(self, settings: Settings, done: ApplyDone) -> None:
         self.calls.append(settings)
-        return self.answer
+        done(self.answer)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,14 +39,17 @@ class ExpectationStore:
     Without a ``path`` it only keeps them in memory. Changes are written by :meth:`flush`
     (atomically: temporary file, fsync, rename), which the policy calls once per batch of
     events and per tick — not once per event, which froze the GUI thread during a burst of
-    finished scans (bench/RESULTS.md). A file that cannot be read is logged and ignored, and a
-    failed write is logged: neither may take the tray app down.
+    finished scans (bench/RESULTS.md). With a ``writer`` (the tray app's file worker) the write
+    itself happens there, in the order the flushes were made, so the GUI thread does not wait
+    for the disk. A file that cannot be read is logged and ignored, and a failed write is
+    logged: neither may take the tray app down.
     """
 
     MAX_ENTRIES = 500  # per list; the oldest go first
 
-    def __init__(self, *, path: Path | None = None) -> None:
+    def __init__(self, *, path: Path | None = None, writer: Executor | None = None) -> None:
         self._path = path
+        self._writer = writer
         self._expected: list[Expectation] = []
         self._durations: dict[str, timedelta] = {}
         self._dirty = False
@@ -133,10 +137,18 @@ class ExpectationStore:
             ],
             "durations": {k: v.total_seconds() for k, v in self._durations.items()},
         }
-        try:
-            write_atomically(self._path, json.dumps(data, ensure_ascii=False, indent=1))
-        except OSError as exc:
-            log.warning("cannot save scan expectations %s: %s", self._path, exc.strerror)
+        text = json.dumps(data, ensure_ascii=False, indent=1)
+        if self._writer is None:
+            _write(self._path, text)
+        else:
+            self._writer.submit(_write, self._path, text)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        write_atomically(path, text)
+    except OSError as exc:
+        log.warning("cannot save scan expectations %s: %s", path, exc.strerror)
 
 
 def _decode_expectations(
