@@ -23,8 +23,9 @@ from urllib.parse import quote
 
 import aiohttp
 
+from holmtray.core.config.file import save
 from holmtray.core.config.paths import Paths
-from holmtray.core.config.settings import Settings, save
+from holmtray.core.config.settings import Settings
 from tests.procs import Proc, holmtray_env, run_cli
 
 USER = "holm"
