@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 from ada_url import URL, HostType, idna_to_unicode
 
+from holmtray.core.text import show_bidi_controls
+
 MAX_URL_CHARS = 4096
 _WEB_SCHEMES = frozenset(("http", "https"))
 # Trimmed from both ends before anything else. The standard also strips the other C0 controls
@@ -190,8 +192,8 @@ def decide(url: str | None, hosts: Iterable[str]) -> LinkDecision:
         if shown is None:
             return ask(f"{host} is an internationalised name in punycode; check it carefully")
         return ask(
-            f"{host} is the internationalised name {shown}, whose letters may imitate "
-            "another name; check it carefully",
+            f"{host} is the internationalised name {show_bidi_controls(shown)}, whose letters "
+            "may imitate another name; check it carefully",
             shown,
         )
     if not plainly_written:
