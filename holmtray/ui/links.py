@@ -1,11 +1,13 @@
 """Opening links from events: the only path from a webhook's URL to the user's browser.
 
-:func:`holmtray.core.alerts.links.decide` judges each URL; this module acts on the verdict.
-OPEN goes straight to the browser, ASK shows the full URL with its host highlighted and opens
-only when the user presses "Open", REFUSE explains why and opens nothing. No other code hands
-a URL from a payload to a browser. The browser is started with Python's :mod:`webbrowser`
-(which honours ``$BROWSER``) on a daemon thread, because some launchers block until the
-browser exits.
+:func:`holmtray.core.alerts.links.decide` judges each URL the way a browser parses it; this
+module acts on the verdict. OPEN goes straight to the browser, ASK shows the full URL with its
+host highlighted (and an internationalised host in both its punycode and its Unicode form) and
+opens only when the user presses "Open", REFUSE explains why and opens nothing. What reaches the
+browser is always the decision's normalised URL, never the payload's string: the URL that was
+judged is the URL that is opened. No other code hands a URL from a payload to a browser. The
+browser is started with Python's :mod:`webbrowser` (which honours ``$BROWSER``) on a daemon
+thread, because some launchers block until the browser exits.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ from PySide6.QtWidgets import (
 )
 
 from holmtray.core.alerts.links import LinkDecision, Verdict, decide
+from holmtray.core.text import show_bidi_controls
 
-log = logging.getLogger("holmtray.links")
+log = logging.getLogger("holmtray.ui.links")
 
 ASK_TITLE = "Open link?"
 REFUSE_TITLE = "Link not opened"
@@ -75,6 +78,19 @@ def launch_browser(url: str) -> None:
     threading.Thread(target=run, name="holmtray-browser", daemon=True).start()
 
 
+def host_text(decision: LinkDecision) -> str:
+    """The host the browser will contact, and for an internationalised name its Unicode form.
+
+    Plain text. The Unicode form is isolated left-to-right (with any direction control in it
+    written out) so that right-to-left letters cannot reorder what stands around it.
+    """
+    text = f"The browser will contact: {decision.host}"
+    if decision.unicode_host:
+        shown = show_bidi_controls(decision.unicode_host)
+        text += f"\nThe same name in Unicode letters: \u2066{shown}\u2069"
+    return text
+
+
 def url_html(decision: LinkDecision) -> str:
     """The URL as rich text: every piece escaped, the host highlighted in bold."""
     url = decision.url
@@ -105,7 +121,7 @@ class LinkConfirmDialog(QDialog):
         )
         icon.setAlignment(Qt.AlignmentFlag.AlignTop)
 
-        heading = QLabel("This link does not lead to a Security Center host.")
+        heading = QLabel("This link is not known to lead to a Security Center host.")
         heading.setTextFormat(Qt.TextFormat.PlainText)
         font = heading.font()
         font.setBold(True)
@@ -116,6 +132,12 @@ class LinkConfirmDialog(QDialog):
         self.reason_label = QLabel(decision.reason + ".")
         self.reason_label.setTextFormat(Qt.TextFormat.PlainText)
         self.reason_label.setWordWrap(True)
+
+        # The host once more on its own, so a long URL cannot push it out of sight.
+        self.host_label = QLabel(host_text(decision))
+        self.host_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.host_label.setWordWrap(True)
+        self.host_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         intro = QLabel("Check the whole address before you open it:")
         intro.setTextFormat(Qt.TextFormat.PlainText)
@@ -155,6 +177,7 @@ class LinkConfirmDialog(QDialog):
         text = QVBoxLayout()
         text.addWidget(heading)
         text.addWidget(self.reason_label)
+        text.addWidget(self.host_label)
         text.addWidget(intro)
         text.addWidget(self.url_view)
         text.addWidget(hint)
@@ -200,7 +223,11 @@ def warn_refused(decision: LinkDecision, parent: QWidget | None) -> None:
 
 
 class LinkOpener:
-    """Opens event links after :func:`decide` and, for unknown hosts, the user agree."""
+    """Opens event links after :func:`decide` and, for unknown hosts, the user agree.
+
+    The browser is handed ``decision.url`` (the normalised URL that was judged and shown),
+    never the string it was given.
+    """
 
     def __init__(
         self,
