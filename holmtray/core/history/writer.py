@@ -33,9 +33,10 @@ from typing import TypeVar
 
 from holmtray.core.clock import utc_now
 from holmtray.core.events import Event, StoredEvent
-from holmtray.core.history.store import InsertResult, NewEvent, Store, StoreError, StoreUnavailable
+from holmtray.core.history.database import StoreError, StoreUnavailable
+from holmtray.core.history.store import InsertResult, NewEvent, Store
 
-log = logging.getLogger("holmtray.writer")
+log = logging.getLogger("holmtray.history.writer")
 
 _RETENTION_STEP = 500
 """Rows retention deletes per job on the writer thread; insert batches run in between."""
