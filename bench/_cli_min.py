@@ -14,7 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from holmtray.core.config import file as settings_file
 from holmtray.core.config.paths import Paths
-from holmtray.core.history.store import EventQuery, Store
+from holmtray.core.history.query import EventQuery
+from holmtray.core.history.store import Store
 
 
 def main() -> int:

@@ -94,7 +94,8 @@ def child(db: Path, capped: bool) -> dict[str, Any]:
     from PySide6.QtWidgets import QApplication  # noqa: PLC0415
 
     from holmtray.core.events import Kind, Severity  # noqa: PLC0415
-    from holmtray.core.history.store import EventQuery, Store  # noqa: PLC0415
+    from holmtray.core.history.query import EventQuery  # noqa: PLC0415
+    from holmtray.core.history.store import Store  # noqa: PLC0415
     from holmtray.ui.event_window import EventWindow  # noqa: PLC0415
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

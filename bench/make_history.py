@@ -4,7 +4,7 @@ A mix like a busy Security Center's: tickets (55%) on 20,000 assets with 150 vul
 (real-looking names and CVEs), finished scans (30%) of 200 schedules with findings counts,
 scheduled scans (10%) and custom events (5%); spread over the last 60 days, oldest first, 95%
 of them read. Each body is built as JSON, parsed by holmtray's own parser and made into a row
-by the store's own ``Store._row_values``; rows go in with ``executemany``, 5,000 per
+by holmtray's own row codec (``codec.row_values``); rows go in with ``executemany``, 5,000 per
 transaction, through the store's INSERT (so the rows, the full-text index and every index are
 exactly what the app writes; only the per-row duplicate lookup is skipped, as every body is
 unique). Generation runs in worker processes; the store is written by
@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from holmtray.core.config import file as settings_file
 from holmtray.core.config.paths import Paths
-from holmtray.core.history.store import _INSERT_SQL, Store
+from holmtray.core.history.codec import INSERT_SQL, row_values
+from holmtray.core.history.store import Store
 from holmtray.core.parsing.parser import decode_body, parse_event
 
 DEFAULT_HOME = Path("/tmp/holmtray-bench-history")
@@ -169,7 +170,7 @@ def _rows(args: tuple[int, int, int, int, float, float]) -> list[tuple[Any, ...]
         body = json.dumps(payload(n, rng, when, table))
         event = parse_event(decode_body(body.encode()))
         read = n % 20 != 0  # 95% read
-        out.append(Store._row_values(None, event, body, when, read))
+        out.append(row_values(None, event, body, when, read))
     return out
 
 
@@ -200,7 +201,7 @@ def make(home: Path, events: int, seed: int) -> Path:
     with multiprocessing.get_context("fork").Pool(max(1, multiprocessing.cpu_count())) as pool:
         for chunk in pool.imap(_rows, jobs):
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(_INSERT_SQL, chunk)
+            conn.executemany(INSERT_SQL, chunk)
             conn.execute("COMMIT")
             done += len(chunk)
             if done % 100_000 == 0 or done == events:

@@ -25,7 +25,9 @@ from holmtray.core.config.paths import Paths
 from holmtray.core.config.schema import SettingsError
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import Kind, Severity, StoredEvent
-from holmtray.core.history.store import EventQuery, Store, StoreError
+from holmtray.core.history.database import StoreError
+from holmtray.core.history.query import EventQuery
+from holmtray.core.history.store import Store
 from holmtray.core.ingest.endpoint import Endpoint, database_path, read_runtime
 from holmtray.core.ingest.rejected import RejectedLog
 from holmtray.core.parsing.samples import KINDS

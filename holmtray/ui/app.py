@@ -46,7 +46,8 @@ from holmtray.core.config.paths import Paths
 from holmtray.core.config.schema import SettingsError
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
-from holmtray.core.history.store import Store, StoreError
+from holmtray.core.history.database import StoreError
+from holmtray.core.history.store import Store
 from holmtray.core.ingest.receiver import ListenerError, database_path
 from holmtray.core.ingest.sendtest import SampleTarget, send_sample
 from holmtray.ui.event_window import EventWindow

@@ -42,7 +42,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from holmtray.core.events import Event, Severity, StoredEvent
-from holmtray.core.history.store import EventQuery, Store
+from holmtray.core.history.query import EventQuery, matches
+from holmtray.core.history.store import Store
 from holmtray.core.text import show_bidi_controls
 from holmtray.ui.icons import SEVERITY_COLORS, kind_icon
 
@@ -118,27 +119,6 @@ def tooltip_html(text: str) -> str:
         text = text[:_TOOLTIP_MAX] + "…"
     body = html.escape(show_bidi_controls(text), quote=False).replace("\n", "<br>")
     return f"<qt>{body}</qt>"
-
-
-def matches(q: EventQuery, s: StoredEvent) -> bool | None:
-    """Whether ``s`` passes the filters of ``q``; ``None`` when only the store can tell (search).
-
-    Paging fields (``before_id``, ``after_id``, ``limit``) are ignored.
-    """
-    if q.search is not None and q.search.strip():
-        return None
-    ev = s.event
-    if q.kinds is not None and ev.kind not in q.kinds:
-        return False
-    if q.min_severity is not None and ev.severity < q.min_severity:
-        return False
-    if q.unread_only and s.read:
-        return False
-    if q.since is not None and s.received_at < q.since:
-        return False
-    if q.until is not None and s.received_at >= q.until:
-        return False
-    return not (q.ids is not None and s.id not in q.ids)
 
 
 def _neg_id(s: StoredEvent) -> int:

@@ -87,7 +87,9 @@ from PySide6.QtWidgets import (
 )
 
 from holmtray.core.events import Event, Kind, Severity, StoredEvent
-from holmtray.core.history.store import EventQuery, Store, StoreError
+from holmtray.core.history.database import StoreError
+from holmtray.core.history.query import EventQuery
+from holmtray.core.history.store import Store
 from holmtray.core.text import show_bidi_controls
 from holmtray.ui import icons
 from holmtray.ui.event_model import (

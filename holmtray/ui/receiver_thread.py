@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject, Signal
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
-from holmtray.core.history.store import StoreError
+from holmtray.core.history.database import StoreError
 from holmtray.core.ingest.receiver import Endpoint, ListenerError, Receiver
 
 log = logging.getLogger("holmtray.receiver")

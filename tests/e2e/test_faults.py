@@ -107,10 +107,12 @@ class Serve:
         assert self.proc.stop() == 0
         assert self.stored(set(self.acked)) == self.acked
         out = self.proc.output()
-        warnings = re.findall(r"WARNING holmtray\.writer: cannot store events: (.*)", out)
+        warnings = re.findall(r"WARNING holmtray\.history\.health: cannot store events: (.*)", out)
         assert len(warnings) == 1, out
         assert warnings[0].startswith(cause), warnings
-        assert len(re.findall(r"INFO +holmtray\.writer: storing events again", out)) == 1, out
+        assert (
+            len(re.findall(r"INFO +holmtray\.history\.health: storing events again", out)) == 1
+        ), out
 
     def kill(self) -> None:
         if self.proc.popen.poll() is None:

@@ -1,70 +1,68 @@
-"""The durable event history: one SQLite file, its schema and migrations, and every query on it.
+"""The durable event history: the :class:`Store` over one SQLite file, and every query on it.
 
-This module owns the database file and everything about it: creating it (and its folder), the
-schema version in ``PRAGMA user_version`` with ordered migrations (and a backup before
-migrating), recovery from a corrupt file (moved aside, never deleted), deduplication of
-identical bodies, the full-text index, retention, and the translation of the operational
-failures SQLite reports (disk full, read-only, locked, file gone, I/O error) into
-:class:`StoreUnavailable`, kept apart from programming errors, which propagate unchanged.
+This module owns what is done with an open database: inserting batches with deduplication of
+identical bodies, the read flags, delete and restore, retention, the queries, counts and the
+unread summary, the write probe, and the transactions they run in (a failed one rolled back,
+its operational failure raised as :class:`StoreUnavailable`). The rest of the history package
+supplies the parts: :mod:`~holmtray.core.history.database` opens, checks and recovers the
+file and holds the error classes, :mod:`~holmtray.core.history.schema` the schema and its
+migrations, :mod:`~holmtray.core.history.codec` the row codec and
+:mod:`~holmtray.core.history.query` the filters.
 
 A :class:`Store` wraps one connection and is used by one thread at a time; the connection is
 made with ``check_same_thread=False`` so that it may be opened in one thread and then used only
-by a dedicated worker thread (see :mod:`holmtray.core.history.writer`). No Qt here; bodies are never
-logged.
+by a dedicated worker thread (see :mod:`holmtray.core.history.writer`). No Qt here; bodies are
+never logged.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
 import json
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
 
-from holmtray.core.events import (
-    Event,
-    Kind,
-    Severity,
-    StoredEvent,
-    dumps_compact,
-    event_from_fields,
+from holmtray.core.events import Event, Severity, StoredEvent
+from holmtray.core.history.codec import (
+    BODY_HASH,
+    INSERT_OR_IGNORE_SQL,
+    RECEIVED_AT,
+    ROW_COLUMNS,
+    from_us,
+    insert_rows_sql,
+    row_values,
+    stored_event,
+    to_us,
 )
+from holmtray.core.history.database import (
+    StoreUnavailable,
+    apply_pragmas,
+    open_file,
+    unavailable,
+    unavailable_on_failure,
+)
+from holmtray.core.history.query import EventQuery, select_sql, sorted_ids, update_where
+from holmtray.core.history.schema import SCHEMA_VERSION, check_version, migrate
 
-log = logging.getLogger("holmtray.store")
+log = logging.getLogger("holmtray.history.store")
 
 DEDUP_WINDOW = timedelta(minutes=10)
 """An identical body received within this time of a stored one is a duplicate."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
 _RETENTION_CHUNK = 500
 """Rows deleted per transaction by retention, so the write lock is only ever held briefly."""
-
-
-class StoreError(Exception):
-    """A known operational failure of the store (as opposed to a bug)."""
-
-
-class StoreUnavailable(StoreError):
-    """The store cannot commit right now: disk full, read-only, locked, file or folder gone.
-
-    ``cause`` says why in a few words without the file's path, fit for a tray tooltip or an
-    unauthenticated health answer. ``reopen`` is true when only a new connection can get past
-    the failure: SQLite opens a file it may not write read-only, and such a connection never
-    becomes writable again, even once the file is.
-    """
-
-    def __init__(self, message: str, *, cause: str | None = None, reopen: bool = False) -> None:
-        super().__init__(message)
-        self.cause = cause if cause is not None else message
-        self.reopen = reopen
+_INSERT_CHUNK = 500
+"""Rows per multi-row INSERT (19 parameters each: far below SQLite's variable limit)."""
+_STORED_HASHES_SQL = (
+    "SELECT body_hash, received_at, id FROM events"
+    " WHERE body_hash IN (SELECT value FROM json_each(?)) AND received_at BETWEEN ? AND ?"
+)
 
 
 @dataclass(frozen=True)
@@ -83,318 +81,6 @@ class InsertResult:
     id: int
     duplicate: bool
     stored: StoredEvent | None
-
-
-@dataclass(frozen=True)
-class EventQuery:
-    """Which events to return. Every filter given must hold (they are ANDed).
-
-    Results come newest (highest id) first; ``oldest_first`` turns that round, so that
-    ``after_id`` pages upwards from the oldest match as ``before_id`` pages downwards from the
-    newest. Either order walks the rowid, an index or the full-text index and stops at
-    ``limit``, without sorting the matches (``since``/``until`` excepted: a time range is
-    looked up by receive time, then sorted, in either order).
-    """
-
-    search: str | None = None
-    kinds: frozenset[Kind] | None = None
-    min_severity: Severity | None = None
-    unread_only: bool = False
-    since: datetime | None = None
-    until: datetime | None = None
-    before_id: int | None = None
-    after_id: int | None = None
-    ids: frozenset[int] | None = None
-    limit: int | None = 200
-    oldest_first: bool = False
-
-
-# --------------------------------------------------------------------------------------------
-# Schema and migrations
-# --------------------------------------------------------------------------------------------
-
-
-def _migrate_v0_to_v1(conn: sqlite3.Connection) -> None:
-    # v1 as first released: no body hash (no dedup), no full-text index (search was LIKE).
-    conn.execute(
-        """
-        CREATE TABLE events (
-            id          INTEGER PRIMARY KEY AUTOINCREMENT,
-            received_at INTEGER NOT NULL,          -- microseconds since the Unix epoch, UTC
-            kind        TEXT    NOT NULL,
-            severity    INTEGER NOT NULL,
-            attention   INTEGER NOT NULL DEFAULT 0,
-            read        INTEGER NOT NULL DEFAULT 0,
-            title       TEXT    NOT NULL,
-            link        TEXT,
-            scan_name   TEXT,
-            asset_name  TEXT,
-            hostname    TEXT,
-            cve         TEXT,
-            vuln_name   TEXT,
-            fields      TEXT    NOT NULL,          -- JSON of Event.fields_dict()
-            body        TEXT    NOT NULL           -- the body exactly as received
-        )
-        """
-    )
-    conn.execute("CREATE INDEX events_received_at ON events(received_at)")
-
-
-def _migrate_v1_to_v2(conn: sqlite3.Connection) -> None:
-    # v2 adds dedup (body_hash), the full-text index with the two columns it needs that v1
-    # kept only inside `fields`, a payload override and indexes for filtered newest-first paging.
-    conn.execute("ALTER TABLE events ADD COLUMN body_hash TEXT NOT NULL DEFAULT ''")
-    conn.execute("ALTER TABLE events ADD COLUMN ipv4 TEXT")
-    conn.execute("ALTER TABLE events ADD COLUMN vuln_summary TEXT")
-    # NULL means "the payload is json.loads(body)", true for every row the parser makes; a
-    # value is stored only when they differ, so the common case costs nothing.
-    conn.execute("ALTER TABLE events ADD COLUMN payload TEXT")
-    conn.create_function("holmtray_sha256", 1, _sha256_hex, deterministic=True)
-    conn.execute(
-        """
-        UPDATE events SET
-            body_hash    = holmtray_sha256(body),
-            ipv4         = json_extract(fields, '$.asset.ipv4'),
-            vuln_summary = json_extract(fields, '$.vulnerability.summary')
-        """
-    )
-    conn.execute("CREATE INDEX events_dedup ON events(body_hash, received_at)")
-    conn.execute("CREATE INDEX events_kind ON events(kind, id)")
-    conn.execute("CREATE INDEX events_severity ON events(severity, id)")
-    # Partial indexes hold only unread rows (usually few): one pages them newest-first, the
-    # other answers "highest unread severity" without a scan, even with a million unread.
-    conn.execute("CREATE INDEX events_unread ON events(id) WHERE read = 0")
-    conn.execute("CREATE INDEX events_unread_severity ON events(severity) WHERE read = 0")
-
-    # Spelled out rather than generated: a migration is frozen history and must not change
-    # when later versions change their column lists.
-    conn.execute(
-        """
-        CREATE VIRTUAL TABLE events_fts USING fts5(
-            title, scan_name, asset_name, hostname, ipv4, cve, vuln_name, vuln_summary,
-            content='events', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
-        )
-        """
-    )
-    conn.execute(
-        """
-        CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
-            INSERT INTO events_fts(
-                rowid, title, scan_name, asset_name, hostname, ipv4, cve, vuln_name, vuln_summary
-            ) VALUES (
-                new.id, new.title, new.scan_name, new.asset_name, new.hostname, new.ipv4,
-                new.cve, new.vuln_name, new.vuln_summary
-            );
-        END
-        """
-    )
-    conn.execute(
-        """
-        CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
-            INSERT INTO events_fts(
-                events_fts, rowid, title, scan_name, asset_name, hostname, ipv4, cve, vuln_name,
-                vuln_summary
-            ) VALUES (
-                'delete', old.id, old.title, old.scan_name, old.asset_name, old.hostname,
-                old.ipv4, old.cve, old.vuln_name, old.vuln_summary
-            );
-        END
-        """
-    )
-    conn.execute(
-        """
-        CREATE TRIGGER events_fts_update AFTER UPDATE OF
-            title, scan_name, asset_name, hostname, ipv4, cve, vuln_name, vuln_summary
-        ON events BEGIN
-            INSERT INTO events_fts(
-                events_fts, rowid, title, scan_name, asset_name, hostname, ipv4, cve, vuln_name,
-                vuln_summary
-            ) VALUES (
-                'delete', old.id, old.title, old.scan_name, old.asset_name, old.hostname,
-                old.ipv4, old.cve, old.vuln_name, old.vuln_summary
-            );
-            INSERT INTO events_fts(
-                rowid, title, scan_name, asset_name, hostname, ipv4, cve, vuln_name, vuln_summary
-            ) VALUES (
-                new.id, new.title, new.scan_name, new.asset_name, new.hostname, new.ipv4,
-                new.cve, new.vuln_name, new.vuln_summary
-            );
-        END
-        """
-    )
-    conn.execute("INSERT INTO events_fts(events_fts) VALUES ('rebuild')")
-
-
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _migrate_v0_to_v1,
-    _migrate_v1_to_v2,
-)
-"""``_MIGRATIONS[n]`` takes a database from version ``n`` to ``n + 1``."""
-
-SCHEMA_VERSION: int = len(_MIGRATIONS)
-
-_INSERT_SQL = (
-    "INSERT INTO events (id, received_at, kind, severity, attention, read, title, link,"
-    " scan_name, asset_name, hostname, ipv4, cve, vuln_name, vuln_summary, fields, body,"
-    " body_hash, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_OR_IGNORE_SQL = _INSERT_SQL.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
-_INSERT_CHUNK = 500
-"""Rows per multi-row INSERT (19 parameters each: far below SQLite's variable limit)."""
-_STORED_HASHES_SQL = (
-    "SELECT body_hash, received_at, id FROM events"
-    " WHERE body_hash IN (SELECT value FROM json_each(?)) AND received_at BETWEEN ? AND ?"
-)
-_ROW_COLUMNS = "e.id, e.received_at, e.read, e.fields, e.body, e.payload"
-
-
-@functools.lru_cache(maxsize=64)
-def _insert_rows_sql(n: int) -> str:
-    """``_INSERT_SQL`` for ``n`` rows in one statement."""
-    head, _, row = _INSERT_SQL.partition(" VALUES ")
-    return f"{head} VALUES {', '.join([row] * n)}"
-
-
-# --------------------------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------------------------
-
-
-def _sha256_hex(body: str) -> str:
-    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _storable(text: str) -> str:
-    """``text`` with lone surrogates replaced by U+FFFD: SQLite text must be valid UTF-8.
-
-    ``json.loads`` turns an escaped ``"\\ud800"`` into such a character; without this one
-    hostile webhook would fail the whole batch it was committed with.
-    """
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
-
-
-def _to_us(when: datetime) -> int:
-    if when.tzinfo is None or when.utcoffset() is None:
-        raise ValueError(f"datetime must be timezone-aware, got {when!r}")
-    return (when - _EPOCH) // _US
-
-
-def _from_us(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
-
-
-def _payload_from_body(body: str) -> dict[str, Any]:
-    try:
-        value = json.loads(body)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def fts_match_expression(text: str | None) -> str | None:
-    """Turn what a person typed into an FTS5 expression that can never be a syntax error.
-
-    Each whitespace-separated token becomes a quoted string (``"`` doubled inside), the tokens
-    are ANDed, and the last one is prefix-matched, so ``web-01 cve-2021`` finds rows containing
-    ``web 01`` and a token starting ``2021`` after ``cve``. Tokens without a letter or digit
-    (``-``, ``*``, ``"``) cannot match anything and are dropped; ``None`` means "no filter".
-    """
-    if text is None:
-        return None
-    # NUL would end the expression inside FTS5 ("unterminated string"); it separates words.
-    tokens = [t for t in text.replace("\x00", " ").split() if any(ch.isalnum() for ch in t)]
-    if not tokens:
-        return None
-    quoted = ['"' + t.replace('"', '""') + '"' for t in tokens]
-    quoted[-1] += "*"
-    return " AND ".join(quoted)
-
-
-_UNAVAILABLE_CAUSES = {
-    sqlite3.SQLITE_FULL: "the disk is full",
-    sqlite3.SQLITE_READONLY: "the database is read-only",
-    sqlite3.SQLITE_BUSY: "the database is locked by another program (timed out waiting)",
-    sqlite3.SQLITE_LOCKED: "the database is locked",
-    sqlite3.SQLITE_CANTOPEN: "the database file cannot be opened (is its folder gone?)",
-    sqlite3.SQLITE_IOERR: "a disk I/O error occurred",
-    sqlite3.SQLITE_PERM: "access to the database file was denied",
-}
-
-
-def _unavailable(exc: sqlite3.OperationalError, path: Path, doing: str) -> StoreUnavailable | None:
-    """The :class:`StoreUnavailable` for a known operational failure, else ``None``."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    cause = _UNAVAILABLE_CAUSES.get(code & 0xFF) if isinstance(code, int) else None
-    if cause is None:
-        # Errors raised before a statement runs carry no code; fall back to the message.
-        text = str(exc).lower()
-        for needle, words in (
-            ("disk is full", _UNAVAILABLE_CAUSES[sqlite3.SQLITE_FULL]),
-            ("readonly database", _UNAVAILABLE_CAUSES[sqlite3.SQLITE_READONLY]),
-            ("database is locked", _UNAVAILABLE_CAUSES[sqlite3.SQLITE_BUSY]),
-            ("unable to open database file", _UNAVAILABLE_CAUSES[sqlite3.SQLITE_CANTOPEN]),
-            ("disk i/o error", _UNAVAILABLE_CAUSES[sqlite3.SQLITE_IOERR]),
-        ):
-            if needle in text:
-                cause = words
-                break
-    if cause is None:
-        return None
-    return StoreUnavailable(
-        f"cannot {doing} {path}: {cause} ({exc})",
-        cause=cause,
-        reopen=cause == _UNAVAILABLE_CAUSES[sqlite3.SQLITE_READONLY],
-    )
-
-
-def _free_name(base: Path) -> Path:
-    """``base`` if nothing is there, else ``base-1``, ``base-2``... (never overwrite)."""
-    candidate, n = base, 0
-    while candidate.exists() or Path(f"{candidate}-wal").exists():
-        n += 1
-        candidate = base.with_name(f"{base.name}-{n}")
-    return candidate
-
-
-def _connect(path: Path, *, busy_timeout_s: float, readonly: bool) -> sqlite3.Connection:
-    if readonly:
-        target, uri = f"{path.resolve().as_uri()}?mode=ro", True
-    else:
-        target, uri = str(path), False
-    conn = sqlite3.connect(
-        target,
-        uri=uri,
-        timeout=busy_timeout_s,
-        isolation_level=None,  # we issue BEGIN/COMMIT ourselves
-        check_same_thread=False,  # opened in one thread, then used by one worker thread
-    )
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-    return conn
-
-
-def _quick_check(conn: sqlite3.Connection, *, full: bool = True) -> None:
-    """Raise :class:`sqlite3.DatabaseError` if the file is not a sound database.
-
-    ``full=False`` only reads the header and the schema: a file that is not a database (or
-    whose first pages are damaged) still fails, damage deeper inside goes unnoticed.
-    """
-    if not full:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return
-    problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check")]
-    if problems != ["ok"]:
-        raise sqlite3.DatabaseError("quick_check: " + "; ".join(problems[:5]))
-
-
-# --------------------------------------------------------------------------------------------
-# The store
-# --------------------------------------------------------------------------------------------
 
 
 class Store:
@@ -442,150 +128,21 @@ class Store:
         :class:`StoreError` for a database this version cannot use.
         """
         path = Path(path)
-        recovered_from: Path | None = None
-        if not readonly:
-            try:
-                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                if not path.exists():
-                    # History is sensitive: only the owner may read it (-wal/-shm inherit this).
-                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-            except OSError as exc:
-                raise StoreUnavailable(
-                    f"cannot create the database {path}: {exc.strerror or exc}",
-                    cause=f"the database folder cannot be created ({exc.strerror or exc})",
-                ) from exc
-
-        conn = cls._open_checked(
+        conn, recovered_from = open_file(
             path, busy_timeout_s=busy_timeout_s, readonly=readonly, check=check
         )
-        if conn is None:
-            recovered_from = cls._move_aside(path)
-            conn = cls._open_checked(
-                path, busy_timeout_s=busy_timeout_s, readonly=False, check=check
-            )
-            if conn is None:
-                raise StoreError(f"a new database at {path} failed its check right after creation")
         try:
-            cls._prepare(conn, path, readonly=readonly)
+            with unavailable_on_failure(path, "prepare"):
+                # Nothing is written before the version check: a newer database stays as it is.
+                version = check_version(conn, path, readonly=readonly)
+                apply_pragmas(conn, path, readonly=readonly)
+                if version < SCHEMA_VERSION:
+                    migrate(conn, path, version)
         except BaseException:
             conn.close()
             raise
         log.debug("opened %s (schema v%d, readonly=%s)", path, SCHEMA_VERSION, readonly)
         return cls(conn, path, readonly=readonly, recovered_from=recovered_from)
-
-    @classmethod
-    def _open_checked(
-        cls, path: Path, *, busy_timeout_s: float, readonly: bool, check: bool = True
-    ) -> sqlite3.Connection | None:
-        """A connection that passed ``quick_check``, or ``None`` if the file is corrupt."""
-        try:
-            conn = _connect(path, busy_timeout_s=busy_timeout_s, readonly=readonly)
-        except sqlite3.OperationalError as exc:
-            raise _unavailable(exc, path, "open") or StoreError(
-                f"cannot open {path}: {exc}"
-            ) from exc
-        try:
-            _quick_check(conn, full=check)
-        except sqlite3.OperationalError as exc:
-            conn.close()
-            raise _unavailable(exc, path, "open") or StoreError(
-                f"cannot check {path}: {exc}"
-            ) from exc
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            if readonly:
-                raise StoreError(f"{path} is damaged ({exc}); open it writable to recover") from exc
-            log.debug("quick_check of %s failed: %s", path, exc)
-            return None
-        return conn
-
-    @staticmethod
-    def _move_aside(path: Path) -> Path:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        target = _free_name(path.with_name(f"{path.name}.corrupt-{stamp}"))
-        try:
-            for suffix in ("-wal", "-shm"):
-                side = Path(f"{path}{suffix}")
-                if side.exists():
-                    side.rename(f"{target}{suffix}")
-            path.rename(target)
-        except OSError as exc:
-            raise StoreUnavailable(
-                f"{path} is damaged and could not be moved aside: {exc.strerror or exc}",
-                cause=f"the database is damaged and cannot be moved aside ({exc.strerror or exc})",
-            ) from exc
-        log.warning(
-            "database %s was damaged; moved it to %s and started a new, empty one", path, target
-        )
-        return target
-
-    @classmethod
-    def _prepare(cls, conn: sqlite3.Connection, path: Path, *, readonly: bool) -> None:
-        """Version check, pragmas and migrations; nothing is written to a newer database."""
-        try:
-            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            cls._check_version(conn, path, version)
-            if readonly:
-                if version < SCHEMA_VERSION:
-                    raise StoreError(
-                        f"{path} has schema v{version} and needs migrating to "
-                        f"v{SCHEMA_VERSION}; open it once without read-only"
-                    )
-                conn.execute("PRAGMA query_only = ON")
-                return
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StoreError(f"{path} could not be switched to WAL mode (got {mode!r})")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            if version < SCHEMA_VERSION:
-                cls._migrate(conn, path, version)
-        except sqlite3.OperationalError as exc:
-            mapped = _unavailable(exc, path, "prepare")
-            if mapped is None:
-                raise
-            raise mapped from exc
-
-    @staticmethod
-    def _check_version(conn: sqlite3.Connection, path: Path, version: int) -> None:
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{path} has schema v{version}, newer than this holmtray understands "
-                f"(v{SCHEMA_VERSION}); it was left untouched — use a newer holmtray"
-            )
-        if version == 0:
-            (tables,) = conn.execute(
-                "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
-            ).fetchone()
-            if tables:
-                raise StoreError(
-                    f"{path} is an SQLite database but not a holmtray one; it was left untouched"
-                )
-
-    @staticmethod
-    def _migrate(conn: sqlite3.Connection, path: Path, version: int) -> None:
-        if version > 0:
-            backup = _free_name(path.with_name(f"{path.name}.bak-v{version}"))
-            os.close(os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-            dst = sqlite3.connect(backup)
-            try:
-                conn.backup(dst)
-            finally:
-                dst.close()
-            log.info("backed up %s to %s before migrating", path, backup)
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                # Re-read under the write lock: another process may have migrated meanwhile.
-                current = int(conn.execute("PRAGMA user_version").fetchone()[0])
-                if current < target:
-                    _MIGRATIONS[target - 1](conn)
-                    conn.execute(f"PRAGMA user_version = {target}")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.rollback()
-                raise
-            log.info("migrated %s to schema v%d", path, target)
 
     # ---- properties ----------------------------------------------------------------------
 
@@ -636,20 +193,15 @@ class Store:
                 except sqlite3.Error as rb_exc:  # the original error is the one that matters
                     log.warning("rollback after failure on %s failed: %s", self._path, rb_exc)
             if isinstance(exc, sqlite3.OperationalError):
-                mapped = _unavailable(exc, self._path, doing)
+                mapped = unavailable(exc, self._path, doing)
                 if mapped is not None:
                     raise mapped from exc
             raise
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        try:
+        with unavailable_on_failure(self._path, "read"):
             yield self._conn
-        except sqlite3.OperationalError as exc:
-            mapped = _unavailable(exc, self._path, "read")
-            if mapped is not None:
-                raise mapped from exc
-            raise
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -665,10 +217,8 @@ class Store:
         """
         if not items:
             return []
-        rows = [
-            self._row_values(None, item.event, item.body, item.received_at, False) for item in items
-        ]
-        window = DEDUP_WINDOW // _US
+        rows = [row_values(None, item.event, item.body, item.received_at, False) for item in items]
+        window = DEDUP_WINDOW // timedelta(microseconds=1)
         # Per item: ("db", id) a duplicate of a stored row, ("new", k) a duplicate of the k-th
         # row inserted by this batch, or None: inserted itself.
         dup_of: list[tuple[str, int] | None] = []
@@ -677,7 +227,7 @@ class Store:
             stored = self._stored_hashes(conn, rows, window)
             batch: dict[str, list[tuple[int, int]]] = {}  # hash -> [(received, k)]
             for i, values in enumerate(rows):
-                received_us, body_hash = values[1], values[17]
+                received_us, body_hash = values[RECEIVED_AT], values[BODY_HASH]
                 lo, hi = received_us - window, received_us + window
                 # As ORDER BY received_at DESC on the dedup index would pick: the latest
                 # received; on a tie the highest id, and a row of this batch has a higher id
@@ -698,9 +248,7 @@ class Store:
             new_ids: list[int] = []
             for start in range(0, len(fresh), _INSERT_CHUNK):
                 chunk = fresh[start : start + _INSERT_CHUNK]
-                cur = conn.execute(
-                    _insert_rows_sql(len(chunk)), [v for i in chunk for v in rows[i]]
-                )
+                cur = conn.execute(insert_rows_sql(len(chunk)), [v for i in chunk for v in rows[i]])
                 last = cur.lastrowid
                 assert last is not None
                 assert cur.rowcount == len(chunk)
@@ -717,7 +265,7 @@ class Store:
             _, new_id = next(inserted)
             event = StoredEvent(
                 id=new_id,
-                received_at=_from_us(values[1]),
+                received_at=from_us(values[RECEIVED_AT]),
                 read=False,
                 event=item.event,
                 body=item.body,
@@ -730,9 +278,9 @@ class Store:
         conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]], window: int
     ) -> dict[str, list[tuple[int, int]]]:
         """Stored rows that may be duplicates of ``rows``: hash -> [(received, id)]."""
-        hashes = sorted({values[17] for values in rows})
-        lo = min(values[1] for values in rows) - window
-        hi = max(values[1] for values in rows) + window
+        hashes = sorted({values[BODY_HASH] for values in rows})
+        lo = min(values[RECEIVED_AT] for values in rows) - window
+        hi = max(values[RECEIVED_AT] for values in rows) + window
         found: dict[str, list[tuple[int, int]]] = {}
         for body_hash, received_us, row_id in conn.execute(
             _STORED_HASHES_SQL, (json.dumps(hashes), lo, hi)
@@ -740,38 +288,9 @@ class Store:
             found.setdefault(body_hash, []).append((int(received_us), int(row_id)))
         return found
 
-    @staticmethod
-    def _row_values(
-        event_id: int | None, ev: Event, body: str, received_at: datetime, read: bool
-    ) -> tuple[Any, ...]:
-        payload = None if _payload_from_body(body) == ev.payload else dumps_compact(ev.payload)
-        body = _storable(body)
-        values = (
-            event_id,
-            _to_us(received_at),
-            ev.kind.value,
-            int(ev.severity),
-            int(ev.attention),
-            int(read),
-            ev.title,
-            ev.link,
-            ev.scan_name,
-            ev.asset.name,
-            ev.asset.hostname,
-            ev.asset.ipv4,
-            ev.vulnerability.cve,
-            ev.vulnerability.name,
-            ev.vulnerability.summary,
-            dumps_compact(ev.fields_dict()),
-            body,
-            _sha256_hex(body),
-            payload,
-        )
-        return tuple(_storable(v) if isinstance(v, str) else v for v in values)
-
     def set_read(self, ids: Iterable[int], read: bool = True) -> int:
         """Set the read flag; returns how many rows actually changed."""
-        id_list = _id_list(ids)
+        id_list = sorted_ids(ids)
         if not id_list:
             return 0
         with self._write("update") as conn:
@@ -789,19 +308,14 @@ class Store:
         so that events that arrived after the view was drawn stay unread. Returns how many
         rows changed.
         """
-        q = q or EventQuery()
-        where, params = _filters(q, prefix="", id_col="id", paging=True)
-        search = fts_match_expression(q.search)
-        if search is not None:
-            where.append("id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
-            params.append(search)
-        sql = f"UPDATE events SET read = 1 WHERE read = 0 AND {' AND '.join(where)}"  # noqa: S608
+        where, params = update_where(q or EventQuery())
+        sql = f"UPDATE events SET read = 1 WHERE read = 0 AND {where}"  # noqa: S608
         with self._write("update") as conn:
             return conn.execute(sql, params).rowcount
 
     def delete(self, ids: Iterable[int]) -> int:
         """Delete these events; returns how many existed. Undo with :meth:`restore`."""
-        id_list = _id_list(ids)
+        id_list = sorted_ids(ids)
         if not id_list:
             return 0
         with self._write("delete from") as conn:
@@ -817,9 +331,9 @@ class Store:
         """
         if not events:
             return
-        rows = [self._row_values(s.id, s.event, s.body, s.received_at, s.read) for s in events]
+        rows = [row_values(s.id, s.event, s.body, s.received_at, s.read) for s in events]
         with self._write("restore events in") as conn:
-            conn.executemany(_INSERT_OR_IGNORE_SQL, rows)
+            conn.executemany(INSERT_OR_IGNORE_SQL, rows)
 
     def apply_retention(
         self, *, now: datetime, max_age_days: int, max_count: int, max_rows: int | None = None
@@ -837,7 +351,7 @@ class Store:
         budget = max_rows
         deleted = 0
         if max_age_days:
-            cutoff = _to_us(now - timedelta(days=max_age_days))
+            cutoff = to_us(now - timedelta(days=max_age_days))
             deleted += self._delete_oldest("received_at < ?", (cutoff,), budget=budget)
         if max_count and (budget is None or deleted < budget):
             with self._read() as conn:
@@ -894,19 +408,19 @@ class Store:
 
     def get(self, event_id: int) -> StoredEvent | None:
         with self._read() as conn:
-            sql = f"SELECT {_ROW_COLUMNS} FROM events AS e WHERE e.id = ?"  # noqa: S608
+            sql = f"SELECT {ROW_COLUMNS} FROM events AS e WHERE e.id = ?"  # noqa: S608
             row = conn.execute(sql, (event_id,)).fetchone()
-        return _stored(row) if row is not None else None
+        return stored_event(row) if row is not None else None
 
     def query(self, q: EventQuery) -> list[StoredEvent]:
         """Matching events, newest (highest id) first, or oldest first with ``q.oldest_first``."""
-        sql, params = _select(q, _ROW_COLUMNS, paging=True)
+        sql, params = select_sql(q, ROW_COLUMNS, paging=True)
         with self._read() as conn:
-            return [_stored(row) for row in conn.execute(sql, params)]
+            return [stored_event(row) for row in conn.execute(sql, params)]
 
     def query_ids(self, q: EventQuery) -> list[int]:
         """The ids :meth:`query` would return, in the same order."""
-        sql, params = _select(q, "e.id", paging=True)
+        sql, params = select_sql(q, "e.id", paging=True)
         with self._read() as conn:
             return [int(row[0]) for row in conn.execute(sql, params)]
 
@@ -918,11 +432,11 @@ class Store:
         a broad filter on a million events, where a capped one costs about as much as a page.
         """
         if cap is None:
-            sql, params = _select(q, "count(*)", paging=False)
+            sql, params = select_sql(q, "count(*)", paging=False)
         else:
             if cap < 0:
                 raise ValueError(f"cap must be >= 0, got {cap}")
-            inner, params = _select(q, "1", paging=False, ordered=False)
+            inner, params = select_sql(q, "1", paging=False, ordered=False)
             sql = f"SELECT count(*) FROM ({inner} LIMIT ?)"  # noqa: S608
             params.append(cap + 1)
         with self._read() as conn:
@@ -956,9 +470,9 @@ class Store:
     def last_event(self) -> StoredEvent | None:
         with self._read() as conn:
             row = conn.execute(
-                f"SELECT {_ROW_COLUMNS} FROM events AS e ORDER BY e.id DESC LIMIT 1"  # noqa: S608
+                f"SELECT {ROW_COLUMNS} FROM events AS e ORDER BY e.id DESC LIMIT 1"  # noqa: S608
             ).fetchone()
-        return _stored(row) if row is not None else None
+        return stored_event(row) if row is not None else None
 
     def integrity_check(self) -> str:
         """``"ok"``, or the problems found (SQLite's integrity check and the full-text index)."""
@@ -970,7 +484,7 @@ class Store:
                 try:
                     conn.execute("INSERT INTO events_fts(events_fts) VALUES ('integrity-check')")
                 except sqlite3.DatabaseError as exc:
-                    if isinstance(exc, sqlite3.OperationalError) and _unavailable(
+                    if isinstance(exc, sqlite3.OperationalError) and unavailable(
                         exc, self._path, "check"
                     ):
                         raise
@@ -995,96 +509,3 @@ class Store:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-# --------------------------------------------------------------------------------------------
-# Query building
-# --------------------------------------------------------------------------------------------
-
-
-def _id_list(ids: Iterable[int]) -> list[int]:
-    return sorted({int(i) for i in ids})
-
-
-def _filters(
-    q: EventQuery, *, prefix: str, id_col: str, paging: bool
-) -> tuple[list[str], list[Any]]:
-    """SQL conditions for ``q``: ``prefix`` qualifies the events columns, ``id_col`` is the id."""
-    where: list[str] = []
-    params: list[Any] = []
-    if q.kinds is not None:
-        if not q.kinds:
-            where.append("0")
-        else:
-            # With "unread only", a unary + keeps the planner off events_kind (every row of the
-            # kind: half the history for tickets) and on the small partial unread indexes;
-            # its sampled statistics would otherwise pick the kind index (0.8 s vs 0.06 s to
-            # count on a million events).
-            plus = "+" if q.unread_only else ""
-            where.append(f"{plus}{prefix}kind IN ({', '.join('?' * len(q.kinds))})")
-            params.extend(sorted(k.value for k in q.kinds))
-    if q.min_severity is not None:
-        where.append(f"{prefix}severity >= ?")
-        params.append(int(q.min_severity))
-    if q.unread_only:
-        where.append(f"{prefix}read = 0")
-    if q.since is not None:
-        where.append(f"{prefix}received_at >= ?")
-        params.append(_to_us(q.since))
-    if q.until is not None:
-        where.append(f"{prefix}received_at < ?")
-        params.append(_to_us(q.until))
-    if q.ids is not None:
-        where.append(f"{id_col} IN (SELECT value FROM json_each(?))")  # noqa: S608
-        params.append(json.dumps(sorted(q.ids)))
-    if paging:
-        if q.before_id is not None:
-            where.append(f"{id_col} < ?")
-            params.append(q.before_id)
-        if q.after_id is not None:
-            where.append(f"{id_col} > ?")
-            params.append(q.after_id)
-    if not where:
-        where.append("1")
-    return where, params
-
-
-def _select(
-    q: EventQuery, columns: str, *, paging: bool, ordered: bool = True
-) -> tuple[str, list[Any]]:
-    search = fts_match_expression(q.search)
-    direction = "ASC" if q.oldest_first else "DESC"
-    if search is None:
-        where, params = _filters(q, prefix="e.", id_col="e.id", paging=paging)
-        sql = f"SELECT {columns} FROM events AS e WHERE {' AND '.join(where)}"  # noqa: S608
-        order = f" ORDER BY e.id {direction}"
-    else:
-        # Drive the query from the FTS index in rowid order (CROSS JOIN fixes the loop order),
-        # so LIMIT stops early even when a common word matches a million rows.
-        where, params = _filters(q, prefix="e.", id_col="events_fts.rowid", paging=paging)
-        where = ["events_fts MATCH ?", *where]
-        params = [search, *params]
-        sql = (
-            f"SELECT {columns} FROM events_fts CROSS JOIN events AS e"  # noqa: S608
-            f" ON e.id = events_fts.rowid WHERE {' AND '.join(where)}"
-        )
-        order = f" ORDER BY events_fts.rowid {direction}"
-    if columns.startswith("count(") or not ordered:
-        return sql, params
-    sql += order
-    if paging and q.limit is not None:
-        sql += " LIMIT ?"
-        params.append(max(q.limit, 0))
-    return sql, params
-
-
-def _stored(row: tuple[Any, ...]) -> StoredEvent:
-    event_id, received_us, read, fields_json, body, payload_json = row
-    payload = json.loads(payload_json) if payload_json is not None else _payload_from_body(body)
-    return StoredEvent(
-        id=int(event_id),
-        received_at=_from_us(int(received_us)),
-        read=bool(read),
-        event=event_from_fields(json.loads(fields_json), payload),
-        body=body,
-    )

@@ -8,11 +8,16 @@ task takes every request waiting in the queue (up to ``max_batch``), commits the
 commit runs, new requests collect for the next one. The same thread runs retention in small
 steps between batches, and reopens the database when its file was removed under it.
 
-It also owns the store's health (:attr:`GroupCommitWriter.health`): ``None`` while commits
-succeed, else why the last one failed (disk full, read-only, locked, folder gone). A failure is
-logged once as a WARNING, its recovery once as an INFO, and ``on_health`` hears each change.
-While unhealthy, a tiny probe write every ``probe_interval_s`` finds out that the fault has
-cleared without waiting for the next webhook (Holm may send none for hours).
+The other writes come through the same queue as named operations
+(:meth:`~GroupCommitWriter.set_read`, :meth:`~GroupCommitWriter.mark_all_read`,
+:meth:`~GroupCommitWriter.delete`, :meth:`~GroupCommitWriter.restore`): each runs on its own,
+after every insert submitted before it and before every one submitted after it, and fails as a
+batch does (the store's :class:`StoreError` raised, the health set). Every completed batch,
+operation and retention step is kept in a bounded log (:attr:`GroupCommitWriter.operations`).
+
+The store's health (:attr:`GroupCommitWriter.health`, kept by
+:class:`~holmtray.core.history.health.StoreHealth`) is ``None`` while commits succeed, else why
+the last write failed; a probe on the writer thread clears it once the fault has gone.
 
 The :class:`~holmtray.core.history.store.Store` is only ever touched from the writer thread.
 """
@@ -20,33 +25,63 @@ The :class:`~holmtray.core.history.store.Store` is only ever touched from the wr
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import copy
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from holmtray.core.clock import utc_now
 from holmtray.core.events import Event, StoredEvent
-from holmtray.core.history.store import InsertResult, NewEvent, Store, StoreError, StoreUnavailable
+from holmtray.core.history.database import StoreError, StoreUnavailable
+from holmtray.core.history.health import StoreHealth
+from holmtray.core.history.query import EventQuery
+from holmtray.core.history.store import InsertResult, NewEvent, Store
 
-log = logging.getLogger("holmtray.writer")
+log = logging.getLogger("holmtray.history.writer")
 
 _RETENTION_STEP = 500
 """Rows retention deletes per job on the writer thread; insert batches run in between."""
+OPERATION_LOG_SIZE = 1000
+"""How many of the latest operations :attr:`GroupCommitWriter.operations` keeps."""
 
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One completed write through the writer: an insert batch, a named operation, retention.
+
+    ``name`` is ``"insert"``, ``"set_read"``, ``"mark_all_read"``, ``"delete"``, ``"restore"``
+    or ``"retention"``. ``rows`` is what it reported: rows inserted (duplicates add none),
+    changed or deleted, and for ``"restore"`` the events given (one already present is left as
+    it is); 0 when it failed. ``error`` is ``None`` for a success, else the failure's message.
+    """
+
+    name: str
+    rows: int
+    error: str | None = None
 
 
 @dataclass(slots=True)
 class _Request:
     item: NewEvent
     future: asyncio.Future[InsertResult]
+
+
+@dataclass(slots=True)
+class _Job:
+    """A named operation: ``run`` is called on the writer thread with the current store."""
+
+    name: str
+    run: Callable[[Store], int]
+    future: asyncio.Future[int]
 
 
 class GroupCommitWriter:
@@ -67,8 +102,6 @@ class GroupCommitWriter:
     ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
-        if probe_interval_s <= 0:
-            raise ValueError(f"probe_interval_s must be positive, got {probe_interval_s}")
         self._store_path = Path(store_path)
         self._on_commit = on_commit
         self._retention = retention
@@ -76,15 +109,22 @@ class GroupCommitWriter:
         self._busy_timeout_s = busy_timeout_s
         self._max_batch = max_batch
         self._clock = clock
-        self._on_health = on_health
-        self._probe_interval_s = probe_interval_s
-        self._health: str | None = None  # read and written on the event loop only
-        self._probe_task: asyncio.Task[None] | None = None
+        # Read and written on the event loop only.
+        self._health = StoreHealth(
+            store_path=self._store_path,
+            probe=lambda: self._run(self._on_store, Store.check_writable),
+            probe_interval_s=probe_interval_s,
+            on_health=on_health,
+        )
+        self._operations: collections.deque[Operation] = collections.deque(
+            maxlen=OPERATION_LOG_SIZE
+        )
 
         self._executor: ThreadPoolExecutor | None = None
         self._store: Store | None = None  # read and written on the writer thread only
         self._recovered_from: Path | None = None
-        self._queue: asyncio.Queue[_Request | None] | None = None  # None asks the drain to stop
+        # None asks the drain to stop.
+        self._queue: asyncio.Queue[_Request | _Job | None] | None = None
         self._drain_task: asyncio.Task[None] | None = None
         self._retention_task: asyncio.Task[None] | None = None
         self._accepting = False
@@ -121,10 +161,10 @@ class GroupCommitWriter:
         self._closing = True
         self._accepting = False
         try:
-            for task in (self._retention_task, self._probe_task):
-                if task is not None:
-                    task.cancel()
-                    await asyncio.wait([task])  # a cancel of close() still works
+            if self._retention_task is not None:
+                self._retention_task.cancel()
+                await asyncio.wait([self._retention_task])  # a cancel of close() still works
+            await self._health.stop()
             if self._queue is not None and self._drain_task is not None:
                 self._queue.put_nowait(None)  # after every request already queued
                 await self._drain_task
@@ -155,9 +195,15 @@ class GroupCommitWriter:
     @property
     def health(self) -> str | None:
         """``None`` while events can be stored, else why not, e.g. ``"cannot store events:
-        the disk is full"``. Set by a failed commit, cleared by the next successful commit or
-        probe. Holds no path, token or body: it is shown in the tray and by ``/healthz``."""
-        return self._health
+        the disk is full"``. Set by a failed commit or operation, cleared by the next
+        successful commit or probe. Holds no path, token or body: it is shown in the tray and
+        by ``/healthz``."""
+        return self._health.text
+
+    @property
+    def operations(self) -> list[Operation]:
+        """The latest :data:`OPERATION_LOG_SIZE` completed writes, oldest first."""
+        return list(self._operations)
 
     # ---- submitting ----------------------------------------------------------------------
 
@@ -168,17 +214,57 @@ class GroupCommitWriter:
         down. If the caller is cancelled while waiting (its client went away), the event is
         still stored: it stays in its batch.
         """
-        if not self._accepting or self._queue is None:
-            raise StoreUnavailable(
-                "the event store is shutting down" if self._closing else "the writer is not started"
-            )
+        queue = self._open_queue()
         received_at = self._clock()
         if received_at.tzinfo is None or received_at.utcoffset() is None:
             raise ValueError(f"clock() must return an aware datetime, got {received_at!r}")
         future: asyncio.Future[InsertResult] = asyncio.get_running_loop().create_future()
         # No await between here and the put, so a request is either queued or never made.
-        self._queue.put_nowait(_Request(NewEvent(body, event, received_at), future))
+        queue.put_nowait(_Request(NewEvent(body, event, received_at), future))
         return await future
+
+    # ---- named operations: Store's writes, in line with the inserts ----------------------
+
+    async def set_read(self, ids: Iterable[int], read: bool = True) -> int:
+        """:meth:`Store.set_read` in turn with the inserts; rows changed."""
+        id_list = list(ids)
+        return await self._call("set_read", lambda store: store.set_read(id_list, read))
+
+    async def mark_all_read(self, query: EventQuery | None = None) -> int:
+        """:meth:`Store.mark_all_read` in turn with the inserts; rows changed."""
+        return await self._call("mark_all_read", lambda store: store.mark_all_read(query))
+
+    async def delete(self, ids: Iterable[int]) -> int:
+        """:meth:`Store.delete` in turn with the inserts; rows deleted (undo: :meth:`restore`)."""
+        id_list = list(ids)
+        return await self._call("delete", lambda store: store.delete(id_list))
+
+    async def restore(self, events: Sequence[StoredEvent]) -> None:
+        """:meth:`Store.restore` in turn with the inserts: deleted events back with their ids."""
+        batch = list(events)
+
+        def run(store: Store) -> int:
+            store.restore(batch)
+            return len(batch)
+
+        await self._call("restore", run)
+
+    async def _call(self, name: str, run: Callable[[Store], int]) -> int:
+        """Queue ``run`` behind every request already submitted and await its result.
+
+        As with :meth:`submit`, a caller cancelled while waiting does not stop the operation.
+        """
+        queue = self._open_queue()
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        queue.put_nowait(_Job(name, run, future))
+        return await future
+
+    def _open_queue(self) -> asyncio.Queue[_Request | _Job | None]:
+        if not self._accepting or self._queue is None:
+            raise StoreUnavailable(
+                "the event store is shutting down" if self._closing else "the writer is not started"
+            )
+        return self._queue
 
     async def run_retention_now(self) -> int:
         """Apply the retention limits now, in steps between insert batches; rows deleted."""
@@ -192,7 +278,12 @@ class GroupCommitWriter:
         now = self._clock()
         total = 0
         while not self._closing:
-            n = await self._run(self._retention_step, now, max_age_days, max_count)
+            try:
+                n = await self._run(self._retention_step, now, max_age_days, max_count)
+            except Exception as exc:
+                self._operations.append(Operation("retention", 0, str(exc)))
+                raise
+            self._operations.append(Operation("retention", n))
             total += n
             if n < _RETENTION_STEP:
                 break
@@ -212,30 +303,35 @@ class GroupCommitWriter:
         queue = self._queue
         stopping = False
         batch: list[_Request] = []
+        job: _Job | None = None  # taken from the queue and not answered yet
         try:
             while not stopping:
-                first = await queue.get()
-                batch = []
-                if first is None:
-                    stopping = True
-                else:
-                    batch.append(first)
-                while not stopping and len(batch) < self._max_batch:
+                item = job or await queue.get()
+                if item is None:
+                    break
+                if isinstance(item, _Job):
+                    job = item
+                    await self._perform(item)
+                    job = None
+                    continue
+                batch = [item]
+                while len(batch) < self._max_batch:
                     try:
                         nxt = queue.get_nowait()
                     except asyncio.QueueEmpty:
                         break
-                    if nxt is None:
-                        stopping = True
-                    else:
+                    if isinstance(nxt, _Request):
                         batch.append(nxt)
-                if batch:
-                    await self._commit(batch)
-                    batch = []
+                        continue
+                    # An operation runs after this batch, on its own; None: stop after it.
+                    stopping, job = nxt is None, nxt
+                    break
+                await self._commit(batch)
+                batch = []
         finally:
             # Only reached early if this task itself is cancelled (loop shutting down): nobody
             # must wait forever for an answer that will not come.
-            leftovers = list(batch)
+            leftovers: list[_Request | _Job] = [*batch, *([job] if job else [])]
             while not queue.empty():
                 request = queue.get_nowait()
                 if request is not None:
@@ -245,12 +341,12 @@ class GroupCommitWriter:
 
     async def _commit(self, batch: list[_Request]) -> None:
         try:
-            results = await self._run(self._insert_batch, [r.item for r in batch])
+            results = await self._run(self._on_store, _inserter([r.item for r in batch]))
         except StoreError as exc:
             # Once per request would flood the log during an outage; the health change is
             # logged once (WARNING) and recovery once (INFO).
             log.debug("could not store a batch of %d events: %s", len(batch), exc)
-            self._unhealthy(exc)
+            self._failed("insert", exc)
             for request in batch:
                 # Each waiter raises its own copy: one exception object raised in many tasks
                 # would collect all of their tracebacks.
@@ -260,12 +356,13 @@ class GroupCommitWriter:
             return
         except Exception as exc:
             log.exception("storing a batch of %d events failed unexpectedly", len(batch))
-            self._unhealthy(exc)
+            self._failed("insert", exc)
             for request in batch:
                 _fail(request.future, exc)
             return
         self._commits += 1
-        self._set_health(None, "")
+        self._operations.append(Operation("insert", sum(not r.duplicate for r in results)))
+        self._health.succeeded()
         for request, result in zip(batch, results, strict=True):
             if not request.future.done():  # done = the submitter was cancelled
                 request.future.set_result(result)
@@ -276,6 +373,30 @@ class GroupCommitWriter:
             except Exception:
                 log.exception("on_commit callback failed (the events are stored)")
 
+    async def _perform(self, job: _Job) -> None:
+        """Run one named operation. A success leaves the health alone (a call that changes
+        nothing writes nothing, so proves nothing); the probe or the next commit clears it."""
+        try:
+            rows = await self._run(self._on_store, job.run)
+        except StoreError as exc:
+            log.debug("could not %s: %s", job.name, exc)  # as for a batch: health logs it
+            self._failed(job.name, exc)
+            _fail(job.future, exc)
+            return
+        except Exception as exc:
+            log.exception("%s failed unexpectedly", job.name)
+            self._failed(job.name, exc)
+            _fail(job.future, exc)
+            return
+        self._operations.append(Operation(job.name, rows))
+        if not job.future.done():
+            job.future.set_result(rows)
+
+    def _failed(self, name: str, exc: Exception) -> None:
+        """A write failed: on record, and the health hears of it."""
+        self._operations.append(Operation(name, 0, str(exc)))
+        self._health.failed(exc)
+
     async def _retention_loop(self) -> None:
         while True:
             try:
@@ -285,52 +406,6 @@ class GroupCommitWriter:
             except Exception:
                 log.exception("retention failed unexpectedly")
             await asyncio.sleep(self._retention_interval_s)
-
-    # ---- health (event-loop side) --------------------------------------------------------
-
-    def _unhealthy(self, exc: Exception) -> None:
-        if isinstance(exc, StoreUnavailable):
-            text = f"cannot store events: {exc.cause}"
-        elif isinstance(exc, StoreError):
-            text = "cannot store events: the database cannot be used (see the log)"
-        else:
-            text = "cannot store events: unexpected error (see the log)"
-        self._set_health(text, str(exc))
-
-    def _set_health(self, text: str | None, detail: str) -> None:
-        previous, self._health = self._health, text
-        if text == previous:
-            return
-        if text is None:
-            log.info("storing events again in %s", self._store_path)
-        elif previous is None:
-            log.warning("%s; answering 503 until that is fixed (%s)", text, detail)
-        else:
-            log.warning("%s (%s)", text, detail)
-        if text is not None and (self._probe_task is None or self._probe_task.done()):
-            self._probe_task = asyncio.create_task(
-                self._probe_until_healthy(), name="holmtray-writer-probe"
-            )
-        if self._on_health is not None:
-            try:
-                self._on_health(text)
-            except Exception:
-                log.exception("on_health callback failed")
-
-    async def _probe_until_healthy(self) -> None:
-        while self._health is not None and not self._closing:
-            await asyncio.sleep(self._probe_interval_s)
-            if self._health is None or self._closing:
-                break
-            try:
-                await self._run(self._probe)
-            except StoreError as exc:
-                self._unhealthy(exc)
-            except Exception as exc:
-                log.exception("probing the database failed unexpectedly")
-                self._unhealthy(exc)
-            else:
-                self._set_health(None, "")
 
     async def _run(self, fn: Callable[..., _T], *args: object) -> _T:
         assert self._executor is not None
@@ -353,29 +428,19 @@ class GroupCommitWriter:
                 self._recovered_from = store.recovered_from
         return store
 
-    def _insert_batch(self, items: list[NewEvent]) -> list[InsertResult]:
+    def _on_store(self, fn: Callable[[Store], _T]) -> _T:
+        """``fn`` on the current store; a connection stuck read-only is dropped for the next."""
         store = self._current_store()
         try:
-            return store.insert_many(items)
+            return fn(store)
         except StoreUnavailable as exc:
-            self._drop_if_stuck(store, exc)
+            # A connection SQLite opened read-only stays read-only after the file becomes
+            # writable again: only a new one recovers without a restart.
+            if exc.reopen and self._store is store:
+                self._store = None
+                with contextlib.suppress(sqlite3.Error):
+                    store.close()
             raise
-
-    def _probe(self) -> None:
-        store = self._current_store()
-        try:
-            store.check_writable()
-        except StoreUnavailable as exc:
-            self._drop_if_stuck(store, exc)
-            raise
-
-    def _drop_if_stuck(self, store: Store, exc: StoreUnavailable) -> None:
-        # A connection SQLite opened read-only stays read-only after the file becomes
-        # writable again: only a new one recovers without a restart.
-        if exc.reopen and self._store is store:
-            self._store = None
-            with contextlib.suppress(sqlite3.Error):
-                store.close()
 
     def _retention_step(self, now: datetime, max_age_days: int, max_count: int) -> int:
         return self._current_store().apply_retention(
@@ -388,6 +453,10 @@ class GroupCommitWriter:
             store.close()
 
 
-def _fail(future: asyncio.Future[InsertResult], exc: BaseException) -> None:
+def _inserter(items: list[NewEvent]) -> Callable[[Store], list[InsertResult]]:
+    return lambda store: store.insert_many(items)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
     if not future.done():
         future.set_exception(exc)

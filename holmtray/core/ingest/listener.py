@@ -39,7 +39,8 @@ from typing import Any
 from aiohttp import web
 
 from holmtray.core.events import Event, Kind, Severity
-from holmtray.core.history.store import InsertResult, StoreUnavailable
+from holmtray.core.history.database import StoreUnavailable
+from holmtray.core.history.store import InsertResult
 from holmtray.core.ingest.endpoint import hook_path
 from holmtray.core.ingest.ratelimit import OncePer, TokenBuckets, retry_after
 from holmtray.core.ingest.rejected import RejectedLog

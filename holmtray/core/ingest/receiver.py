@@ -35,7 +35,7 @@ from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
 from holmtray.core.fileio import write_atomically
-from holmtray.core.history.store import StoreError
+from holmtray.core.history.database import StoreError
 from holmtray.core.history.writer import GroupCommitWriter
 from holmtray.core.ingest.connections import ListenerSite
 from holmtray.core.ingest.endpoint import RUNTIME_FILE, Endpoint, database_path, read_runtime

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
-from holmtray.core.history.store import StoreUnavailable
+from holmtray.core.history.database import StoreUnavailable
 from holmtray.core.history.writer import GroupCommitWriter
 from holmtray.core.ingest.listener import ListenerConfig, create_app
 from holmtray.core.ingest.receiver import Receiver
@@ -50,7 +50,7 @@ async def test_health_names_the_cause_once_and_clears_by_itself_when_the_lock_go
     await w.start()
     assert w.health is None
     lock = locker(db)
-    with caplog.at_level(logging.INFO, logger="holmtray.writer"):
+    with caplog.at_level(logging.INFO, logger="holmtray.history.health"):
         for i in range(3):  # three failing requests, and probes failing in between
             with pytest.raises(StoreUnavailable, match="locked"):
                 await w.submit(*make_event(i))

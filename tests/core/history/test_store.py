@@ -23,16 +23,10 @@ from holmtray.core.events import (
     TicketInfo,
     Vulnerability,
 )
-from holmtray.core.history.store import (
-    DEDUP_WINDOW,
-    SCHEMA_VERSION,
-    EventQuery,
-    NewEvent,
-    Store,
-    StoreError,
-    StoreUnavailable,
-    fts_match_expression,
-)
+from holmtray.core.history.database import StoreError, StoreUnavailable
+from holmtray.core.history.query import EventQuery, fts_match_expression
+from holmtray.core.history.schema import SCHEMA_VERSION
+from holmtray.core.history.store import DEDUP_WINDOW, NewEvent, Store
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 KINDS = list(Kind)
@@ -357,13 +351,13 @@ in either order; the window never sets one)."""
 def test_oldest_first_walks_an_index_without_sorting(store: Store, q: EventQuery) -> None:
     # What keeps "jump to the oldest" ~1 ms on a million rows: the rowid, an index or the FTS
     # index is walked in ascending order and LIMIT stops it; no sort of every match.
-    from holmtray.core.history.store import _select  # noqa: PLC0415 - the builder is private
+    from holmtray.core.history.query import select_sql  # noqa: PLC0415
 
     fill(store, 10)
     con = raw(store.path)
     con.execute("ANALYZE")  # plans as on a real file, where the statistics exist
     for after in (None, 5):
-        sql, params = _select(
+        sql, params = select_sql(
             dataclasses.replace(q, oldest_first=True, after_id=after, limit=201),
             "e.id",
             paging=True,
@@ -519,10 +513,10 @@ def test_search_follows_updates_and_deletes(store: Store) -> None:
 def test_search_is_driven_by_the_fts_index_without_sorting(store: Store) -> None:
     # Pins what keeps search fast with a million rows: FTS5 yields rowids newest-first and the
     # LIMIT stops early; a "USE TEMP B-TREE FOR ORDER BY" would mean sorting every match.
-    from holmtray.core.history.store import _select  # noqa: PLC0415 - the builder is private
+    from holmtray.core.history.query import select_sql  # noqa: PLC0415
 
     fill(store, 10)
-    sql, params = _select(
+    sql, params = select_sql(
         EventQuery(search="number", min_severity=Severity.HIGH, before_id=5), "e.id", paging=True
     )
     con = raw(store.path)
@@ -828,7 +822,7 @@ def test_garbage_file_is_moved_aside_and_a_new_database_started(
     garbage = os.urandom(50_000)
     db.write_bytes(garbage)
 
-    with caplog.at_level(logging.WARNING, logger="holmtray.store"), Store.open(db) as s:
+    with caplog.at_level(logging.WARNING, logger="holmtray.history.database"), Store.open(db) as s:
         assert s.recovered_from is not None
         assert s.count(EventQuery()) == 0
         fill(s, 2)

@@ -15,15 +15,10 @@ from pathlib import Path
 import pytest
 
 from holmtray.core.events import Event, Kind, Severity, StoredEvent
-from holmtray.core.history.store import (
-    SCHEMA_VERSION,
-    EventQuery,
-    InsertResult,
-    NewEvent,
-    Store,
-    StoreError,
-    StoreUnavailable,
-)
+from holmtray.core.history.database import StoreError, StoreUnavailable
+from holmtray.core.history.query import EventQuery
+from holmtray.core.history.schema import SCHEMA_VERSION
+from holmtray.core.history.store import InsertResult, NewEvent, Store
 from holmtray.core.history.writer import GroupCommitWriter
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -291,7 +286,7 @@ async def test_on_commit_errors_are_logged_and_do_not_stop_the_writer(
 
     w = GroupCommitWriter(store_path=db, on_commit=broken)
     await w.start()
-    with caplog.at_level(logging.ERROR, logger="holmtray.writer"):
+    with caplog.at_level(logging.ERROR, logger="holmtray.history.writer"):
         await w.submit(*make_event(1))
         await w.submit(*make_event(2))
     await w.close()
@@ -350,7 +345,7 @@ async def test_retention_runs_at_start_and_reads_the_settings_each_time(
     seed(db, old=10, recent=5)
     limits = {"now": (30, 0)}
     w = GroupCommitWriter(store_path=db, retention=lambda: limits["now"], clock=lambda: NOW)
-    with caplog.at_level(logging.INFO, logger="holmtray.writer"):
+    with caplog.at_level(logging.INFO, logger="holmtray.history.writer"):
         await w.start()
         await wait_for(lambda: count(db) == 5)
         limits["now"] = (0, 2)  # the user changed the setting

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
-from holmtray.core.history.store import EventQuery, Store
+from holmtray.core.history.query import EventQuery
+from holmtray.core.history.store import Store
 from holmtray.core.ingest.endpoint import Endpoint
 from holmtray.core.ingest.receiver import Receiver
 from holmtray.core.ingest.sendtest import SampleTarget, send_sample

@@ -17,7 +17,8 @@ from PySide6.QtGui import QBrush, QFont, QIcon
 from PySide6.QtWidgets import QAbstractItemView, QTableView
 
 from holmtray.core.events import Counts, Event, Kind, Severity, StoredEvent
-from holmtray.core.history.store import EventQuery, NewEvent, Store
+from holmtray.core.history.query import EventQuery
+from holmtray.core.history.store import NewEvent, Store
 from holmtray.core.parsing.parser import parse_event
 from holmtray.core.text import show_bidi_controls
 from holmtray.ui import event_model

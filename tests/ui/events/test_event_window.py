@@ -16,7 +16,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractSlider, QApplication, QWidget
 
 from holmtray.core.events import Counts, Kind, Severity, StoredEvent
-from holmtray.core.history.store import EventQuery, Store
+from holmtray.core.history.query import EventQuery
+from holmtray.core.history.store import Store
 from holmtray.core.parsing.parser import parse_event
 from holmtray.core.text import show_bidi_controls
 from holmtray.ui import event_model
