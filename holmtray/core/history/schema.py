@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -131,9 +132,39 @@ def _migrate_v1_to_v2(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO events_fts(events_fts) VALUES ('rebuild')")
 
 
+def _migrate_v2_to_v3(conn: sqlite3.Connection) -> None:
+    # v3 serves a relay and keeps a mirror of one: a relay id made once per database (a
+    # subscriber seeing another one knows the history was reset), the analysts' read tokens
+    # (SHA-256 only) with a version bumped on every change so that running relays notice a
+    # revocation made by another process, and a mirror's cursor per relay.
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('relay_id', ?), ('tokens_version', '0')",
+        (str(uuid.uuid4()),),
+    )
+    conn.execute(
+        """
+        CREATE TABLE read_tokens (
+            name       TEXT    PRIMARY KEY,
+            hash       TEXT    NOT NULL UNIQUE,    -- SHA-256 hex of the token
+            created_at INTEGER NOT NULL            -- microseconds since the Unix epoch, UTC
+        )
+        """
+    )
+    conn.execute(
+        """
+        CREATE TABLE replica (
+            relay_id TEXT    PRIMARY KEY,
+            last_id  INTEGER NOT NULL              -- the relay's id of the last event stored
+        )
+        """
+    )
+
+
 _MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migrate_v0_to_v1,
     _migrate_v1_to_v2,
+    _migrate_v2_to_v3,
 )
 """``_MIGRATIONS[n]`` takes a database from version ``n`` to ``n + 1``."""
 

@@ -48,7 +48,9 @@ from holmtray.core.history.database import (
     unavailable_on_failure,
 )
 from holmtray.core.history.query import EventQuery, select_sql, sorted_ids, update_where
+from holmtray.core.history.relaylog import Mirror, RelayLog
 from holmtray.core.history.schema import SCHEMA_VERSION, check_version, migrate
+from holmtray.core.history.tokens import ReadTokens
 
 log = logging.getLogger("holmtray.history.store")
 
@@ -103,6 +105,10 @@ class Store:
         self._writes = 0  # write transactions begun on this connection
         # unread_summary()'s last answer, keyed by (PRAGMA data_version, self._writes).
         self._unread: tuple[tuple[int, int], tuple[int, Severity | None]] | None = None
+        # The relay's tables over the same connection and transactions (schema v3).
+        self.log = RelayLog(read=self._read)
+        self.tokens = ReadTokens(read=self._read, write=self._write)
+        self.mirror = Mirror(read=self._read, write=self._write)
 
     # ---- opening -------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from holmtray.core.events import Event, StoredEvent
 from holmtray.core.history.database import StoreError, StoreUnavailable
 from holmtray.core.history.health import StoreHealth
 from holmtray.core.history.query import EventQuery
+from holmtray.core.history.relaylog import Replicated
 from holmtray.core.history.store import InsertResult, NewEvent, Store
 
 log = logging.getLogger("holmtray.history.writer")
@@ -58,10 +59,11 @@ _T = TypeVar("_T")
 class Operation:
     """One completed write through the writer: an insert batch, a named operation, retention.
 
-    ``name`` is ``"insert"``, ``"set_read"``, ``"mark_all_read"``, ``"delete"``, ``"restore"``
-    or ``"retention"``. ``rows`` is what it reported: rows inserted (duplicates add none),
-    changed or deleted, and for ``"restore"`` the events given (one already present is left as
-    it is); 0 when it failed. ``error`` is ``None`` for a success, else the failure's message.
+    ``name`` is ``"insert"``, ``"set_read"``, ``"mark_all_read"``, ``"delete"``, ``"restore"``,
+    ``"replicate"`` or ``"retention"``. ``rows`` is what it reported: rows inserted (duplicates
+    and events already mirrored add none), changed or deleted, and for ``"restore"`` the events
+    given (one already present is left as it is); 0 when it failed. ``error`` is ``None`` for a
+    success, else the failure's message.
     """
 
     name: str
@@ -80,8 +82,9 @@ class _Job:
     """A named operation: ``run`` is called on the writer thread with the current store."""
 
     name: str
-    run: Callable[[Store], int]
-    future: asyncio.Future[int]
+    run: Callable[[Store], Any]
+    future: asyncio.Future[Any]
+    rows: Callable[[Any], int]  # what the operation log records of the result
 
 
 class GroupCommitWriter:
@@ -249,14 +252,28 @@ class GroupCommitWriter:
 
         await self._call("restore", run)
 
-    async def _call(self, name: str, run: Callable[[Store], int]) -> int:
+    async def submit_replicated(
+        self, relay_id: str, items: Sequence[Replicated]
+    ) -> list[StoredEvent]:
+        """Store events fetched from a relay with their ids and move the mirror's cursor, in
+        one transaction (:meth:`Mirror.store`), in turn with everything else; the events
+        stored. ``on_commit`` is not called: the subscriber reports them with their context."""
+        batch = list(items)
+        return await self._call(
+            "replicate", lambda store: store.mirror.store(relay_id, batch), rows=len
+        )
+
+    async def _call(
+        self, name: str, run: Callable[[Store], _T], *, rows: Callable[[_T], int] | None = None
+    ) -> _T:
         """Queue ``run`` behind every request already submitted and await its result.
 
         As with :meth:`submit`, a caller cancelled while waiting does not stop the operation.
+        ``rows`` turns the result into the count the operation log keeps (default: it is one).
         """
         queue = self._open_queue()
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        queue.put_nowait(_Job(name, run, future))
+        future: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
+        queue.put_nowait(_Job(name, run, future, rows or _as_count))
         return await future
 
     def _open_queue(self) -> asyncio.Queue[_Request | _Job | None]:
@@ -377,7 +394,7 @@ class GroupCommitWriter:
         """Run one named operation. A success leaves the health alone (a call that changes
         nothing writes nothing, so proves nothing); the probe or the next commit clears it."""
         try:
-            rows = await self._run(self._on_store, job.run)
+            result = await self._run(self._on_store, job.run)
         except StoreError as exc:
             log.debug("could not %s: %s", job.name, exc)  # as for a batch: health logs it
             self._failed(job.name, exc)
@@ -388,9 +405,9 @@ class GroupCommitWriter:
             self._failed(job.name, exc)
             _fail(job.future, exc)
             return
-        self._operations.append(Operation(job.name, rows))
+        self._operations.append(Operation(job.name, job.rows(result)))
         if not job.future.done():
-            job.future.set_result(rows)
+            job.future.set_result(result)
 
     def _failed(self, name: str, exc: Exception) -> None:
         """A write failed: on record, and the health hears of it."""
@@ -455,6 +472,10 @@ class GroupCommitWriter:
 
 def _inserter(items: list[NewEvent]) -> Callable[[Store], list[InsertResult]]:
     return lambda store: store.insert_many(items)
+
+
+def _as_count(result: object) -> int:
+    return result if isinstance(result, int) else 0
 
 
 def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:

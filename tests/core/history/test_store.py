@@ -769,7 +769,7 @@ def test_v1_database_is_backed_up_migrated_and_searchable(db: Path) -> None:
         assert s.integrity_check() == "ok"
 
     con = raw(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     backup = db.with_name(db.name + ".bak-v1")
     bcon = sqlite3.connect(backup)
     assert bcon.execute("PRAGMA user_version").fetchone()[0] == 1

@@ -25,6 +25,7 @@ from holmtray.core.history.query import EventQuery
 from holmtray.core.history.store import Store
 from holmtray.core.history.writer import GroupCommitWriter, Operation
 from tests.core.history.test_faults import LOCKED, wait_for_health
+from tests.core.history.test_relaylog import replicated
 from tests.core.history.test_writer import locker, make_event, rows
 
 
@@ -292,3 +293,19 @@ async def test_close_runs_every_operation_already_called(db: Path) -> None:
     await w.close()
     assert await pending == 2
     assert rows(db) == []
+
+
+async def test_submit_replicated_stores_relay_ids_moves_the_cursor_and_is_logged(
+    writer: GroupCommitWriter, db: Path
+) -> None:
+    got = await writer.submit_replicated("R", [replicated(i) for i in (7, 8)])
+    assert [e.id for e in got] == [7, 8]
+    again = await writer.submit_replicated("R", [replicated(i) for i in (8, 9)])
+    assert [e.id for e in again] == [9]
+    assert [op for op in writer.operations if op.name == "replicate"] == [
+        Operation("replicate", 2),
+        Operation("replicate", 1),
+    ]
+    with Store.open(db, readonly=True, check=False) as s:
+        assert s.mirror.cursor("R") == 9
+        assert s.query_ids(EventQuery(limit=None, oldest_first=True)) == [7, 8, 9]
