@@ -335,7 +335,9 @@ def test_secret_show_toggle_reveals_the_password(
     dialog = _dialog(qtbot, start, paths, Applier())
     password = dialog.editor("listener.password")
     assert isinstance(password, QLineEdit)
-    (show,) = dialog.show_buttons
+    # One "show" button per secret field (the Basic password, the relay read token); the
+    # password's sits beside it.
+    [show] = [b for b in dialog.show_buttons if b.parentWidget() is password.parentWidget()]
     show.click()
     assert password.echoMode() == QLineEdit.EchoMode.Normal
     show.click()

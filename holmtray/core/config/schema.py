@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from holmtray.core.events import Severity
 from holmtray.core.netfilter import check_networks
@@ -107,6 +108,44 @@ class Setting:
             if why:
                 raise SettingsError(f"invalid value {shown} for setting '{self.key}': {why}")
         return converted
+
+
+_READ_TOKEN_RE = re.compile(r"^htr_[A-Za-z0-9_-]{43}$")
+
+
+def _check_read_token(value: str) -> str | None:
+    if value and not _READ_TOKEN_RE.match(value):
+        return "expected a read token: 'htr_' followed by 43 characters of A-Z, a-z, 0-9, '-', '_'"
+    return None
+
+
+def _check_relay_urls(value: list[str]) -> str | None:
+    for url in value:
+        try:
+            parts = urlsplit(url)
+            _ = parts.port
+        except ValueError:
+            return f"{url!r} is not a URL"
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return f"{url!r} is not an http:// or https:// address with a host"
+        if parts.username is not None or parts.password is not None:
+            return (
+                f"{url!r} has a user name or password in it; put the read token in subscribe.token"
+            )
+        if parts.query or parts.fragment:
+            return f"{url!r} has a query or fragment; give the relay's base address only"
+    return None
+
+
+def relay_url_is_local(url: str) -> bool:
+    """Whether ``url`` points at this machine (loopback), where plain HTTP is acceptable."""
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_bind(value: str) -> str | None:
@@ -481,6 +520,96 @@ SCHEMA: tuple[Setting, ...] = (
         "when its duration is unknown (otherwise twice its last known duration).",
         minimum=0.1,
         maximum=24 * 14,
+    ),
+    Setting(
+        "relay.enabled",
+        bool,
+        False,
+        "Act as a relay: keep serving the stored events to subscribing holmtray apps under "
+        "/v1/ (also `holmtray serve --relay`). Analysts read with their own read token "
+        "(`holmtray relay token add NAME`).",
+    ),
+    Setting(
+        "relay.allow_from",
+        list,
+        [],
+        "Only these IP addresses or networks may subscribe (the analysts' networks); empty: "
+        "everyone with a read token. The webhook's allow_from does not apply to /v1/.",
+        check=check_networks,
+    ),
+    Setting(
+        "relay.max_subscribers",
+        int,
+        200,
+        "Event streams open at once; more get 503 with Retry-After. Streams never count "
+        "against the webhook's max_concurrent.",
+        minimum=1,
+        maximum=100_000,
+    ),
+    Setting(
+        "relay.ping_interval",
+        float,
+        20.0,
+        "Seconds between keep-alive frames on an idle stream (keep it below any proxy's "
+        "read timeout).",
+        minimum=1,
+        maximum=300,
+    ),
+    Setting(
+        "relay.queue_size",
+        int,
+        10_000,
+        "Events buffered for one subscriber that is not keeping up; beyond it the stream is "
+        "closed and the subscriber resumes where it was.",
+        minimum=16,
+        maximum=1_000_000,
+    ),
+    Setting(
+        "source.mode",
+        str,
+        "direct",
+        "Where the tray app gets events: 'direct' (its own webhook listener, for a computer "
+        "Holm can reach) or 'relay' (subscribe to a holmtray relay on an always-on host).",
+        choices=("direct", "relay"),
+    ),
+    Setting(
+        "subscribe.urls",
+        list,
+        [],
+        "Address of the relay to subscribe to, e.g. https://hooks.example.org (more than one: "
+        "tried in order).",
+        check=_check_relay_urls,
+    ),
+    Setting(
+        "subscribe.token",
+        str,
+        "",
+        "Your read token for the relay (htr_…), from `holmtray relay token add NAME` on the "
+        "relay host.",
+        check=_check_read_token,
+        secret=True,
+    ),
+    Setting(
+        "subscribe.ca_file",
+        str,
+        "",
+        "CA certificate file (PEM) that signed the relay's certificate, for a private CA "
+        "(empty: the system's trusted CAs).",
+    ),
+    Setting(
+        "subscribe.allow_http",
+        bool,
+        False,
+        "Allow plain http:// to a relay that is not on this machine (the token and events "
+        "would cross the network unencrypted).",
+    ),
+    Setting(
+        "subscribe.read_timeout",
+        float,
+        60.0,
+        "Reconnect when the relay has sent nothing (not even a keep-alive) for this many seconds.",
+        minimum=2,
+        maximum=3600,
     ),
     Setting("ui.start_at_login", bool, False, "Start holmtray when you log in."),
     Setting("ui.welcome_shown", bool, False, "The first-run welcome dialog has been shown."),

@@ -11,7 +11,13 @@ import secrets
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from holmtray.core.config.schema import SCHEMA, SettingsError, Value, setting
+from holmtray.core.config.schema import (
+    SCHEMA,
+    SettingsError,
+    Value,
+    relay_url_is_local,
+    setting,
+)
 
 TOKEN_BYTES = 32  # 256 random bits; the issue asks for at least 128
 
@@ -23,6 +29,14 @@ def _check_together(values: Mapping[str, Value]) -> None:
             "settings 'listener.tls_cert' and 'listener.tls_key' go together: set both (a "
             "certificate and its private key) for HTTPS, or leave both empty for plain HTTP"
         )
+    if not values["subscribe.allow_http"]:
+        for url in values["subscribe.urls"]:  # type: ignore[union-attr]
+            if url.startswith("http://") and not relay_url_is_local(url):
+                raise SettingsError(
+                    f"setting 'subscribe.urls': {url!r} is plain HTTP to another computer, so "
+                    "your read token and the events would cross the network unencrypted; use "
+                    "https:// (or allow it with subscribe.allow_http)"
+                )
 
 
 class Settings(Mapping[str, Value]):

@@ -135,3 +135,48 @@ def test_without_holmtray_home_platform_folders_are_used(tmp_path: Path) -> None
     paths = Paths.default({})
     assert "holmtray" in str(paths.config_dir)
     assert not paths.config_dir.is_relative_to(tmp_path)
+
+
+# ---- relay and subscribe ---------------------------------------------------------------------
+
+READ_TOKEN = "htr_" + "a" * 43
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("hooks.example.org", "not an http:// or https://"),
+        ("ftp://hooks.example.org", "not an http:// or https://"),
+        ("https://bob:pw@hooks.example.org", "user name or password"),
+        ("https://hooks.example.org/?token=x", "query or fragment"),
+        ("https://hooks.example.org:99999", "is not a URL"),
+    ],
+)
+def test_relay_urls_are_checked_and_the_error_names_key_and_value(url: str, why: str) -> None:
+    with pytest.raises(SettingsError, match=r"subscribe\.urls") as err:
+        Settings({"subscribe.urls": [url]})
+    assert why in str(err.value)
+
+
+def test_plain_http_to_another_computer_needs_allow_http() -> None:
+    with pytest.raises(SettingsError, match="unencrypted"):
+        Settings({"subscribe.urls": ["http://relay.example.org:8747"]})
+    allowed = Settings(
+        {"subscribe.urls": ["http://relay.example.org:8747"], "subscribe.allow_http": True}
+    )
+    assert allowed.strings("subscribe.urls") == ["http://relay.example.org:8747"]
+    for local in ("http://127.0.0.1:8747", "http://localhost:8747", "http://[::1]:8747"):
+        assert Settings({"subscribe.urls": [local]}).strings("subscribe.urls") == [local]
+
+
+def test_read_token_format_is_checked_and_never_echoed() -> None:
+    assert Settings({"subscribe.token": READ_TOKEN}).text("subscribe.token") == READ_TOKEN
+    with pytest.raises(SettingsError, match="htr_") as err:
+        Settings({"subscribe.token": "htr_short-secret"})
+    assert "short-secret" not in str(err.value)
+
+
+def test_source_mode_has_two_choices() -> None:
+    assert Settings().text("source.mode") == "direct"
+    with pytest.raises(SettingsError, match="one of direct, relay"):
+        Settings({"source.mode": "tunnel"})
