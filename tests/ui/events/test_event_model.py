@@ -20,8 +20,8 @@ from holmtray.core.events import Counts, Event, Kind, Severity, StoredEvent
 from holmtray.core.history.store import EventQuery, NewEvent, Store
 from holmtray.core.parsing.parser import parse_event
 from holmtray.core.text import show_bidi_controls
-from holmtray.ui import event_model
-from holmtray.ui.event_model import (
+from holmtray.ui.events import model as event_model
+from holmtray.ui.events.model import (
     COL_COUNTS,
     COL_KIND,
     COL_RECEIVED,

@@ -19,9 +19,9 @@ from holmtray.core.events import Counts, Kind, Severity, StoredEvent
 from holmtray.core.history.store import EventQuery, Store
 from holmtray.core.parsing.parser import parse_event
 from holmtray.core.text import show_bidi_controls
-from holmtray.ui import event_model
-from holmtray.ui.event_model import COL_RECEIVED, COL_TITLE, PAGE_SIZE
-from holmtray.ui.event_window import CSV_COLUMNS, EventWindow
+from holmtray.ui.events import model as event_model
+from holmtray.ui.events.model import COL_RECEIVED, COL_TITLE, PAGE_SIZE
+from holmtray.ui.events.window import CSV_COLUMNS, EventWindow
 from tests.ui.events.test_event_model import (
     BASE_TIME,
     HOSTILE_TITLES,

@@ -1,7 +1,7 @@
 """The event window: the browsable, searchable history behind the tray icon.
 
 This module owns the window a person uses to look through stored events: the filter bar, the
-table over :class:`~holmtray.ui.event_model.EventTableModel`, the detail pane for the selected
+table over :class:`~holmtray.ui.events.model.EventTableModel`, the detail pane for the selected
 event, the actions on events (mark read/unread, mark all read, delete with undo, export), their
 shortcuts, and saving/restoring the window's layout. It turns user actions into
 :class:`~holmtray.core.history.store.Store` calls and never opens a link itself: links go to the
@@ -14,7 +14,7 @@ everything read), or at once when its link is opened.
 Long histories: Ctrl+End in the list (or dragging the scroll bar to its very end) jumps to the
 oldest events instead of paging through everything in between; newer events then load above as
 the user scrolls up, a bar says so, and Ctrl+Home or its "Back to newest" button returns to
-the newest. The "N events" label counts up to :data:`~holmtray.ui.event_model.COUNT_CAP`
+the newest. The "N events" label counts up to :data:`~holmtray.ui.events.model.COUNT_CAP`
 matches and says "10,000+ events" beyond.
 
 Everything from a payload is shown as plain text: labels are set to ``Qt.PlainText`` and the raw
@@ -90,7 +90,7 @@ from holmtray.core.events import Event, Kind, Severity, StoredEvent
 from holmtray.core.history.store import EventQuery, Store, StoreError
 from holmtray.core.text import show_bidi_controls
 from holmtray.ui import icons
-from holmtray.ui.event_model import (
+from holmtray.ui.events.model import (
     COL_COUNTS,
     COL_KIND,
     COL_RECEIVED,
