@@ -75,7 +75,7 @@ def cap_match_count(cap: int = COUNT_CAP) -> None:
     makes it ask ``Store.count(q, cap=...)`` instead (the label then says e.g. "10,000 events"
     where the app would say "9,999+ events").
     """
-    from holmtray.ui.event_model import EventTableModel  # noqa: PLC0415
+    from holmtray.ui.events.model import EventTableModel  # noqa: PLC0415
 
     def match_count(self: Any) -> int:
         if self._count is None:
@@ -96,7 +96,7 @@ def child(db: Path, capped: bool) -> dict[str, Any]:
     from holmtray.core.events import Kind, Severity  # noqa: PLC0415
     from holmtray.core.history.query import EventQuery  # noqa: PLC0415
     from holmtray.core.history.store import Store  # noqa: PLC0415
-    from holmtray.ui.event_window import EventWindow  # noqa: PLC0415
+    from holmtray.ui.events.window import EventWindow  # noqa: PLC0415
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     out: dict[str, Any] = {"rss_start_mb": self_rss_mb()}

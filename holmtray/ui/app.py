@@ -50,7 +50,7 @@ from holmtray.core.history.database import StoreError
 from holmtray.core.history.store import Store
 from holmtray.core.ingest.receiver import ListenerError, database_path
 from holmtray.core.ingest.sendtest import SampleTarget, send_sample
-from holmtray.ui.event_window import EventWindow
+from holmtray.ui.events.window import EventWindow
 from holmtray.ui.icons import app_icon, resource_path
 from holmtray.ui.links import LinkOpener
 from holmtray.ui.notifier import Notifier

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,16 +19,18 @@ from holmtray.core.history.query import EventQuery
 from holmtray.core.history.store import Store
 from holmtray.core.parsing.parser import parse_event
 from holmtray.core.text import show_bidi_controls
-from holmtray.ui import event_model
-from holmtray.ui.event_model import COL_RECEIVED, COL_TITLE, PAGE_SIZE
-from holmtray.ui.event_window import CSV_COLUMNS, EventWindow
-from tests.ui.events.test_event_model import (
+from holmtray.ui.events import model as event_model
+from holmtray.ui.events.display import COL_RECEIVED, COL_TITLE
+from holmtray.ui.events.model import PAGE_SIZE
+from holmtray.ui.events.window import EventWindow
+from tests.stored_events import (
     BASE_TIME,
     HOSTILE_TITLES,
     fill_fast,
     insert,
     make_event,
     sample,
+    store_mixed,
     varied_events,
 )
 
@@ -163,19 +164,7 @@ def test_filtered_live_insertion_shows_only_matching_events(make_window: Any, st
 
 @pytest.fixture
 def mixed(store: Store) -> list[StoredEvent]:
-    stored = insert(
-        store,
-        [
-            parse_event(sample("finished_scan")),  # critical, finished scan
-            parse_event(sample("finished_scan_with_errors")),  # medium, attention
-            parse_event(sample("scheduled_scan")),  # info
-            parse_event(sample("ticket_opened_nested")),  # high, web-01, CVE-2023-48795
-            parse_event(sample("custom_placeholders")),  # critical, custom
-            make_event("quiet note", severity=Severity.LOW),
-        ],
-    )
-    store.set_read([stored[0].id, stored[2].id])
-    return stored
+    return store_mixed(store)
 
 
 def test_search_is_debounced_then_filters_rows_and_count(
@@ -452,57 +441,18 @@ def test_undo_button_restores_and_undo_is_stacked(make_window: Any, store: Store
 # ---- export ----------------------------------------------------------------------------------
 
 
-def test_export_csv_round_trips_and_defuses_formulas(
-    make_window: Any, store: Store, tmp_path: Path
-) -> None:
-    evil = ['=HYPERLINK("http://x")', "+1+1", "-2", "@SUM(A1)", 'plain, with "quotes"']
-    stored = insert(store, [make_event(t, severity=Severity.HIGH) for t in evil])
-    stored += insert(store, [parse_event(sample("ticket_opened_nested"))], start=later(1))
-    w = make_window()
-    path = tmp_path / "out.csv"
-    assert w.export_to(path, "csv") == 6
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.reader(f))
-    assert tuple(rows[0]) == CSV_COLUMNS
-    body = [dict(zip(CSV_COLUMNS, r, strict=True)) for r in rows[1:]]
-    assert [int(r["id"]) for r in body] == [s.id for s in reversed(stored)]
-    ticket = body[0]
-    assert ticket["kind"] == "ticket"
-    assert ticket["severity"] == "high"
-    assert ticket["hostname"] == "web-01.corp.example"
-    assert ticket["cve"] == "CVE-2023-48795"
-    assert ticket["asset_name"] == "web-01"
-    assert ticket["read"] == "false"
-    assert ticket["received_at"].endswith("+00:00")
-    exported_titles = [r["title"] for r in reversed(body[1:])]
-    assert exported_titles == [
-        '\'=HYPERLINK("http://x")',
-        "'+1+1",
-        "'-2",
-        "'@SUM(A1)",
-        'plain, with "quotes"',
-    ]
-    assert not (tmp_path / "out.csv.part").exists()
-
-
-def test_export_json_round_trips_the_current_filter(
-    make_window: Any, store: Store, mixed: list[StoredEvent], tmp_path: Path
+def test_export_writes_the_events_the_filter_shows(
+    make_window: Any, store: Store, mixed: list[StoredEvent], tmp_path: Path, qtbot: Any
 ) -> None:
     w = make_window()
     w.severity_combo.setCurrentIndex(w.severity_combo.findData(int(Severity.HIGH)))
     path = tmp_path / "out.json"
-    assert w.export_to(path, "json") == 3
+    w.start_export(path, "json")
+    qtbot.waitUntil(path.exists, timeout=5000)
     data = json.loads(path.read_text(encoding="utf-8"))
     expected = [store.get(mixed[i].id) for i in (4, 3, 0)]
     assert data == [s.to_json() for s in expected if s is not None]
-
-
-def test_export_of_nothing_is_valid(make_window: Any, tmp_path: Path) -> None:
-    w = make_window()
-    assert w.export_to(tmp_path / "empty.json", "json") == 0
-    assert json.loads((tmp_path / "empty.json").read_text(encoding="utf-8")) == []
-    assert w.export_to(tmp_path / "empty.csv", "csv") == 0
-    assert (tmp_path / "empty.csv").read_text(encoding="utf-8-sig").strip() == ",".join(CSV_COLUMNS)
+    assert w.statusBar().currentMessage() == f"Exported 3 events to {path}."
 
 
 @pytest.mark.slow

@@ -1,8 +1,8 @@
 """The event table model: the stored history as rows of a ``QAbstractTableModel``.
 
-This module owns how events become table rows: which columns there are, what each role
-returns for them (text, icons, severity colours, bold for unread, tooltips), and which part of
-the history is in memory. Rows are read from the
+This module owns how events become table rows: what each role returns for them (text,
+icons, severity colours, bold for unread, tooltips), and which part of the history is in
+memory. Rows are read from the
 :class:`~holmtray.core.history.store.Store` a page at a time, newest first, through
 ``canFetchMore``/``fetchMore``, so a history of a million events costs one page of memory and
 one indexed query until the user scrolls. Nothing here counts or
@@ -16,9 +16,9 @@ ascending query, shown reversed so the list still reads newest first), and from 
 :data:`MAX_LOADED_ROWS` rows stay loaded: growing past that drops rows at the far end.
 
 Every string from a payload is returned as a plain ``str`` for the display role; views paint
-that as plain text. Tooltips are the exception that needs care: ``QToolTip`` guesses whether a
-string is rich text from its content, so tooltip texts are returned as rich text built by
-escaping, which shows the untrusted characters literally.
+that as plain text. Tooltips are returned as escaped rich text
+(:func:`~holmtray.ui.events.display.tooltip_html`). The texts themselves come from
+:mod:`holmtray.ui.events.display`.
 """
 
 from __future__ import annotations
@@ -26,9 +26,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import dataclasses
-import html
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from PySide6.QtCore import (
@@ -41,20 +39,19 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from holmtray.core.events import Event, Severity, StoredEvent
+from holmtray.core.events import Severity, StoredEvent
 from holmtray.core.history.query import EventQuery, matches
 from holmtray.core.history.store import Store
-from holmtray.core.text import show_bidi_controls
+from holmtray.ui.events.display import (
+    COL_KIND,
+    COL_SEVERITY,
+    COL_STATUS,
+    HEADERS,
+    cell_text,
+    cell_tooltip,
+    tooltip_html,
+)
 from holmtray.ui.icons import SEVERITY_COLORS, kind_icon
-
-COL_RECEIVED = 0
-COL_KIND = 1
-COL_SEVERITY = 2
-COL_TITLE = 3
-COL_COUNTS = 4
-COL_STATUS = 5
-
-HEADERS = ("Received", "Kind", "Severity", "Title", "Counts", "Status")
 
 EventRole = int(Qt.ItemDataRole.UserRole) + 1
 """Returns the row's :class:`StoredEvent`."""
@@ -72,53 +69,7 @@ it means "more"): an exact count of a common word in a million events takes half
 _ID_CHUNK = 5000
 """Ids per store query when re-reading rows, to keep each statement's parameter small."""
 
-_TOOLTIP_MAX = 1000
-"""Longest untrusted text put into a tooltip; the detail pane shows the rest."""
-
-UTC_NOTE = "Times without a zone in the payload are taken as UTC."
-
 _Index = QModelIndex | QPersistentModelIndex
-
-
-def local_time(dt: datetime) -> str:
-    """``YYYY-MM-DD HH:MM:SS`` in the local zone."""
-    return dt.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-
-
-def utc_time(dt: datetime) -> str:
-    """``YYYY-MM-DD HH:MM:SS UTC``."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def severity_text(ev: Event) -> str:
-    """The severity word, with `` !`` when the event needs attention."""
-    return f"{ev.severity.label} !" if ev.attention else ev.severity.label
-
-
-def counts_text(ev: Event) -> str:
-    """``1C 3H 5M 12L`` for a scan that reported counts, else empty."""
-    c = ev.counts
-    if c is None:
-        return ""
-    return f"{c.critical}C {c.high}H {c.medium}M {c.low}L"
-
-
-def status_text(ev: Event) -> str:
-    """Scan status, ticket status, or "Scheduled"; attention is added to whichever applies."""
-    base = ev.scan_status or ev.ticket.status or ""
-    if not base and ev.starts_at is not None:
-        base = "Scheduled"
-    if ev.attention:
-        return f"{base} — needs attention" if base else "Needs attention"
-    return base
-
-
-def tooltip_html(text: str) -> str:
-    """``text`` as rich text that shows every character literally (see the module docstring)."""
-    if len(text) > _TOOLTIP_MAX:
-        text = text[:_TOOLTIP_MAX] + "…"
-    body = html.escape(show_bidi_controls(text), quote=False).replace("\n", "<br>")
-    return f"<qt>{body}</qt>"
 
 
 def _neg_id(s: StoredEvent) -> int:
@@ -467,7 +418,7 @@ class EventTableModel(QAbstractTableModel):
             return None
         s = self._rows[row]
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(s, col)
+            return cell_text(s, col)
         if role == EventRole:
             return s
         if role == Qt.ItemDataRole.FontRole:
@@ -483,40 +434,8 @@ class EventTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.BackgroundRole:
             return self._sev_bg[s.event.severity] if col == COL_SEVERITY else None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return tooltip_html(self._tooltip(s, col))
+            return tooltip_html(cell_tooltip(s, col))
         return None
-
-    @staticmethod
-    def _display(s: StoredEvent, col: int) -> str:
-        ev = s.event
-        if col == COL_RECEIVED:
-            return local_time(s.received_at)
-        if col == COL_KIND:
-            return ev.kind.label
-        if col == COL_SEVERITY:
-            return severity_text(ev)
-        if col == COL_TITLE:
-            return ev.title
-        if col == COL_COUNTS:
-            return counts_text(ev)
-        return status_text(ev)
-
-    @staticmethod
-    def _tooltip(s: StoredEvent, col: int) -> str:
-        ev = s.event
-        if col == COL_RECEIVED:
-            return (
-                f"Received {local_time(s.received_at)} local, {utc_time(s.received_at)}\n{UTC_NOTE}"
-            )
-        if col == COL_SEVERITY:
-            return ev.severity.label + (" — needs attention" if ev.attention else "")
-        if col == COL_COUNTS:
-            return ev.counts.describe(include_zero=True) if ev.counts is not None else ""
-        if col == COL_KIND:
-            return ev.kind.label
-        if col == COL_STATUS:
-            return status_text(ev)
-        return ev.title
 
     # ---- rows by id ----------------------------------------------------------------------
 

@@ -1,0 +1,92 @@
+"""The event window's side of an export: the save dialog and a cancellable progress dialog.
+
+The export itself (formats, paging, the ``.part`` file) is
+:class:`holmtray.core.history.export.ExportJob`; this module asks where to write, then runs the
+job one page per turn of the event loop under a progress dialog that can cancel it, and reports
+the outcome in the window's status bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QProgressDialog, QWidget
+
+from holmtray.core.history.database import StoreError
+from holmtray.core.history.export import ExportJob
+from holmtray.core.history.query import EventQuery
+from holmtray.core.history.store import Store
+
+Report = Callable[[str, Exception], None]
+"""Tells the user something failed: ``report("Cannot export", exc)``."""
+
+
+def ask_export_path(parent: QWidget, fmt: str) -> Path | None:
+    """Ask where to export to (``csv`` or ``json``); ``None`` if the user cancelled."""
+    caption = "Export events to CSV" if fmt == "csv" else "Export events to JSON"
+    pattern = "CSV files (*.csv)" if fmt == "csv" else "JSON files (*.json)"
+    name, _ = QFileDialog.getSaveFileName(parent, caption, f"holmtray-events.{fmt}", pattern)
+    return Path(name) if name else None
+
+
+def run_export(
+    *,
+    window: QMainWindow,
+    store: Store,
+    query: EventQuery,
+    path: Path,
+    fmt: str,
+    report: Report,
+) -> QProgressDialog | None:
+    """Export in steps on the event loop, with a progress dialog that can cancel it.
+
+    Returns the progress dialog (it deletes itself when the export ends), or ``None`` if the
+    export could not start (reported).
+    """
+    try:
+        # Exact, unlike the window's label: the progress bar needs it, and an export of many
+        # events takes far longer than counting them.
+        total = store.count(query)
+        job = ExportJob(store=store, query=query, path=path, fmt=fmt)
+    except (OSError, StoreError) as exc:
+        report("Cannot export", exc)
+        return None
+    progress = QProgressDialog(f"Exporting to {path.name}…", "Cancel", 0, max(total, 1), window)
+    progress.setWindowTitle("Export")
+    progress.setWindowModality(Qt.WindowModality.WindowModal)
+    progress.setMinimumDuration(300)
+    timer = QTimer(progress)
+    timer.setInterval(0)
+
+    def finish(error: Exception | None = None) -> None:
+        timer.stop()
+        if error is not None:
+            job.abort()
+            report("Export failed", error)
+        elif progress.wasCanceled():
+            job.abort()
+            window.statusBar().showMessage("Export cancelled.", 5000)
+        else:
+            job.finish()
+            window.statusBar().showMessage(f"Exported {job.written:,} events to {path}.", 8000)
+        progress.reset()
+        progress.deleteLater()
+
+    def step() -> None:
+        if progress.wasCanceled():
+            finish()
+            return
+        try:
+            more = job.step()
+        except (OSError, StoreError) as exc:
+            finish(exc)
+            return
+        progress.setValue(min(job.written, progress.maximum()))
+        if not more:
+            finish()
+
+    timer.timeout.connect(step)
+    timer.start()
+    return progress

@@ -1,0 +1,78 @@
+"""The event window's saved layout: geometry, splitter positions and column widths.
+
+This module owns the state file (an INI file read through ``QSettings``) and which parts of a
+window go into it under which keys. Saving reports a failure in the log and goes on; restoring
+skips whatever is missing or damaged, so a foreign or broken file never stops the window.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtWidgets import QWidget
+
+log = logging.getLogger("holmtray.ui.events.layout_state")
+
+
+class Stateful(Protocol):
+    """A widget that saves and restores its own state (a splitter, a header view)."""
+
+    def saveState(self) -> QByteArray: ...
+
+    def restoreState(self, state: QByteArray | bytes | bytearray | memoryview) -> bool: ...
+
+
+class LayoutState:
+    """Saves ``window``'s geometry under ``geometry_key`` and each part under its key."""
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        window: QWidget,
+        geometry_key: str,
+        parts: Mapping[str, Stateful],
+    ) -> None:
+        self._path = Path(path)
+        self._window = window
+        self._geometry_key = geometry_key
+        self._parts = dict(parts)
+
+    def _settings(self) -> QSettings:
+        return QSettings(str(self._path), QSettings.Format.IniFormat)
+
+    def save(self) -> None:
+        """Write the geometry and every part's state to the file."""
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            log.warning("cannot save the event window layout to %s: %s", self._path, exc)
+            return
+        s = self._settings()
+        s.setValue(self._geometry_key, self._window.saveGeometry())
+        for key, part in self._parts.items():
+            s.setValue(key, part.saveState())
+        s.sync()
+        if s.status() != QSettings.Status.NoError:
+            log.warning("cannot save the event window layout to %s", self._path)
+
+    def restore(self) -> None:
+        """Apply what the file holds; a missing file or key leaves that part as it is."""
+        if not self._path.exists():
+            return
+        s = self._settings()
+
+        def get(key: str) -> QByteArray | None:
+            value = s.value(key)
+            return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+        # A damaged or foreign state file must not stop the window: each part is optional.
+        if (geometry := get(self._geometry_key)) is not None:
+            self._window.restoreGeometry(geometry)
+        for key, part in self._parts.items():
+            if (state := get(key)) is not None:
+                part.restoreState(state)

@@ -1,0 +1,562 @@
+"""The event window: the browsable, searchable history behind the tray icon.
+
+This module owns the window a person uses to look through stored events: it puts the filter
+bar, the table over :class:`~holmtray.ui.events.model.EventTableModel` and the detail pane
+together, and owns the actions on events (mark read/unread, mark all read, delete with undo,
+export), their shortcuts, and when the layout is saved and restored. It turns user actions
+into :class:`~holmtray.core.history.store.Store` calls and never opens a link itself: links go
+to the ``open_link`` callable it is given, which applies the link-safety rules.
+
+Reading rule: the event shown in the detail pane is marked read once it has stayed the current
+row for :attr:`EventWindow.MARK_READ_DELAY_MS` (so arrowing through the list does not mark
+everything read), or at once when its link is opened.
+
+Long histories: Ctrl+End in the list (or dragging the scroll bar to its very end) jumps to the
+oldest events instead of paging through everything in between; newer events then load above as
+the user scrolls up, a bar says so, and Ctrl+Home or its "Back to newest" button returns to
+the newest. The "N events" label counts up to :data:`~holmtray.ui.events.model.COUNT_CAP`
+matches and says "10,000+ events" beyond.
+
+Everything from a payload is shown as plain text: labels are set to ``Qt.PlainText`` and the raw
+payload goes into a ``QPlainTextEdit``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import (
+    QCloseEvent,
+    QGuiApplication,
+    QHideEvent,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QMainWindow,
+    QProgressDialog,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from holmtray.core.events import StoredEvent
+from holmtray.core.history.database import StoreError
+from holmtray.core.history.query import EventQuery
+from holmtray.core.history.store import Store
+from holmtray.ui import icons
+from holmtray.ui.events.actions import EventActions
+from holmtray.ui.events.bars import IdsChip, OlderBar, UndoBar
+from holmtray.ui.events.detail import DetailPane
+from holmtray.ui.events.display import local_time
+from holmtray.ui.events.export_dialog import ask_export_path, run_export
+from holmtray.ui.events.filter_bar import FilterBar
+from holmtray.ui.events.layout_state import LayoutState
+from holmtray.ui.events.model import EventTableModel
+from holmtray.ui.events.table import EventTable
+
+log = logging.getLogger("holmtray.ui.events.window")
+
+OpenLink = Callable[[str, QWidget], None]
+
+
+class EventWindow(QMainWindow):
+    """The event history window. Hiding it (close, Esc) keeps it alive; the app is the tray."""
+
+    read_state_changed = Signal()
+    """Emitted after any read/unread/delete/restore, so the tray can refresh its badge."""
+
+    MARK_READ_DELAY_MS = 1000
+    SEARCH_DEBOUNCE_MS = 200
+    SHOW_EVENT_MAX_ROWS = 10_000
+    """:meth:`show_event` loads at most this many rows to reach an event (~0.3 s)."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        open_link: OpenLink,
+        state_path: Path,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._open_link = open_link
+        self._ids_filter: frozenset[int] | None = None
+        self._undo: list[list[StoredEvent]] = []
+        self._export_progress: QProgressDialog | None = None
+
+        self.setWindowTitle("holmtray — events")
+        self.setWindowIcon(icons.app_icon())
+        self.resize(1100, 650)
+
+        self.model = EventTableModel(store, self)
+        self._build_filter_bar()
+        self._build_table()
+        self.detail = DetailPane()
+        self._build_bars()
+        self._build_actions()
+
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.setSpacing(0)
+        top_layout.addWidget(self.older_bar)
+        top_layout.addWidget(self.table, 1)
+        top_layout.addWidget(self.undo_bar)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([370, 250])
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 4, 6, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.filter_bar)
+        layout.addWidget(self.ids_chip)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+        self.statusBar().setSizeGripEnabled(True)
+
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(self.SEARCH_DEBOUNCE_MS)
+        self._search_timer.timeout.connect(self.apply_filter_now)
+        self._read_timer = QTimer(self)
+        self._read_timer.setSingleShot(True)
+        self._read_timer.setInterval(self.MARK_READ_DELAY_MS)
+        self._read_timer.timeout.connect(self._mark_current_read)
+        self._pending_read: int | None = None
+
+        self.search.textChanged.connect(self._search_timer.start)
+        self.kind_combo.currentIndexChanged.connect(self.apply_filter_now)
+        self.severity_combo.currentIndexChanged.connect(self.apply_filter_now)
+        self.unread_check.toggled.connect(self.apply_filter_now)
+        self.detail.open_button.clicked.connect(self.open_selected)
+        self.detail.copy_button.clicked.connect(self.copy_link)
+        self.model.dataChanged.connect(self._on_data_changed)
+        self.model.modelReset.connect(self._sync_detail)
+        self.model.rowsRemoved.connect(self._sync_detail)
+        self.model.showing_newest_changed.connect(self._update_older_bar)
+
+        self._layout_state = LayoutState(
+            path=state_path,
+            window=self,
+            geometry_key="events/geometry",
+            parts={
+                "events/splitter": self.splitter,
+                "events/detail_splitter": self.detail.splitter,
+                "events/columns": self.table.horizontalHeader(),
+            },
+        )
+        self._layout_state.restore()
+        self._update_count_label()
+        self._update_actions()
+
+    # ---- construction --------------------------------------------------------------------
+
+    # The parts' widgets and actions are reachable as the window's attributes as well
+    # (w.search, w.undo_button, w.act_read, ...): the app and the tests use them from here.
+
+    def _build_filter_bar(self) -> None:
+        self.filter_bar = FilterBar()
+        self.search = self.filter_bar.search
+        self.kind_combo = self.filter_bar.kind_combo
+        self.severity_combo = self.filter_bar.severity_combo
+        self.unread_check = self.filter_bar.unread_check
+        self.count_label = self.filter_bar.count_label
+        self.ids_chip = IdsChip()
+        self.ids_label = self.ids_chip.label
+        self.ids_clear = self.ids_chip.clear_button
+        self.ids_clear.clicked.connect(self.clear_ids_filter)
+
+    def _build_table(self) -> None:
+        table = EventTable(model=self.model)
+        table.doubleClicked.connect(self.open_selected)
+        # Both: the current row can change without the selection, and the other way round.
+        table.selectionModel().currentRowChanged.connect(self._sync_detail)
+        table.selectionModel().selectionChanged.connect(self._sync_detail)
+        self.table = table
+
+    def _build_bars(self) -> None:
+        self.undo_bar = UndoBar()
+        self.undo_label = self.undo_bar.label
+        self.undo_button = self.undo_bar.undo_button
+        self.undo_button.clicked.connect(self.undo_delete)
+        self.undo_bar.dismiss_button.clicked.connect(self._dismiss_undo)
+        self.older_bar = OlderBar()
+        self.older_label = self.older_bar.label
+        self.newest_button = self.older_bar.newest_button
+        self.newest_button.clicked.connect(self.show_newest)
+
+    def _build_actions(self) -> None:
+        actions = EventActions(window=self, commands=self, table=self.table)
+        self.act_open = actions.open
+        self.act_copy = actions.copy
+        self.act_read = actions.read
+        self.act_unread = actions.unread
+        self.act_all_read = actions.all_read
+        self.act_delete = actions.delete
+        self.act_undo = actions.undo
+        self.act_export_csv = actions.export_csv
+        self.act_export_json = actions.export_json
+        self.act_find = actions.find
+        self.act_escape = actions.escape
+        self.toolbar = actions.toolbar
+        self.table.customContextMenuRequested.connect(actions.context_menu)
+        self._actions = actions
+
+    def _update_older_bar(self, *args: Any) -> None:
+        self.older_bar.setVisible(not self.model.showing_newest())
+
+    # ---- state ---------------------------------------------------------------------------
+
+    def save_state(self) -> None:
+        """Write geometry, splitter positions and column widths to ``state_path``."""
+        self._layout_state.save()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        # Nobody is reading a hidden window: the event on display must not become read.
+        self._read_timer.stop()
+        if not event.spontaneous():
+            self.save_state()
+        super().hideEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        # The app lives in the tray: closing the window only hides it.
+        self.save_state()
+        event.ignore()
+        self.hide()
+
+    # ---- filtering -----------------------------------------------------------------------
+
+    def current_query(self) -> EventQuery:
+        """The filter the widgets describe."""
+        return self.filter_bar.query(ids=self._ids_filter)
+
+    def apply_filter_now(self) -> None:
+        """Apply the filter widgets at once (the search field otherwise waits for a pause)."""
+        self._search_timer.stop()
+        q = self.current_query()
+        if q == self.model.query():
+            return
+        keep = self.current_event()
+        self.model.set_query(q)
+        if keep is not None and (row := self.model.row_of(keep.id)) is not None:
+            self._select_rows([row], current=row, scroll=True)
+        self._update_count_label()
+
+    def is_filtered(self) -> bool:
+        return self.current_query() != EventQuery(limit=None)
+
+    def clear_filters(self) -> None:
+        """Back to every event: clears search, kind, severity, unread and the id set."""
+        self.filter_bar.reset()
+        self._set_ids_filter(None, "")
+        self.apply_filter_now()
+
+    def show_ids(self, ids: Iterable[int], label: str) -> None:
+        """Show exactly these events (e.g. one burst), with ``label`` on a clearable chip."""
+        id_set = frozenset(int(i) for i in ids)
+        self.filter_bar.reset()
+        self._set_ids_filter(id_set, label)
+        self.apply_filter_now()
+        self._show_window()
+        if self.model.rowCount() > 0:
+            self._select_rows([0], current=0, scroll=True)
+
+    def clear_ids_filter(self) -> None:
+        self._set_ids_filter(None, "")
+        self.apply_filter_now()
+
+    def _set_ids_filter(self, ids: frozenset[int] | None, label: str) -> None:
+        self._ids_filter = ids
+        self.ids_chip.show_label(label if ids is not None else None)
+
+    def _update_count_label(self) -> None:
+        try:
+            n = self.model.match_count()
+        except StoreError as exc:
+            self.filter_bar.show_count_unknown()
+            self._report("Cannot count events", exc)
+            return
+        self.filter_bar.show_count(n, cap=self.model.count_cap())
+
+    # ---- selection and detail ------------------------------------------------------------
+
+    def current_event(self) -> StoredEvent | None:
+        index = self.table.selectionModel().currentIndex()
+        if not index.isValid() or not self.table.selectionModel().isRowSelected(index.row()):
+            return None
+        return self.model.event_at(index.row())
+
+    def selected_rows(self) -> list[int]:
+        return sorted(i.row() for i in self.table.selectionModel().selectedRows())
+
+    def selected_ids(self) -> list[int]:
+        return self.model.ids_for_rows(self.selected_rows())
+
+    def _select_rows(self, rows: Sequence[int], *, current: int, scroll: bool) -> None:
+        sm = self.table.selectionModel()
+        selection = QItemSelection()
+        last_col = self.model.columnCount() - 1
+        for r in rows:
+            selection.select(self.model.index(r, 0), self.model.index(r, last_col))
+        flags = QItemSelectionModel.SelectionFlag
+        sm.select(selection, flags.ClearAndSelect | flags.Rows)
+        sm.setCurrentIndex(self.model.index(current, 0), flags.NoUpdate)
+        if scroll:
+            self.table.scrollTo(self.model.index(current, 0))
+
+    def _sync_detail(self, *args: Any) -> None:
+        """Show the current event (if selected) and start its read timer when it changed."""
+        s = self.current_event()
+        shown = self.detail.shown_event()
+        self._update_actions()
+        if s is not None and shown is not None and s.id == shown.id:
+            return  # the selection grew or shrank around the same current event
+        self.detail.set_event(s)
+        if s is not None and not s.read:
+            self._pending_read = s.id
+            self._read_timer.start()
+        else:
+            self._pending_read = None
+            self._read_timer.stop()
+
+    def _on_data_changed(
+        self, top_left: QModelIndex, bottom_right: QModelIndex, *args: Any
+    ) -> None:
+        current = self.table.selectionModel().currentIndex()
+        if current.isValid() and top_left.row() <= current.row() <= bottom_right.row():
+            self.detail.set_event(self.current_event())
+            self._update_actions()
+
+    def _mark_current_read(self) -> None:
+        s = self.current_event()
+        if s is None or s.id != self._pending_read or s.read:
+            return
+        self._set_read([s.id], True)
+
+    def _update_actions(self, *args: Any) -> None:
+        selected = bool(self.table.selectionModel().selectedRows())
+        s = self.current_event()
+        has_link = bool(s is not None and s.event.link)
+        self._actions.update(selected=selected, has_link=has_link, can_undo=bool(self._undo))
+
+    # ---- actions -------------------------------------------------------------------------
+
+    def _report(self, doing: str, exc: Exception) -> None:
+        log.warning("%s: %s", doing, exc)
+        self.statusBar().showMessage(f"{doing}: {exc}", 10_000)
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def escape(self) -> None:
+        """Esc: clear the filter if there is one, else hide the window."""
+        if self.is_filtered():
+            self.clear_filters()
+        else:
+            self.hide()
+
+    def open_selected(self, *args: Any) -> None:
+        """Open the current event's link through ``open_link`` and mark it read."""
+        s = self.current_event()
+        if s is None:
+            return
+        if not s.event.link:
+            self.statusBar().showMessage("This event has no link.", 5000)
+            return
+        if not s.read:
+            self._set_read([s.id], True)
+        self._open_link(s.event.link, self)
+
+    def copy_link(self) -> None:
+        s = self.current_event()
+        if s is not None and s.event.link:
+            QGuiApplication.clipboard().setText(s.event.link)
+            self.statusBar().showMessage("Link copied.", 3000)
+
+    def _set_read(self, ids: Sequence[int], read: bool) -> int:
+        if not ids:
+            return 0
+        try:
+            changed = self._store.set_read(ids, read)
+        except StoreError as exc:
+            self._report("Cannot change the read state", exc)
+            return 0
+        self.model.refresh_rows(ids)
+        self._update_count_label()
+        self.read_state_changed.emit()
+        return changed
+
+    def mark_selected_read(self) -> None:
+        self._read_timer.stop()
+        self._set_read(self.selected_ids(), True)
+
+    def mark_selected_unread(self) -> None:
+        # Stop the dwell timer, or it would mark the current event read again a second later.
+        self._read_timer.stop()
+        self._pending_read = None
+        self._set_read(self.selected_ids(), False)
+
+    def mark_all_read(self) -> None:
+        """Mark every event matching the filter read, up to the newest one shown."""
+        top = self.model.top_id()
+        if top is None:
+            return
+        # Events that arrive after the view was drawn stay unread.
+        q = dataclasses.replace(self.model.query(), before_id=top + 1, limit=None)
+        try:
+            n = self._store.mark_all_read(q)
+        except StoreError as exc:
+            self._report("Cannot mark events read", exc)
+            return
+        unread_loaded = [
+            self.model.event_at(r).id
+            for r in range(self.model.rowCount())
+            if not self.model.event_at(r).read
+        ]
+        self.model.refresh_rows(unread_loaded)
+        self.model.invalidate_count()
+        self._update_count_label()
+        self.statusBar().showMessage(f"Marked {n:,} event{'s' if n != 1 else ''} read.", 5000)
+        self.read_state_changed.emit()
+
+    def delete_selected(self) -> None:
+        """Delete the selected events; the undo bar (and Ctrl+Z) puts them back."""
+        rows = self.selected_rows()
+        if not rows:
+            return
+        events = [self.model.event_at(r) for r in rows]
+        try:
+            self._store.delete([s.id for s in events])
+        except StoreError as exc:
+            self._report("Cannot delete", exc)
+            return
+        self.model.remove_ids([s.id for s in events])
+        self._undo.append(events)
+        self.undo_bar.show_deleted(len(events))
+        # Keep the keyboard flow: the row that moved into the first deleted place is selected.
+        if self.model.rowCount():
+            row = min(rows[0], self.model.rowCount() - 1)
+            self._select_rows([row], current=row, scroll=True)
+        self._update_count_label()
+        self._update_actions()
+        self.read_state_changed.emit()
+
+    def undo_delete(self) -> None:
+        """Restore the most recently deleted events (with their ids and read flags)."""
+        if not self._undo:
+            return
+        events = self._undo[-1]
+        try:
+            self._store.restore(events)
+        except StoreError as exc:
+            self._report("Cannot undo the delete", exc)
+            return
+        self._undo.pop()
+        self.model.add_events(events)
+        rows = [r for r in (self.model.row_of(s.id) for s in events) if r is not None]
+        if rows:
+            self._select_rows(rows, current=rows[0], scroll=True)
+        if self._undo:
+            self.undo_bar.show_deleted(len(self._undo[-1]))
+        else:
+            self.undo_bar.setVisible(False)
+        self._update_count_label()
+        self._update_actions()
+        self.read_state_changed.emit()
+
+    def _dismiss_undo(self) -> None:
+        self._undo.clear()
+        self.undo_bar.setVisible(False)
+        self._update_actions()
+
+    # ---- export --------------------------------------------------------------------------
+
+    def export_dialog(self, fmt: str) -> None:
+        """Ask for a file name and export with a cancellable progress dialog."""
+        path = ask_export_path(self, fmt)
+        if path is not None:
+            self.start_export(path, fmt)
+
+    def start_export(self, path: Path, fmt: str) -> None:
+        """Export in steps on the event loop, with a progress dialog that can cancel it."""
+        progress = run_export(
+            window=self,
+            store=self._store,
+            query=self.model.query(),
+            path=path,
+            fmt=fmt,
+            report=self._report,
+        )
+        if progress is not None:
+            self._export_progress = progress
+
+    # ---- entry points for the app --------------------------------------------------------
+
+    def add_events(self, events: Sequence[StoredEvent]) -> None:
+        """A batch of newly committed events (from the writer thread, on the GUI thread)."""
+        if self.model.add_events(events):
+            self._update_count_label()
+
+    def show_event(self, event_id: int) -> None:
+        """Show and raise the window with ``event_id`` selected (a notification was clicked).
+
+        The filter is cleared if it hides the event. An event so old that the rows down to it
+        are too many to load is shown on its own (as with :meth:`show_ids`).
+        """
+        self._show_window()
+        q = self.model.query()
+        wanted = frozenset({event_id}) if q.ids is None else frozenset({event_id}) & q.ids
+        try:
+            stored = self._store.get(event_id)
+            if stored is None:
+                self.statusBar().showMessage(f"Event {event_id} no longer exists.", 8000)
+                return
+            if self._store.count(dataclasses.replace(q, ids=wanted)) == 0:
+                self.clear_filters()
+            row = self.model.ensure_loaded(event_id, max_rows=self.SHOW_EVENT_MAX_ROWS)
+        except StoreError as exc:
+            self._report("Cannot show the event", exc)
+            return
+        if row is None:
+            self.show_ids([event_id], f"event #{event_id} of {local_time(stored.received_at)}")
+            row = self.model.row_of(event_id)
+        if row is not None:
+            self._select_rows([row], current=row, scroll=False)
+            self.table.scrollTo(
+                self.model.index(row, 0), QAbstractItemView.ScrollHint.PositionAtCenter
+            )
+            self.table.setFocus()
+
+    def show_newest(self) -> None:
+        """Back to the newest events (from the oldest, or after paging far down)."""
+        self.table.jump_to_newest()
+        self.table.setFocus()
+
+    def _show_window(self) -> None:
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
