@@ -44,7 +44,7 @@ from typing import TypeAlias
 from holmtray.core.alerts.bursts import Burst, BurstItem, summary_notice
 from holmtray.core.alerts.expectations import Expectation, ExpectationStore, scan_duration
 from holmtray.core.alerts.notices import BODY_MAX, SUMMARY_MAX, Notice, Urgency, notice_for, visible
-from holmtray.core.config.schema import parse_clock_time, weekday_index
+from holmtray.core.config.checks import parse_clock_time, weekday_index
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import Event, Kind, Severity, StoredEvent
 

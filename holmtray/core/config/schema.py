@@ -8,23 +8,15 @@ policy, which reads quiet hours with them.
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import time
 from typing import Any
-from urllib.parse import urlsplit
 
+from holmtray.core.config import checks
 from holmtray.core.events import Severity
 from holmtray.core.netfilter import check_networks
 
 DEFAULT_PORT = 8747
-_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22,256}$")
-_HOSTNAME_RE = re.compile(
-    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
-)
-
 Value = str | int | float | bool | list[str]
 
 
@@ -110,116 +102,6 @@ class Setting:
         return converted
 
 
-_READ_TOKEN_RE = re.compile(r"^htr_[A-Za-z0-9_-]{43}$")
-
-
-def _check_read_token(value: str) -> str | None:
-    if value and not _READ_TOKEN_RE.match(value):
-        return "expected a read token: 'htr_' followed by 43 characters of A-Z, a-z, 0-9, '-', '_'"
-    return None
-
-
-def _check_relay_urls(value: list[str]) -> str | None:
-    for url in value:
-        try:
-            parts = urlsplit(url)
-            _ = parts.port
-        except ValueError:
-            return f"{url!r} is not a URL"
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return f"{url!r} is not an http:// or https:// address with a host"
-        if parts.username is not None or parts.password is not None:
-            return (
-                f"{url!r} has a user name or password in it; put the read token in subscribe.token"
-            )
-        if parts.query or parts.fragment:
-            return f"{url!r} has a query or fragment; give the relay's base address only"
-    return None
-
-
-def relay_url_is_local(url: str) -> bool:
-    """Whether ``url`` points at this machine (loopback), where plain HTTP is acceptable."""
-    host = (urlsplit(url).hostname or "").rstrip(".")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_bind(value: str) -> str | None:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        if value != "localhost" and not _HOSTNAME_RE.match(value):
-            return "expected an IP address such as 127.0.0.1, 0.0.0.0 or ::1, or a host name"
-    return None
-
-
-def _check_token(value: str) -> str | None:
-    if value and not _TOKEN_RE.match(value):
-        return (
-            "expected at least 22 characters of A-Z, a-z, 0-9, '-' or '_' "
-            "(leave empty to generate one)"
-        )
-    return None
-
-
-def _check_username(value: str) -> str | None:
-    if ":" in value:
-        return "a user name cannot contain ':' (HTTP Basic authentication splits on it)"
-    return None
-
-
-def _check_hosts(value: list[str]) -> str | None:
-    for host in value:
-        if not _HOSTNAME_RE.match(host.lower()):
-            return f"{host!r} is not a host name (expected e.g. holmsecurity.com or sc.example.org)"
-    return None
-
-
-_CLOCK_TIME_RE = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
-
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-def parse_clock_time(text: str) -> time:
-    """``"07:30"`` → ``time(7, 30)``; ``ValueError`` naming the bad value otherwise."""
-    match = _CLOCK_TIME_RE.match(text.strip())
-    if match is None:
-        raise ValueError(f"{text!r} is not a time of day (expected HH:MM from 00:00 to 23:59)")
-    return time(int(match.group(1)), int(match.group(2)))
-
-
-def weekday_index(name: str) -> int:
-    """``"monday"``/``"Mon"`` → 0 .. ``"sunday"``/``"sun"`` → 6 (as ``date.weekday()``)."""
-    word = name.strip().lower()
-    for index, day in enumerate(WEEKDAYS):
-        if word in (day, day[:3]):
-            return index
-    raise ValueError(
-        f"{name!r} is not a weekday (expected names such as monday or mon .. sunday or sun)"
-    )
-
-
-def _check_clock_time(value: str) -> str | None:
-    try:
-        parse_clock_time(value)
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
-def _check_weekdays(value: list[str]) -> str | None:
-    for name in value:
-        try:
-            weekday_index(name)
-        except ValueError as exc:
-            return str(exc)
-    return None
-
-
 _SEVERITY_WORDS = tuple(s.word for s in Severity)
 _KIND_SEVERITY_WORDS = ("default", *_SEVERITY_WORDS)
 
@@ -230,7 +112,7 @@ SCHEMA: tuple[Setting, ...] = (
         "127.0.0.1",
         "Address the webhook listener binds to. 127.0.0.1 accepts only this machine; "
         "0.0.0.0 (or ::) accepts every interface.",
-        check=_check_bind,
+        check=checks.check_bind,
     ),
     Setting(
         "listener.port",
@@ -246,7 +128,7 @@ SCHEMA: tuple[Setting, ...] = (
         "",
         "Secret path segment of the webhook URL (/hooks/<token>). Generated on first run; "
         "empty means generate a new one.",
-        check=_check_token,
+        check=checks.check_token,
         secret=True,
     ),
     Setting(
@@ -254,7 +136,7 @@ SCHEMA: tuple[Setting, ...] = (
         str,
         "",
         "Optional HTTP Basic user name required from the sender (empty: none).",
-        check=_check_username,
+        check=checks.check_username,
     ),
     Setting(
         "listener.password",
@@ -394,7 +276,7 @@ SCHEMA: tuple[Setting, ...] = (
         list,
         ["holmsecurity.com"],
         "Security Center hosts whose links open without asking (subdomains included).",
-        check=_check_hosts,
+        check=checks.check_hosts,
     ),
     Setting("notifications.enabled", bool, True, "Show desktop notifications."),
     Setting("notifications.finished_scan", bool, True, "Notify when a scan finishes."),
@@ -457,22 +339,22 @@ SCHEMA: tuple[Setting, ...] = (
         "22:00",
         "Local time (HH:MM) quiet hours start. A start later than the end spans midnight; "
         "a start equal to the end means the whole day.",
-        check=_check_clock_time,
+        check=checks.check_clock_time,
     ),
     Setting(
         "notifications.quiet_end",
         str,
         "07:00",
         "Local time (HH:MM) quiet hours end.",
-        check=_check_clock_time,
+        check=checks.check_clock_time,
     ),
     Setting(
         "notifications.quiet_days",
         list,
-        list(WEEKDAYS),
+        list(checks.WEEKDAYS),
         "Weekdays on which quiet hours start (a span past midnight belongs to the day it "
         'started), e.g. ["monday", "friday"] or ["mon", "fri"].',
-        check=_check_weekdays,
+        check=checks.check_weekdays,
     ),
     Setting(
         "notifications.critical_bypass",
@@ -578,7 +460,7 @@ SCHEMA: tuple[Setting, ...] = (
         [],
         "Address of the relay to subscribe to, e.g. https://hooks.example.org (more than one: "
         "tried in order).",
-        check=_check_relay_urls,
+        check=checks.check_relay_urls,
     ),
     Setting(
         "subscribe.token",
@@ -586,7 +468,7 @@ SCHEMA: tuple[Setting, ...] = (
         "",
         "Your read token for the relay (htr_…), from `holmtray relay token add NAME` on the "
         "relay host.",
-        check=_check_read_token,
+        check=checks.check_read_token,
         secret=True,
     ),
     Setting(

@@ -11,11 +11,11 @@ import secrets
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from holmtray.core.config.checks import relay_url_is_local
 from holmtray.core.config.schema import (
     SCHEMA,
     SettingsError,
     Value,
-    relay_url_is_local,
     setting,
 )
 
