@@ -1,1 +1,2 @@
-"""parsing"""
+"""Stage 2 — parsing: a body's bytes to a JSON object (the 400 contract), and any JSON object
+to an :class:`~holmtray.core.events.Event` (never raises); realistic sample bodies."""
