@@ -40,13 +40,20 @@ class WriterThread:
         async def run() -> T:
             return await operation(self.writer)
 
-        return asyncio.run_coroutine_threadsafe(run(), self._loop)
+        coro = run()
+        try:
+            return asyncio.run_coroutine_threadsafe(coro, self._loop)
+        except RuntimeError:  # the loop is closed
+            coro.close()
+            raise
 
     def named_operations(self) -> list[str]:
         """The writer's operation log without insert batches, oldest first."""
         return [op.name for op in self.writer.operations if op.name != "insert"]
 
     def close(self) -> None:
+        if self._loop.is_closed():
+            return
         self.write(lambda w: w.close()).result(WAIT_S)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(WAIT_S)
