@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel
 
 from holmtray.core.clock import utc_now
 from holmtray.core.config.paths import Paths
@@ -28,6 +27,7 @@ from holmtray.core.history.writer import GroupCommitWriter, Operation
 from holmtray.ui.app import TrayApp
 from holmtray.ui.events.window import EventWindow
 from tests.stored_events import insert, make_event
+from tests.ui.events.test_window_writes import select_rows
 from tests.ui.test_app_settings import until
 
 TOKEN = "T0ken-for-app-writes-0123456789abcdefgh"
@@ -87,15 +87,6 @@ def writer_of(app: TrayApp) -> GroupCommitWriter:
 def named_operations(writer: GroupCommitWriter) -> list[Operation]:
     """The writer's log without retention's own steps (nothing here inserts)."""
     return [op for op in writer.operations if op.name != "retention"]
-
-
-def select_rows(w: EventWindow, *rows: int) -> None:
-    flags = QItemSelectionModel.SelectionFlag
-    sm = w.table.selectionModel()
-    sm.clearSelection()
-    for r in rows:
-        sm.select(w.model.index(r, 0), flags.Select | flags.Rows)
-    sm.setCurrentIndex(w.model.index(rows[0], 0), flags.NoUpdate)
 
 
 async def act(w: EventWindow, action: Callable[[], None]) -> None:
