@@ -102,7 +102,7 @@ class EventWindow(QMainWindow):
         super().__init__(parent)
         self._store = store  # for reading: writes go through self.writes
         self.writes = HistoryWrites(submit=write, parent=self)
-        self.writes.failed.connect(self._write_failed)
+        self.writes.failed.connect(self._show_problem)
         self._open_link = open_link
         self._ids_filter: frozenset[int] | None = None
         self._undo: list[list[StoredEvent]] = []
@@ -377,9 +377,11 @@ class EventWindow(QMainWindow):
 
     def _report(self, doing: str, exc: Exception) -> None:
         log.warning("%s: %s", doing, exc)
-        self._write_failed(f"{doing}: {exc}")
+        self._show_problem(f"{doing}: {exc}")
 
-    def _write_failed(self, message: str) -> None:
+    def _show_problem(self, message: str) -> None:
+        """What went wrong, in the status bar: a failed read here, a failed write (the one
+        message :class:`HistoryWrites` makes for every operation)."""
         self.statusBar().showMessage(message, 10_000)
 
     def focus_search(self) -> None:
