@@ -3,9 +3,11 @@
 ``run()`` sets up logging, makes sure only one instance runs, creates the QApplication and the
 qasync loop, and awaits :meth:`TrayApp.main` until the user quits (menu, SIGINT/SIGTERM, or
 session logout). :class:`TrayApp` owns the pieces and connects them: the receiver thread
-(listener + writer), the GUI's read store, the tray icon, the notifier and the notification
-policy, the event window and the dialogs. Data flows one way: committed batches from the
-receiver thread -> event window, tray state, policy -> notifier.
+(writer + listener; every write to the history goes through it), the GUI's read-only store,
+the tray icon, the notifier and the notification policy, the event window and the dialogs.
+Data flows one way: committed batches from the receiver thread -> event window, tray state,
+policy -> notifier; the window's changes (read flags, delete, undo) go back to the receiver
+thread's writer as named operations.
 
 The GUI thread never waits: work for the receiver goes to its thread and comes back as an
 awaited future; the config and expectation files are written on a worker thread of their
@@ -119,10 +121,14 @@ class TrayApp(QObject):
         log.debug("tray icon shown")
         with contextlib.suppress(ListenerError, StoreError):
             await asyncio.wrap_future(self.receiver.start())
-        # The writer has just opened (and checked) the same file: no second quick_check.
-        self.store = Store.open(database_path(self.settings, self.paths), check=False)
+        # The writer has just opened (and checked) the same file: no second quick_check. The
+        # GUI only reads: its writes are the writer's named operations (ReceiverThread.write).
+        self.store = Store.open(
+            database_path(self.settings, self.paths), check=False, readonly=True
+        )
         self.window = EventWindow(
             store=self.store,
+            write=self.receiver.write,
             open_link=self._open_link,
             state_path=self.paths.config_dir / "window.ini",
         )

@@ -1,4 +1,4 @@
-"""The receiver's own thread: a plain asyncio loop running the listener and the writer.
+"""The receiver's own thread: a plain asyncio loop running the history writer and the listener.
 
 measurements.md: the listener on the qasync GUI loop halves throughput and shares every GUI
 stall; on its own loop it keeps ~80% of the ceiling. So the receiver lives here, and the GUI
@@ -8,6 +8,12 @@ whole buffer at most a few times a second (see ``TrayApp``). Calls from the GUI 
 receiver go through :meth:`ReceiverThread.call`, which returns a concurrent future. The
 store's health (``None``, or why events cannot be stored) is forwarded the same way, one
 ``store_health`` signal per change.
+
+This thread owns the writer's lifetime: it is started before the listener and closed after
+it, and it keeps running when the listener cannot (a taken port), so the event window's
+writes still work. Every write the GUI makes goes through :meth:`ReceiverThread.write`, a
+named operation run on :meth:`ReceiverThread.current_writer` on this loop, in line with the
+inserts: the GUI opens the database read-only.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
@@ -24,10 +30,11 @@ from PySide6.QtCore import QObject, Signal
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
-from holmtray.core.history.database import StoreError
-from holmtray.core.ingest.receiver import Endpoint, ListenerError, Receiver
+from holmtray.core.history.database import StoreError, StoreUnavailable
+from holmtray.core.history.writer import GroupCommitWriter
+from holmtray.core.ingest.receiver import Endpoint, ListenerError, Receiver, history_writer
 
-log = logging.getLogger("holmtray.receiver")
+log = logging.getLogger("holmtray.ui.receiver_thread")
 
 T = TypeVar("T")
 
@@ -47,6 +54,7 @@ class ReceiverThread(QObject):
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="holmtray-receiver", daemon=True)
         self._receiver: Receiver | None = None
+        self._writer: GroupCommitWriter | None = None  # read and written on the loop only
         self._lock = threading.Lock()
         self._buffer: list[StoredEvent] = []
         self.endpoint: Endpoint | None = None
@@ -73,14 +81,25 @@ class ReceiverThread(QObject):
         self.store_error = problem
         self.store_health.emit(problem)
 
+    async def _open_writer(self) -> GroupCommitWriter:
+        """The running writer, started first if it is not (raises ``StoreError``)."""
+        if self._writer is None:
+            writer = history_writer(
+                settings=lambda: self._settings,
+                paths=self._paths,
+                on_commit=self._on_commit,
+                on_health=self._on_health,
+            )
+            await writer.start()
+            self._writer = writer
+            if writer.recovered_from is not None:
+                self.recovered_from = str(writer.recovered_from)
+        return self._writer
+
     async def _start(self, settings: Settings) -> Endpoint:
-        receiver = Receiver(
-            settings=settings,
-            paths=self._paths,
-            on_commit=self._on_commit,
-            on_health=self._on_health,
-        )
         try:
+            writer = await self._open_writer()
+            receiver = Receiver(settings=settings, paths=self._paths, writer=writer)
             endpoint = await receiver.start()
         except (ListenerError, StoreError) as exc:
             self.error = str(exc)
@@ -91,8 +110,6 @@ class ReceiverThread(QObject):
         self._receiver = receiver
         self._settings = settings
         self.endpoint, self.error = endpoint, None
-        if receiver.recovered_from is not None:
-            self.recovered_from = str(receiver.recovered_from)
         self.listening.emit(endpoint)
         return endpoint
 
@@ -109,14 +126,41 @@ class ReceiverThread(QObject):
         if self._receiver is not None:
             await self._receiver.stop()
             self._receiver = None
+        if self._writer is not None:  # last: it commits what the listener handed it
+            await self._writer.close()
+            self._writer = None
+
+    def current_writer(self) -> GroupCommitWriter | None:
+        """The writer the GUI's writes go to (call on the receiver's loop); ``None`` while none
+        runs. The history's writer in direct mode; a relay client's mirror writer later."""
+        return self._writer
+
+    async def _write(self, operation: Callable[[GroupCommitWriter], Awaitable[T]]) -> T:
+        writer = self.current_writer()
+        if writer is None:
+            raise StoreUnavailable("the event store is not open")
+        return await operation(writer)
 
     # -- GUI side -----------------------------------------------------------------------
     def call(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Run ``coro`` on the receiver's loop; the result arrives as a concurrent future."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
+    def write(
+        self, operation: Callable[[GroupCommitWriter], Awaitable[T]]
+    ) -> concurrent.futures.Future[T]:
+        """Run ``operation`` (one of the writer's named operations) on the current writer, on
+        the receiver's loop. The future holds its result or its error: ``StoreUnavailable``
+        while no writer runs (before :meth:`start`, after :meth:`stop`, the store not open)."""
+        if not self._thread.is_alive():
+            future: concurrent.futures.Future[T] = concurrent.futures.Future()
+            future.set_exception(StoreUnavailable("the event store is not running"))
+            return future
+        return self.call(self._write(operation))
+
     def start(self) -> concurrent.futures.Future[Endpoint]:
-        """Start the thread and the receiver; ``failed``/``listening`` say how it went."""
+        """Start the thread, the writer, then the listener; ``failed``/``listening`` say how it
+        went. The writer keeps running when only the listener failed."""
         self._thread.start()
         return self.call(self._start(self._settings))
 
@@ -131,7 +175,8 @@ class ReceiverThread(QObject):
         return batch
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Answer in-flight requests, commit, close the database, end the thread."""
+        """Answer in-flight requests, commit (the GUI's queued writes too), close the database,
+        end the thread."""
         if not self._thread.is_alive():
             return
         try:

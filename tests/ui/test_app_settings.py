@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import qasync
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QSpinBox
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QSpinBox
 from pytestqt.qtbot import QtBot
 
 from holmtray.core.config import file as settings_file
@@ -30,21 +29,6 @@ from holmtray.ui.settings_dialog import SettingsDialog
 
 TOKEN = "T0ken-for-app-settings-0123456789abcdefgh"
 WAIT_S = 30.0  # only a bound for a broken build; nothing here is timed
-
-
-@pytest.fixture
-def run(qapp: QApplication) -> Iterator[Callable[[Coroutine[Any, Any, None]], None]]:
-    """Runs a coroutine to the end on a qasync loop (the app's own kind of loop)."""
-    quits = qapp.quitOnLastWindowClosed()
-    qapp.setQuitOnLastWindowClosed(False)  # as run() sets it: closing a dialog ends nothing
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    try:
-        yield loop.run_until_complete
-    finally:
-        loop.close()
-        asyncio.set_event_loop(None)
-        qapp.setQuitOnLastWindowClosed(quits)
 
 
 @pytest.fixture

@@ -5,6 +5,10 @@ serve``, a dedicated thread's loop in the tray app. Stopping answers in-flight r
 first (the listener stops accepting, waits for its handlers), then commits what the writer
 still holds, then closes the database; so every 2xx has its row.
 
+The tray app keeps its writer running while the listener is not (a taken port must not stop
+the event window's writes): it makes the writer with :func:`history_writer`, starts it, and
+hands it to :class:`Receiver`, which then uses it as it is and neither starts nor closes it.
+
 The listener speaks HTTPS when ``listener.tls_cert`` and ``listener.tls_key`` are set; a bad
 certificate or key is a :class:`ListenerError` naming the file, raised before anything that is
 running is touched.
@@ -44,7 +48,7 @@ from holmtray.core.ingest.rejected import RejectedLog
 from holmtray.core.ingest.tls import TLSConfigError, server_context
 from holmtray.core.netfilter import NetSet
 
-log = logging.getLogger("holmtray.receiver")
+log = logging.getLogger("holmtray.ingest.receiver")
 
 SHUTDOWN_GRACE_S = 10.0
 
@@ -102,8 +106,35 @@ def _bind_problem(exc: OSError, host: str, port: int) -> str:
     return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
+def history_writer(
+    *,
+    settings: Callable[[], Settings],
+    paths: Paths,
+    on_commit: Callable[[list[StoredEvent]], None] | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    on_health: Callable[[str | None], None] | None = None,
+) -> GroupCommitWriter:
+    """The (not yet started) writer for the database the settings name; its retention limits
+    are read from ``settings()`` each time it runs, so settings applied later count."""
+    return GroupCommitWriter(
+        store_path=database_path(settings(), paths),
+        on_commit=on_commit,
+        retention=lambda: (
+            settings().integer("storage.retention_days"),
+            settings().integer("storage.retention_count"),
+        ),
+        clock=clock,
+        on_health=on_health,
+    )
+
+
 class Receiver:
-    """The writer plus the HTTP listener, on the running asyncio loop."""
+    """The writer plus the HTTP listener, on the running asyncio loop.
+
+    ``writer``: an already started writer that the caller owns and closes (then ``on_commit``,
+    ``clock`` and ``on_health`` are the writer's business and not used here); without it the
+    receiver makes, starts and closes its own.
+    """
 
     def __init__(
         self,
@@ -114,6 +145,7 @@ class Receiver:
         clock: Callable[[], datetime] = utc_now,
         on_health: Callable[[str | None], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        writer: GroupCommitWriter | None = None,
     ) -> None:
         self._settings = settings
         self._paths = paths
@@ -121,7 +153,8 @@ class Receiver:
         self._clock = clock
         self._on_health = on_health
         self._monotonic = monotonic
-        self._writer: GroupCommitWriter | None = None
+        self._writer: GroupCommitWriter | None = writer
+        self._owns_writer = writer is None
         self._runner: web.AppRunner | None = None
         self._endpoint: Endpoint | None = None
         self._config = LiveConfig(listener_config(settings))
@@ -148,25 +181,25 @@ class Receiver:
         return self._writer.recovered_from if self._writer else None
 
     async def start(self) -> Endpoint:
-        """Open the store, then listen. Raises :class:`ListenerError` or ``StoreError``."""
+        """Open the store (unless given a writer), then listen; :class:`ListenerError` or
+        ``StoreError`` if either fails."""
         s = self._settings
-        writer = GroupCommitWriter(
-            store_path=database_path(s, self._paths),
-            on_commit=self._on_commit,
-            retention=lambda: (
-                self._settings.integer("storage.retention_days"),
-                self._settings.integer("storage.retention_count"),
-            ),
-            clock=self._clock,
-            on_health=self._on_health,
-        )
-        await writer.start()
-        self._writer = writer
+        if self._owns_writer:
+            writer = history_writer(
+                settings=lambda: self._settings,
+                paths=self._paths,
+                on_commit=self._on_commit,
+                clock=self._clock,
+                on_health=self._on_health,
+            )
+            await writer.start()
+            self._writer = writer
         try:
             self._runner, self._endpoint = await self._listen(s, tls_context(s))
         except BaseException:
-            await writer.close()
-            self._writer = None
+            if self._owns_writer and self._writer is not None:
+                await self._writer.close()
+                self._writer = None
             raise
         self._write_runtime()
         log.info("listening on %s", self._endpoint.masked_url())
@@ -251,7 +284,7 @@ class Receiver:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        if self._writer is not None:
+        if self._owns_writer and self._writer is not None:
             await self._writer.close()
             self._writer = None
         with contextlib.suppress(OSError):

@@ -3,9 +3,15 @@
 This module owns the window a person uses to look through stored events: it puts the filter
 bar, the table over :class:`~holmtray.ui.events.model.EventTableModel` and the detail pane
 together, and owns the actions on events (mark read/unread, mark all read, delete with undo,
-export), their shortcuts, and when the layout is saved and restored. It turns user actions
-into :class:`~holmtray.core.history.store.Store` calls and never opens a link itself: links go
-to the ``open_link`` callable it is given, which applies the link-safety rules.
+export), their shortcuts, and when the layout is saved and restored. It never opens a link
+itself: links go to the ``open_link`` callable it is given, which applies the link-safety rules.
+
+Reading and writing are apart. The window reads through the read-only
+:class:`~holmtray.core.history.store.Store` it is given; every change (mark read/unread, mark
+all read, delete, undo) is a named operation on the history's writer, submitted through
+:class:`~holmtray.ui.history_writes.HistoryWrites` with the ``write`` callable it is given, and
+the rows change only when the operation's success comes back (a failure leaves them as they
+were and says why in the status bar). Nothing here waits for a write.
 
 Reading rule: the event shown in the detail pane is marked read once it has stayed the current
 row for :attr:`EventWindow.MARK_READ_DELAY_MS` (so arrowing through the list does not mark
@@ -65,6 +71,7 @@ from holmtray.ui.events.filter_bar import FilterBar
 from holmtray.ui.events.layout_state import LayoutState
 from holmtray.ui.events.model import EventTableModel
 from holmtray.ui.events.table import EventTable
+from holmtray.ui.history_writes import HistoryWrites, Submit
 
 log = logging.getLogger("holmtray.ui.events.window")
 
@@ -75,7 +82,8 @@ class EventWindow(QMainWindow):
     """The event history window. Hiding it (close, Esc) keeps it alive; the app is the tray."""
 
     read_state_changed = Signal()
-    """Emitted after any read/unread/delete/restore, so the tray can refresh its badge."""
+    """Emitted after any read/unread/delete/restore has been stored, so the tray can refresh
+    its badge."""
 
     MARK_READ_DELAY_MS = 1000
     SEARCH_DEBOUNCE_MS = 200
@@ -86,15 +94,20 @@ class EventWindow(QMainWindow):
         self,
         *,
         store: Store,
+        write: Submit,
         open_link: OpenLink,
         state_path: Path,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self._store = store
+        self._store = store  # for reading: writes go through self.writes
+        self.writes = HistoryWrites(submit=write, parent=self)
+        self.writes.failed.connect(self._show_problem)
         self._open_link = open_link
         self._ids_filter: frozenset[int] | None = None
         self._undo: list[list[StoredEvent]] = []
+        self._deleting: set[int] = set()  # ids whose delete is on its way
+        self._restoring: list[StoredEvent] | None = None  # the undo entry on its way back
         self._export_progress: QProgressDialog | None = None
 
         self.setWindowTitle("holmtray — events")
@@ -364,7 +377,12 @@ class EventWindow(QMainWindow):
 
     def _report(self, doing: str, exc: Exception) -> None:
         log.warning("%s: %s", doing, exc)
-        self.statusBar().showMessage(f"{doing}: {exc}", 10_000)
+        self._show_problem(f"{doing}: {exc}")
+
+    def _show_problem(self, message: str) -> None:
+        """What went wrong, in the status bar: a failed read here, a failed write (the one
+        message :class:`HistoryWrites` makes for every operation)."""
+        self.statusBar().showMessage(message, 10_000)
 
     def focus_search(self) -> None:
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -395,18 +413,16 @@ class EventWindow(QMainWindow):
             QGuiApplication.clipboard().setText(s.event.link)
             self.statusBar().showMessage("Link copied.", 3000)
 
-    def _set_read(self, ids: Sequence[int], read: bool) -> int:
+    def _set_read(self, ids: Sequence[int], read: bool) -> None:
         if not ids:
-            return 0
-        try:
-            changed = self._store.set_read(ids, read)
-        except StoreError as exc:
-            self._report("Cannot change the read state", exc)
-            return 0
+            return
+        id_list = list(ids)
+        self.writes.set_read(id_list, read, done=lambda _n: self._read_state_stored(id_list))
+
+    def _read_state_stored(self, ids: list[int]) -> None:
         self.model.refresh_rows(ids)
         self._update_count_label()
         self.read_state_changed.emit()
-        return changed
 
     def mark_selected_read(self) -> None:
         self._read_timer.stop()
@@ -425,11 +441,9 @@ class EventWindow(QMainWindow):
             return
         # Events that arrive after the view was drawn stay unread.
         q = dataclasses.replace(self.model.query(), before_id=top + 1, limit=None)
-        try:
-            n = self._store.mark_all_read(q)
-        except StoreError as exc:
-            self._report("Cannot mark events read", exc)
-            return
+        self.writes.mark_all_read(q, done=self._all_read_stored)
+
+    def _all_read_stored(self, n: int) -> None:
         unread_loaded = [
             self.model.event_at(r).id
             for r in range(self.model.rowCount())
@@ -443,20 +457,27 @@ class EventWindow(QMainWindow):
 
     def delete_selected(self) -> None:
         """Delete the selected events; the undo bar (and Ctrl+Z) puts them back."""
-        rows = self.selected_rows()
-        if not rows:
+        events = [self.model.event_at(r) for r in self.selected_rows()]
+        events = [s for s in events if s.id not in self._deleting]  # not twice
+        if not events:
             return
-        events = [self.model.event_at(r) for r in rows]
-        try:
-            self._store.delete([s.id for s in events])
-        except StoreError as exc:
-            self._report("Cannot delete", exc)
-            return
-        self.model.remove_ids([s.id for s in events])
+        ids = [s.id for s in events]
+        self._deleting.update(ids)
+        self.writes.delete(
+            ids,
+            done=lambda _n: self._deleted(events),
+            failed=lambda _exc: self._deleting.difference_update(ids),
+        )
+
+    def _deleted(self, events: list[StoredEvent]) -> None:
+        ids = [s.id for s in events]
+        self._deleting.difference_update(ids)
+        rows = sorted(r for r in map(self.model.row_of, ids) if r is not None)
+        self.model.remove_ids(ids)
         self._undo.append(events)
         self.undo_bar.show_deleted(len(events))
         # Keep the keyboard flow: the row that moved into the first deleted place is selected.
-        if self.model.rowCount():
+        if rows and self.model.rowCount():
             row = min(rows[0], self.model.rowCount() - 1)
             self._select_rows([row], current=row, scroll=True)
         self._update_count_label()
@@ -465,15 +486,21 @@ class EventWindow(QMainWindow):
 
     def undo_delete(self) -> None:
         """Restore the most recently deleted events (with their ids and read flags)."""
-        if not self._undo:
+        if not self._undo or self._restoring is not None:
             return
-        events = self._undo[-1]
-        try:
-            self._store.restore(events)
-        except StoreError as exc:
-            self._report("Cannot undo the delete", exc)
-            return
-        self._undo.pop()
+        events = self._restoring = self._undo[-1]
+        self.writes.restore(
+            events,
+            done=lambda _none: self._restored(events),
+            failed=self._restore_failed,
+        )
+
+    def _restore_failed(self, _exc: BaseException) -> None:
+        self._restoring = None  # the entry stays on the undo stack: undo may be tried again
+
+    def _restored(self, events: list[StoredEvent]) -> None:
+        self._restoring = None
+        self._undo = [e for e in self._undo if e is not events]  # a delete may have followed
         self.model.add_events(events)
         rows = [r for r in (self.model.row_of(s.id) for s in events) if r is not None]
         if rows:

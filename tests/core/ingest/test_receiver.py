@@ -10,7 +10,13 @@ import pytest
 
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
-from holmtray.core.ingest.receiver import Endpoint, ListenerError, Receiver, read_runtime
+from holmtray.core.ingest.receiver import (
+    Endpoint,
+    ListenerError,
+    Receiver,
+    history_writer,
+    read_runtime,
+)
 
 TOKEN = "R" * 43
 
@@ -91,3 +97,37 @@ def test_webhook_url_carries_percent_encoded_credentials_and_brackets_ipv6() -> 
     )
     assert ep.masked_url() == "http://[::1]:8747/hooks/<token>"
     assert Endpoint(host="0.0.0.0", port=1).local_url() == "http://127.0.0.1:1"
+
+
+async def test_a_writer_handed_in_is_used_and_left_running_when_the_listener_stops_or_fails(
+    tmp_path: Path,
+) -> None:
+    paths = Paths.under(tmp_path)
+    settings = Settings({"listener.token": TOKEN, "listener.port": 0})
+    writer = history_writer(settings=lambda: settings, paths=paths)
+    await writer.start()
+    try:
+        receiver = Receiver(settings=settings, paths=paths, writer=writer)
+        endpoint = await receiver.start()
+        assert receiver.writer is writer
+        assert await _status(endpoint.local_url()) == 200
+        await receiver.stop()
+        assert await writer.set_read([1]) == 1  # still open: the caller closes it
+
+        with socket.socket() as blocker:
+            blocker.bind(("127.0.0.1", 0))
+            blocker.listen()
+            port = blocker.getsockname()[1]
+            taken = Receiver(
+                settings=settings.with_values({"listener.port": port}), paths=paths, writer=writer
+            )
+            with pytest.raises(ListenerError, match=f"port {port}"):
+                await taken.start()
+        assert await writer.set_read([1], False) == 1
+        assert [op.name for op in writer.operations if op.name != "retention"] == [
+            "insert",
+            "set_read",
+            "set_read",
+        ]
+    finally:
+        await writer.close()

@@ -1,4 +1,9 @@
-"""EventWindow: filters, live insertion, detail pane, actions, keyboard, export and layout state."""
+"""EventWindow: filters, live insertion, detail pane, actions, keyboard, export and layout state.
+
+As in the tray app, the window reads through a read-only store and writes through a real
+writer on its own thread; a change shows once the writer has stored it, so the tests wait for
+``read_state_changed`` (emitted then) before looking.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ from tests.stored_events import (
     store_mixed,
     varied_events,
 )
+from tests.ui.writer_thread import WriterThread
 
 
 class LinkRecorder:
@@ -53,17 +59,45 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
+def writes(store: Store, tmp_path: Path) -> Iterator[WriterThread]:
+    """The writer every change from the window goes through."""
+    w = WriterThread(tmp_path / "events.db")
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def gui_store(store: Store, tmp_path: Path) -> Iterator[Store]:
+    """The window's own connection: read-only, as in the app."""
+    s = Store.open(tmp_path / "events.db", readonly=True, check=False)
+    yield s
+    s.close()
+
+
+@pytest.fixture
 def links() -> LinkRecorder:
     return LinkRecorder()
 
 
 @pytest.fixture
-def make_window(qtbot: Any, store: Store, links: LinkRecorder, tmp_path: Path) -> Any:
+def make_window(
+    qtbot: Any,
+    gui_store: Store,
+    writes: WriterThread,
+    links: LinkRecorder,
+    tmp_path: Path,
+) -> Iterator[Any]:
+    made: list[EventWindow] = []
+
     def make(*, show: bool = True, state_path: Path | None = None) -> EventWindow:
         w = EventWindow(
-            store=store, open_link=links, state_path=state_path or tmp_path / "window.ini"
+            store=gui_store,
+            write=writes.write,
+            open_link=links,
+            state_path=state_path or tmp_path / "window.ini",
         )
         qtbot.addWidget(w)
+        made.append(w)
         if show:
             with qtbot.waitExposed(w):
                 w.show()
@@ -73,7 +107,9 @@ def make_window(qtbot: Any, store: Store, links: LinkRecorder, tmp_path: Path) -
             w.table.setFocus()
         return w
 
-    return make
+    yield make
+    # Answers still on their way are handled before the writer and the store close.
+    qtbot.waitUntil(lambda: all(w.writes.pending == 0 for w in made), timeout=10_000)
 
 
 def select(w: EventWindow, row: int) -> None:
@@ -422,18 +458,24 @@ def test_delete_key_deletes_selection_and_undo_restores_the_same_ids(
     assert w.count_label.text() == "6 events"
 
 
-def test_undo_button_restores_and_undo_is_stacked(make_window: Any, store: Store) -> None:
+def test_undo_button_restores_and_undo_is_stacked(
+    make_window: Any, store: Store, qtbot: Any
+) -> None:
     stored = insert(store, [make_event(f"e{i}") for i in range(3)])
     w = make_window()
     select(w, 0)
-    w.delete_selected()
+    with qtbot.waitSignal(w.read_state_changed):
+        w.delete_selected()
     select(w, 0)
-    w.delete_selected()
+    with qtbot.waitSignal(w.read_state_changed):
+        w.delete_selected()
     assert w.model.rowCount() == 1
-    w.undo_button.click()
+    with qtbot.waitSignal(w.read_state_changed):
+        w.undo_button.click()
     assert w.model.rowCount() == 2
     assert w.undo_bar.isVisible()  # one more delete to undo
-    w.undo_button.click()
+    with qtbot.waitSignal(w.read_state_changed):
+        w.undo_button.click()
     assert [w.model.event_at(r).id for r in range(3)] == [s.id for s in reversed(stored)]
     assert not w.undo_bar.isVisible()
 
@@ -490,7 +532,8 @@ def test_enter_opens_the_selected_link_through_open_link(
     w = make_window()
     row = w.model.row_of(mixed[3].id)
     select(w, row)
-    qtbot.keyClick(w.table, Qt.Key.Key_Return)
+    with qtbot.waitSignal(w.read_state_changed):
+        qtbot.keyClick(w.table, Qt.Key.Key_Return)
     assert links.calls == [("https://sc.holmsecurity.com/tickets/4711", w)]
     assert w.model.event_at(row).read  # opening it is reading it
     w.detail.open_button.click()
@@ -668,7 +711,8 @@ def test_screenshot_of_the_window_with_varied_events(
     # The same window showing one burst, right after a delete (chip and undo bar visible).
     w.show_ids([s.id for s in stored[-12:]], "12 events from the burst at 12:18")
     select(w, 2)
-    w.delete_selected()
+    with qtbot.waitSignal(w.read_state_changed):
+        w.delete_selected()
     qtbot.wait(50)
     assert w.grab().save(str(artifacts / "event_window_burst_undo.png"))
 
@@ -699,7 +743,7 @@ def test_hiding_the_window_stops_the_read_timer(make_window: Any, store: Store, 
 
 
 def test_count_label_stops_at_the_cap(
-    make_window: Any, store: Store, monkeypatch: pytest.MonkeyPatch
+    make_window: Any, store: Store, monkeypatch: pytest.MonkeyPatch, qtbot: Any
 ) -> None:
     monkeypatch.setattr(event_model, "COUNT_CAP", 5)
     fill_fast(store, 8)
@@ -717,7 +761,8 @@ def test_count_label_stops_at_the_cap(
             w.model.index(r, 0),
             QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
         )
-    w.delete_selected()
+    with qtbot.waitSignal(w.read_state_changed):
+        w.delete_selected()
     assert w.count_label.text() == "5 events"  # counted again: exactly at the cap
     assert w.count_label.toolTip() == ""
 
@@ -841,7 +886,7 @@ def test_dragging_the_scroll_bar_to_the_bottom_jumps_but_scrolling_pages(
 
 
 def test_live_events_while_showing_the_oldest_are_counted_then_shown_at_the_newest(
-    make_window: Any, store: Store, history: list[StoredEvent]
+    make_window: Any, store: Store, history: list[StoredEvent], qtbot: Any
 ) -> None:
     w = make_window()
     ctrl_key(w, Qt.Key.Key_End)
@@ -851,7 +896,8 @@ def test_live_events_while_showing_the_oldest_are_counted_then_shown_at_the_newe
     assert [w.model.event_at(r).id for r in range(w.model.rowCount())] == rows
     assert w.count_label.text() == "5,002 events"
     # "Mark all read" goes up to the newest event there was, not the ones that came since.
-    w.mark_all_read()
+    with qtbot.waitSignal(w.read_state_changed):
+        w.mark_all_read()
     assert store.get(5000).read  # type: ignore[union-attr]
     assert not store.get(new[0].id).read  # type: ignore[union-attr]
     assert w.model.event_at(0).read

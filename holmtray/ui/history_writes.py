@@ -1,0 +1,162 @@
+"""The GUI's one route for changing the history: named operations on the writer, answered on
+the GUI thread.
+
+The event window never writes to the database itself (it opens it read-only). It asks
+:class:`HistoryWrites` for one of the writer's named operations — mark read or unread, mark all
+read, delete, restore — which hands it to ``submit`` (in the tray app
+:meth:`~holmtray.ui.receiver_thread.ReceiverThread.write`: the operation runs on the writer's
+loop, in line with the inserts) and returns at once. The outcome comes back through a queued
+signal, so ``done`` runs on the GUI thread, later, even when the future is already finished;
+nothing here waits on a future.
+
+A failure is handled the same way for every operation, in :meth:`HistoryWrites._answer`: one
+log line and one :attr:`HistoryWrites.failed` message saying what could not be done and why
+(the window shows it), then the operation's own ``failed`` callback, which only undoes its
+bookkeeping: the rows stay as they were, since they change only after a success.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+from holmtray.core.events import StoredEvent
+from holmtray.core.history.database import StoreUnavailable
+from holmtray.core.history.query import EventQuery
+from holmtray.core.history.writer import GroupCommitWriter
+
+log = logging.getLogger("holmtray.ui.history_writes")
+
+Operation = Callable[[GroupCommitWriter], Awaitable[Any]]
+Submit = Callable[[Operation], "concurrent.futures.Future[Any]"]
+"""Runs an operation on the current writer somewhere else; its future has the outcome."""
+
+DOING = {
+    "set_read": "Cannot change the read state",
+    "mark_all_read": "Cannot mark events read",
+    "delete": "Cannot delete",
+    "restore": "Cannot undo the delete",
+}
+"""What the user is told could not be done, per operation (followed by why)."""
+
+
+@dataclass(eq=False, slots=True)
+class _Pending:
+    name: str
+    future: concurrent.futures.Future[Any]
+    done: Callable[[Any], None]
+    failed: Callable[[BaseException], None] | None
+
+
+class HistoryWrites(QObject):
+    """Submits the window's writes to the writer; their outcomes arrive on the GUI thread."""
+
+    failed = Signal(str)
+    """A write failed: what could not be done and why, e.g. ``"Cannot delete: ... locked"``."""
+    _answered = Signal(object)  # a _Pending whose future finished, from any thread
+
+    def __init__(self, *, submit: Submit, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._submit = submit
+        self._pending: set[_Pending] = set()
+        # Queued even when emitted on the GUI thread: done() never runs inside the call.
+        self._answered.connect(self._answer, Qt.ConnectionType.QueuedConnection)
+
+    @property
+    def pending(self) -> int:
+        """Operations submitted whose outcome has not been handled yet."""
+        return len(self._pending)
+
+    # ---- the named operations -----------------------------------------------------------
+
+    def set_read(
+        self,
+        ids: Iterable[int],
+        read: bool,
+        *,
+        done: Callable[[int], None],
+        failed: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Mark ``ids`` read (or unread); ``done(rows changed)``."""
+        id_list = list(ids)
+        self._run("set_read", lambda w: w.set_read(id_list, read), done, failed)
+
+    def mark_all_read(
+        self,
+        query: EventQuery,
+        *,
+        done: Callable[[int], None],
+        failed: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Mark every event matching ``query`` read; ``done(rows changed)``."""
+        self._run("mark_all_read", lambda w: w.mark_all_read(query), done, failed)
+
+    def delete(
+        self,
+        ids: Iterable[int],
+        *,
+        done: Callable[[int], None],
+        failed: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Delete ``ids``; ``done(rows deleted)``."""
+        id_list = list(ids)
+        self._run("delete", lambda w: w.delete(id_list), done, failed)
+
+    def restore(
+        self,
+        events: Sequence[StoredEvent],
+        *,
+        done: Callable[[None], None],
+        failed: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Put deleted ``events`` back with their ids and read flags; ``done(None)``."""
+        batch = list(events)
+        self._run("restore", lambda w: w.restore(batch), done, failed)
+
+    # ---- submitting and answering ---------------------------------------------------------
+
+    def _run(
+        self,
+        name: str,
+        operation: Operation,
+        done: Callable[[Any], None],
+        failed: Callable[[BaseException], None] | None,
+    ) -> None:
+        try:
+            future = self._submit(operation)
+        except Exception as exc:  # e.g. the writer's loop is gone: answered like any failure
+            future = concurrent.futures.Future()
+            future.set_exception(exc)
+        pending = _Pending(name, future, done, failed)
+        self._pending.add(pending)
+        future.add_done_callback(lambda _f: self._finished(pending))
+
+    def _finished(self, pending: _Pending) -> None:
+        """On whichever thread finished the future: queue the answer to the GUI thread."""
+        try:
+            self._answered.emit(pending)
+        except RuntimeError:  # this object (and its window) was deleted meanwhile: nobody asks
+            log.debug("%s finished after its window was gone", pending.name)
+
+    def _answer(self, pending: _Pending) -> None:
+        """On the GUI thread: ``done`` with the result, or the one failure path."""
+        self._pending.discard(pending)
+        future = pending.future
+        error: BaseException | None
+        if future.cancelled():
+            error = StoreUnavailable("the event store is shutting down")
+        else:
+            error = future.exception()
+        if error is None:
+            pending.done(future.result())
+            return
+        doing = DOING[pending.name]
+        log.warning("%s: %s", doing, error)
+        self.failed.emit(f"{doing}: {error}")
+        if pending.failed is not None:
+            pending.failed(error)

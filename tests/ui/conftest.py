@@ -1,0 +1,26 @@
+"""Fixtures for the GUI tests: a qasync loop like the tray app's."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
+
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
+
+
+@pytest.fixture
+def run(qapp: QApplication) -> Iterator[Callable[[Coroutine[Any, Any, None]], None]]:
+    """Runs a coroutine to the end on a qasync loop (the app's own kind of loop)."""
+    quits = qapp.quitOnLastWindowClosed()
+    qapp.setQuitOnLastWindowClosed(False)  # as run() sets it: closing a dialog ends nothing
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop.run_until_complete
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+        qapp.setQuitOnLastWindowClosed(quits)
