@@ -38,7 +38,13 @@ from holmtray.core.fileio import write_atomically
 from holmtray.core.history.database import StoreError
 from holmtray.core.history.writer import GroupCommitWriter
 from holmtray.core.ingest.connections import ListenerSite
-from holmtray.core.ingest.endpoint import RUNTIME_FILE, Endpoint, database_path, read_runtime
+from holmtray.core.ingest.endpoint import (
+    RUNTIME_FILE,
+    Endpoint,
+    database_path,
+    direct_database_path,
+    read_runtime,
+)
 from holmtray.core.ingest.listener import STATE_KEY, ListenerConfig, LiveConfig, create_app
 from holmtray.core.ingest.rejected import RejectedLog
 from holmtray.core.ingest.tls import TLSConfigError, server_context
@@ -151,7 +157,7 @@ class Receiver:
         """Open the store, then listen. Raises :class:`ListenerError` or ``StoreError``."""
         s = self._settings
         writer = GroupCommitWriter(
-            store_path=database_path(s, self._paths),
+            store_path=direct_database_path(s, self._paths),
             on_commit=self._on_commit,
             retention=lambda: (
                 self._settings.integer("storage.retention_days"),
@@ -275,4 +281,12 @@ class Receiver:
             log.warning("cannot write %s: %s", path, exc.strerror)
 
 
-__all__ = ["Endpoint", "ListenerError", "Receiver", "StoreError", "database_path", "read_runtime"]
+__all__ = [
+    "Endpoint",
+    "ListenerError",
+    "Receiver",
+    "StoreError",
+    "database_path",
+    "direct_database_path",
+    "read_runtime",
+]
