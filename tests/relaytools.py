@@ -9,7 +9,7 @@ frames), backed by a real :class:`Store` (``log.entries_after``, ``log.bounds``,
 hello, page the backlog from the database (yielding between pages, so that events added
 meanwhile really race it), drain what queued up, skipping ids already sent, then ``live``.
 Knobs let a test pause it, cut streams, restart it, reset its history, revoke a token, degrade
-its store, or make it misbehave (lie in pings, drop an event from the stream).
+its store, or make it misbehave (drop an event from the stream).
 
 :class:`BlackHoleProxy` forwards TCP between a client and the relay; :meth:`hold` turns every
 open connection into a black hole (kept open, nothing forwarded either way, as after a laptop
@@ -87,8 +87,7 @@ class TestRelay:
         self.degraded: str | None = None
         self.refuse_status: int | None = None  # answer every /v1/ request with this status
         self.retry_after: str | None = None
-        self.ping_lie = 0  # added to every ping's last_id
-        self.skip_ids: set[int] = set()  # never sent on a stream (a lost frame)
+        self.skip_ids: set[int] = set()  # never sent on a stream (once: a lost frame)
         self.connects: list[float] = []  # loop time of each accepted stream
         self.requests: list[dict[str, str]] = []  # headers and query of each /v1/ request
         self._subs: set[_Sub] = set()
@@ -342,7 +341,7 @@ class TestRelay:
                 if getter not in done:
                     getter.cancel()
                     _, last = self.store.log.bounds()
-                    await resp.write(sse.encode("ping", {"last_id": last + self.ping_lie}))
+                    await resp.write(sse.encode("ping", {"last_id": last}))
                     continue
                 item = getter.result()
                 if isinstance(item, LogEntry):
@@ -356,6 +355,7 @@ class TestRelay:
 
     async def _send(self, resp: web.StreamResponse, entry: LogEntry) -> None:
         if entry.id in self.skip_ids:
+            self.skip_ids.discard(entry.id)  # lost once, as a frame on a broken path would be
             return
         await resp.write(sse.encode("event", _event_data(entry), event_id=entry.id))
 
