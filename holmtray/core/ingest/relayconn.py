@@ -81,9 +81,10 @@ class RelayBusy(RelayError):
 class RelayAhead(RelayError):
     """409: this client's cursor is beyond the relay's last id."""
 
-    def __init__(self, message: str, *, relay_id: str | None) -> None:
+    def __init__(self, message: str, *, relay_id: str | None, last_id: int | None) -> None:
         super().__init__(message)
         self.relay_id = relay_id
+        self.last_id = last_id
 
 
 class StreamLost(RelayError):
@@ -219,9 +220,12 @@ async def _fail_for_status(target: RelayTarget, resp: aiohttp.ClientResponse) ->
         )
     if status == 409:
         text = (await resp.content.read(4096)).decode("utf-8", "replace")
+        relay_id, last_id = relaymsg.conflict(text)
+        shown = f" (its last is {last_id})" if last_id is not None else ""
         return RelayAhead(
-            "this computer has more events than the relay holds (HTTP 409)",
-            relay_id=relaymsg.conflict_relay_id(text),
+            f"the relay has no events after the one asked for{shown} (HTTP 409)",
+            relay_id=relay_id,
+            last_id=last_id,
         )
     if 300 <= status < 400:
         where = target.mask(resp.headers.get("Location", ""))[:200]

@@ -10,7 +10,7 @@ drops the connection and resumes from its cursor.
 
 :func:`replicated` re-parses a relayed body with this version's parser, so relay and
 subscriber need not run the same version, and the mirror stores exactly the relay's bytes.
-:func:`status` reads ``/v1/status`` and :func:`conflict_relay_id` a 409's JSON.
+:func:`status` reads ``/v1/status`` and :func:`conflict` a 409's JSON.
 """
 
 from __future__ import annotations
@@ -246,10 +246,18 @@ def replicated(item: RelayedEvent) -> Replicated:
     return Replicated(id=item.id, received_at=item.received_at, body=body, event=event)
 
 
-def conflict_relay_id(text: str) -> str | None:
-    """The relay id in a 409 answer, if it names a valid one."""
+def conflict(text: str) -> tuple[str | None, int | None]:
+    """The relay id and last id in a 409 answer, each ``None`` when missing or invalid."""
     try:
         data = _object(text, "409 answer")
-        return relay_id(data.get("relay_id"))
     except ProtocolError:
-        return None
+        return None, None
+    try:
+        rid: str | None = relay_id(data.get("relay_id"))
+    except ProtocolError:
+        rid = None
+    try:
+        last = _count(data, "last_id", "409 answer")
+    except ProtocolError:
+        last = None
+    return rid, last

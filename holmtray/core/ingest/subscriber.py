@@ -59,9 +59,9 @@ from holmtray.core.ingest.relayconn import (
     RelayRefused,
     RelayTarget,
     Stream,
-    StreamLost,
 )
-from holmtray.core.ingest.relaymsg import Bye, CaughtUp, Hello, Message, Ping, RelayedEvent
+from holmtray.core.ingest.relaymsg import Bye, CaughtUp, Hello, Message, RelayedEvent
+from holmtray.core.ingest.relayorder import StreamOrder, expect_hello
 from holmtray.core.ingest.relaystate import StateTracker
 from holmtray.core.ingest.source import CatchingUp, Live, RelayDegraded, RelayState
 from holmtray.core.ingest.subscription import (
@@ -297,7 +297,7 @@ class RelayClient:
             self._mark_lost(str(exc))
             return self._backoff.failure(retry_after=exc.retry_after)
         if isinstance(exc, RelayAhead):
-            return await self._after_conflict(exc)
+            return await self._after_conflict()
         if isinstance(exc, RelayError):
             log.info("relay stream: %s", exc)
             self._mark_lost(str(exc))
@@ -310,7 +310,7 @@ class RelayClient:
         self._mark_lost(f"internal error ({type(exc).__name__})")
         return self._backoff.failure()
 
-    async def _after_conflict(self, exc: RelayAhead) -> float:
+    async def _after_conflict(self) -> float:
         """409: a reset relay (new id: new mirror) or one behind this computer (wait)."""
         try:
             status = await relayconn.fetch_status(self._session_for(), self._target)
@@ -330,12 +330,12 @@ class RelayClient:
         # The same history, but behind us: a relay restored from a backup, or (with several
         # relays behind one address) one that lags. Resuming elsewhere would skip events;
         # wait for it instead.
-        log.warning(
-            "the relay's last event is %d but this computer has events up to %d; waiting",
-            status.last_id,
-            self._cursor,
+        problem = (
+            f"the relay's last event is {status.last_id} but this computer has events up to "
+            f"{self._cursor}; waiting for the relay to catch up"
         )
-        self._mark_lost(f"{exc}; waiting for the relay to catch up")
+        log.warning("%s", problem)
+        self._mark_lost(problem)
         return self._backoff.failure()
 
     # ---- one connection ------------------------------------------------------------------
@@ -354,65 +354,35 @@ class RelayClient:
             self._stream = stream
             try:
                 messages = await stream.messages()
-                hello = messages[0]
-                if not isinstance(hello, Hello):
-                    raise StreamLost("the relay did not begin the stream with hello")
+                hello = expect_hello(messages, after=None)
                 if hello.relay_id != self._relay_id:
                     await self._open_mirror(hello.relay_id, url=self._target.url)
                     if self._cursor != after:
                         raise _Restart
-                if hello.after != after:
-                    raise StreamLost(
-                        f"the relay resumed after event {hello.after}, not after {after} as asked"
-                    )
+                expect_hello(messages, after=after)
                 self._healthy()
                 self._tell_gap(hello)
-                return await self._consume(stream, hello, messages[1:], after)
+                return await self._consume(stream, StreamOrder(hello), messages[1:])
             finally:
                 self._stream = None
 
-    async def _consume(
-        self, stream: Stream, hello: Hello, messages: list[Message], after: int
-    ) -> str:
-        last = after  # the highest event id seen on this stream
-        delivered = after  # everything up to here has been sent by the relay
-        live = False
-        behind: int | None = None  # a ping's last id beyond ``delivered`` (None: none)
-        self._states.set(self._steady(live, hello, last))
+    async def _consume(self, stream: Stream, order: StreamOrder, messages: list[Message]) -> str:
+        self._states.set(self._steady(order))
         while True:
             batch: list[RelayedEvent] = []
-            for message in messages:
+            for received in messages:
+                if not isinstance(received, RelayedEvent):
+                    await self._store(batch, order)  # what came before it, as it came
+                    batch = []
+                message = order.admit(received, kept=self._cursor)
                 if isinstance(message, RelayedEvent):
-                    if message.id <= last:
-                        if message.id <= self._cursor:
-                            continue  # stored already (or deleted here): never again
-                        raise StreamLost(
-                            f"event {message.id} came after event {last}: ids must ascend"
-                        )
-                    last = message.id
                     batch.append(message)
                     if len(batch) >= self._batch_size:
-                        await self._store(batch, live, hello)
+                        await self._store(batch, order)
                         batch = []
-                    continue
-                await self._store(batch, live, hello)
-                batch = []
-                if isinstance(message, CaughtUp):
-                    live = True
+                elif isinstance(message, CaughtUp):
                     self._quick_restarts = 0
-                    # Backfill covers everything committed before hello; live adds its own.
-                    delivered = max(delivered, last, hello.last_id, message.caught_up_to)
-                    behind = None
-                    self._states.set(self._steady(live, hello, last))
-                elif isinstance(message, Ping):
-                    if not live:
-                        continue
-                    delivered = max(delivered, last)
-                    if behind is not None and delivered < behind:
-                        raise StreamLost(
-                            f"the relay has events up to {behind} that this stream did not bring"
-                        )
-                    behind = message.last_id if message.last_id > delivered else None
+                    self._states.set(self._steady(order))
                 elif isinstance(message, relaymsg.StoreStatus):
                     if message.cause != self._degraded:
                         self._degraded = message.cause
@@ -420,16 +390,14 @@ class RelayClient:
                             log.warning("the relay cannot store events: %s", message.cause)
                         else:
                             log.info("the relay can store events again")
-                    self._states.set(self._steady(live, hello, last))
+                    self._states.set(self._steady(order))
                 elif isinstance(message, Bye):
                     log.info("the relay ended the stream: %s", message.reason or "no reason")
                     return message.reason
-                elif isinstance(message, Hello):
-                    raise StreamLost("the relay sent a second hello")
-            await self._store(batch, live, hello)
+            await self._store(batch, order)
             messages = await stream.messages()
 
-    async def _store(self, batch: list[RelayedEvent], live: bool, hello: Hello) -> None:
+    async def _store(self, batch: list[RelayedEvent], order: StreamOrder) -> None:
         if not batch:
             return
         writer, relay_id = self._writer, self._relay_id
@@ -438,11 +406,11 @@ class RelayClient:
         items = await asyncio.to_thread(lambda: [relaymsg.replicated(e) for e in batch])
         stored = await writer.submit_replicated(relay_id, items)
         self._cursor = max(self._cursor, batch[-1].id)
-        if not live:
-            self._states.set(self._steady(live, hello, batch[-1].id))
+        if not order.live:
+            self._states.set(self._steady(order))
         if stored and self._on_events is not None:
             try:
-                self._on_events(stored, not live)
+                self._on_events(stored, not order.live)
             except Exception:
                 log.exception("on_events callback failed (the events are stored)")
 
@@ -518,13 +486,16 @@ class RelayClient:
 
     # ---- states --------------------------------------------------------------------------
 
-    def _steady(self, live: bool, hello: Hello, last: int) -> RelayState:
+    def _steady(self, order: StreamOrder) -> RelayState:
+        """The state of a connected stream: degraded, live, or catching up (about how many)."""
         if self._degraded:
             return RelayDegraded(self._degraded)
-        if live:
+        if order.live:
             return Live()
-        floor = last if hello.oldest_id is None else max(last, hello.oldest_id - 1)
-        return CatchingUp(max(0, hello.last_id - floor) if hello.oldest_id is not None else 0)
+        hello = order.hello
+        if hello.oldest_id is None:
+            return CatchingUp(0)
+        return CatchingUp(max(0, hello.last_id - max(self._cursor, hello.oldest_id - 1)))
 
     def _healthy(self) -> None:
         self.connects += 1
