@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import ssl
 import stat
 import sys
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
@@ -17,19 +15,20 @@ import pytest
 
 from holmtray.core.ingest.subscriber import RelayClient
 from holmtray.core.parsing.parser import decode_body, parse_event
-from tests.core.ingest.subscribing import Owner, settings_for, until
-from tests.core.ingest.test_listener_hardening import Pki, pki  # noqa: F401 - the fixture
+from tests.core.ingest.subscribing import (
+    Owner,
+    running,
+    serve_https_relay,
+    serve_relay,
+    settings_for,
+    until,
+)
+from tests.core.ingest.test_listener_hardening import Pki, pki  # noqa: F401 - a fixture
 from tests.procs import holmtray_env, run_cli
 from tests.relaytools import OTHER_TOKEN, TOKEN, TestRelay
 
-
-@pytest.fixture
-async def relay(tmp_path: Path) -> AsyncIterator[TestRelay]:
-    r = TestRelay(tmp_path / "relay" / "events.db")
-    await r.start()
-    yield r
-    await r.stop()
-    r.close()
+relay_fixture = pytest.fixture(name="relay")(serve_relay)
+https_relay_fixture = pytest.fixture(name="https_relay")(serve_https_relay)
 
 
 async def _holmtray(
@@ -188,31 +187,21 @@ async def test_subscribe_refuses_plain_http_to_another_computer(tmp_path: Path) 
 
 
 async def test_subscribe_over_https_fails_clearly_without_the_ca_and_works_with_it(
-    tmp_path: Path,
+    https_relay: TestRelay,
     pki: Pki,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
-    relay = TestRelay(tmp_path / "relay" / "events.db")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(pki.cert, pki.key)
-    await relay.start(ssl_context=context)
-    relay.add(2)
+    https_relay.add(2)
     home = tmp_path / "home"
-    try:
-        code, _, err = await _finish(
-            await _holmtray(home, "subscribe", relay.url, "--after", "0", "--once")
-        )
-        assert code == 1
-        assert "TLS certificate of 127.0.0.1" in err
-        assert relay.requests == []
-        assert run_cli(home, "config", "set", "subscribe.ca_file", str(pki.ca)).returncode == 0
-        code, out, err = await _finish(
-            await _holmtray(home, "subscribe", relay.url, "--after", "0", "--once")
-        )
-        assert code == 0, err
-        assert len(out.splitlines()) == 2
-    finally:
-        await relay.stop()
-        relay.close()
+    args = ("subscribe", https_relay.url, "--after", "0", "--once")
+    code, _, err = await _finish(await _holmtray(home, *args))
+    assert code == 1
+    assert "TLS certificate of 127.0.0.1" in err
+    assert https_relay.requests == []
+    assert run_cli(home, "config", "set", "subscribe.ca_file", str(pki.ca)).returncode == 0
+    code, out, err = await _finish(await _holmtray(home, *args))
+    assert code == 0, err
+    assert len(out.splitlines()) == 2
 
 
 # ---- config get / set -----------------------------------------------------------------------
@@ -314,12 +303,10 @@ async def test_events_in_relay_mode_read_the_mirror_named_by_the_subscription(
 
     relay.add(4)
     owner = Owner()
-    client = RelayClient(settings=settings_for(relay.url), data_dir=home / "data", **owner.kwargs())
-    await client.start()
-    try:
+    async with running(
+        RelayClient(settings=settings_for(relay.url), data_dir=home / "data", **owner.kwargs())
+    ):
         await until(owner.live, "live")
-    finally:
-        await client.stop()
     r = run_cli(home, "events", "--json")
     assert r.returncode == 0, r.stderr
     assert [e["id"] for e in json.loads(r.stdout)] == [4, 3, 2, 1]

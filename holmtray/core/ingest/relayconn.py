@@ -114,6 +114,8 @@ class RelayTarget:
 
     def check(self) -> None:
         """:class:`RelayConfigError` if the address or token cannot be used as set."""
+        if not self.url:
+            raise RelayConfigError("no relay address is set (subscribe.urls)")
         try:
             setting("subscribe.urls").validate([self.url])
         except SettingsError as exc:

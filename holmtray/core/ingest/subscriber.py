@@ -359,6 +359,8 @@ class RelayClient:
                     await self._open_mirror(hello.relay_id, url=self._target.url)
                     if self._cursor != after:
                         raise _Restart
+                elif self._recorded_url != self._target.url:
+                    self._record(self._target.url)  # the same relay at a new address
                 expect_hello(messages, after=after)
                 self._healthy()
                 self._tell_gap(hello)
@@ -438,11 +440,7 @@ class RelayClient:
             await writer.close()
             raise
         self._writer, self._relay_id, self._cursor = writer, relay_id, cursor
-        self._recorded_url = url
-        try:
-            write_subscription(self._data_dir, Subscription(url, relay_id, path.name))
-        except OSError as exc:
-            log.warning("cannot record the subscription in %s: %s", self._data_dir, exc.strerror)
+        self._record(url)
         log.info("mirroring relay %s into %s (from event %d)", relay_id, path.name, cursor)
         if self._on_database is not None:
             try:
@@ -455,6 +453,16 @@ class RelayClient:
                 self._notice(RESET_NOTICE)
             else:
                 self._notice(f"Subscribed to the relay at {self._target.host}; a new event list")
+
+    def _record(self, url: str) -> None:
+        """Name the mirror in use in ``subscription.json`` (for ``holmtray events``)."""
+        assert self._relay_id is not None
+        self._recorded_url = url
+        sub = Subscription(url, self._relay_id, mirror_name(self._relay_id))
+        try:
+            write_subscription(self._data_dir, sub)
+        except OSError as exc:
+            log.warning("cannot record the subscription in %s: %s", self._data_dir, exc.strerror)
 
     async def _close_writer(self) -> None:
         writer, self._writer = self._writer, None

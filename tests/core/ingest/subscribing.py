@@ -1,11 +1,14 @@
-"""Helpers for the subscriber's tests: a recording owner, settings, and reading a mirror."""
+"""Helpers for the subscriber's tests: relay fixtures, a recording owner, settings, and reading
+a mirror. Test modules make fixtures of ``serve_relay`` and ``serve_https_relay``."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+import ssl
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,8 @@ from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
 from holmtray.core.ingest.source import Live, RelayState
 from holmtray.core.ingest.subscriber import RelayClient
-from tests.relaytools import TOKEN
+from tests.core.ingest.test_listener_hardening import Pki
+from tests.relaytools import TOKEN, TestRelay
 
 
 def settings_for(url: str, **extra: Any) -> Settings:
@@ -97,3 +101,34 @@ def mirror_cursor(path: Path, relay_id: str) -> int:
 
 def make_client(settings: Settings, data_dir: Path, owner: Owner, **kw: Any) -> RelayClient:
     return RelayClient(settings=settings, data_dir=data_dir, **owner.kwargs(), **kw)
+
+
+@contextlib.asynccontextmanager
+async def running(client: RelayClient) -> AsyncIterator[RelayClient]:
+    """``client`` started, and stopped at the end of the block."""
+    await client.start()
+    try:
+        yield client
+    finally:
+        await client.stop()
+
+
+async def serve_relay(tmp_path: Path) -> AsyncIterator[TestRelay]:
+    """The test relay over plain HTTP on loopback (a test module makes it a fixture:
+    ``relay_fixture = pytest.fixture(name="relay")(serve_relay)``)."""
+    r = TestRelay(tmp_path / "relay" / "events.db")
+    await r.start()
+    yield r
+    await r.stop()
+    r.close()
+
+
+async def serve_https_relay(tmp_path: Path, pki: Pki) -> AsyncIterator[TestRelay]:
+    """The test relay over HTTPS, its certificate signed by the ``pki`` fixture's CA."""
+    relay = TestRelay(tmp_path / "relay" / "events.db")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(pki.cert, pki.key)
+    await relay.start(ssl_context=context)
+    yield relay
+    await relay.stop()
+    relay.close()

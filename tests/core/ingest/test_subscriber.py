@@ -12,7 +12,6 @@ import json
 import logging
 import random
 import sqlite3
-import ssl
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -37,20 +36,17 @@ from tests.core.ingest.subscribing import (
     make_client,
     mirror_cursor,
     mirror_rows,
+    running,
+    serve_https_relay,
+    serve_relay,
     settings_for,
     until,
 )
-from tests.core.ingest.test_listener_hardening import Pki, pki  # noqa: F401 - the fixture
+from tests.core.ingest.test_listener_hardening import Pki, pki  # noqa: F401 - a fixture
 from tests.relaytools import OTHER_TOKEN, TOKEN, BlackHoleProxy, TestRelay
 
-
-@pytest.fixture
-async def relay(tmp_path: Path) -> AsyncIterator[TestRelay]:
-    r = TestRelay(tmp_path / "relay" / "events.db")
-    await r.start()
-    yield r
-    await r.stop()
-    r.close()
+relay_fixture = pytest.fixture(name="relay")(serve_relay)
+https_relay_fixture = pytest.fixture(name="https_relay")(serve_https_relay)
 
 
 @pytest.fixture
@@ -94,9 +90,7 @@ async def test_first_subscribe_loads_everything_then_streams_live(
     relay.add(50)
     owner = Owner()
     data = tmp_path / "data"
-    client = make_client(settings_for(relay.url), data, owner)
-    await client.start()
-    try:
+    async with running(make_client(settings_for(relay.url), data, owner)):
         await until(owner.live, "live")
         assert owner.event_ids() == list(range(1, 51))
         assert all(backfill for _, backfill in owner.of("events"))
@@ -107,8 +101,6 @@ async def test_first_subscribe_loads_everything_then_streams_live(
         assert {v[1] for k, v in owner.log[:live_at] if k == "events"} == {True}
         assert {v[1] for k, v in owner.log[live_at:] if k == "events"} == {False}
         assert owner.of("notice") == []  # a first load missed nothing
-    finally:
-        await client.stop()
     db = database(owner)
     relay_id = relay.store.log.relay_id()
     assert db == data / f"relay-{relay_id[:8]}.db"
@@ -128,12 +120,8 @@ async def test_a_backfill_of_thousands_is_stored_in_a_few_large_batches(
     for _ in range(6):
         relay.add(500)
     owner = Owner()
-    client = make_client(settings_for(relay.url), tmp_path / "data", owner)
-    await client.start()
-    try:
+    async with running(make_client(settings_for(relay.url), tmp_path / "data", owner)):
         await until(owner.live, "live")
-    finally:
-        await client.stop()
     batches = [len(ids) for ids, _ in owner.of("events")]
     assert sum(batches) == 3000
     assert max(batches) <= 500
@@ -150,17 +138,13 @@ async def test_restart_resumes_from_the_mirrors_cursor(relay: TestRelay, tmp_pat
     await client.stop()
     relay.add(20)
     second = Owner()
-    client = make_client(settings_for(relay.url), data, second)
-    await client.start()
-    try:
+    async with running(make_client(settings_for(relay.url), data, second)) as client:
         await until(second.live, "live again")
         assert second.event_ids() == list(range(31, 51))
         # It asked for exactly what it missed, by header and by query.
         asked = relay.requests[-1]
         assert asked["Last-Event-ID"] == "30"
         assert asked["?after"] == "30"
-    finally:
-        await client.stop()
     assert [i for i, _ in mirror_rows(database(second))] == list(range(1, 51))
 
 
@@ -172,11 +156,11 @@ async def test_sleep_behind_a_dead_connection_backfills_all_500_once_then_live(
 ) -> None:
     relay.add(20)
     owner = Owner()
-    client = make_client(
-        settings_for(proxy.url, **{"subscribe.read_timeout": 2.0}), tmp_path / "data", owner
-    )
-    await client.start()
-    try:
+    async with running(
+        make_client(
+            settings_for(proxy.url, **{"subscribe.read_timeout": 2.0}), tmp_path / "data", owner
+        )
+    ) as client:
         await until(owner.live, "live")
         since, connects = len(owner.log), client.connects
         proxy.hold()  # the laptop sleeps: the connection is dead, and nobody says so
@@ -186,8 +170,6 @@ async def test_sleep_behind_a_dead_connection_backfills_all_500_once_then_live(
         await until(lambda: owner.live() and len(owner.event_ids()) == 520, "the backfill")
         assert_one_backfill_then_live(owner, since, ids)
         assert client.connects == connects + 1  # one stream brought them all
-    finally:
-        await client.stop()
     assert mirror_rows(database(owner)) == relay_rows(relay)
 
 
@@ -197,15 +179,15 @@ async def test_a_wake_is_caught_by_the_wall_clock_before_any_deadline(
     offset = [0.0]
     relay.add(10)
     owner = Owner()
-    client = make_client(
-        settings_for(proxy.url, **{"subscribe.read_timeout": 600.0}),
-        tmp_path / "data",
-        owner,
-        wall=lambda: time.time() + offset[0],
-        wake_tick_s=0.05,
-    )
-    await client.start()
-    try:
+    async with running(
+        make_client(
+            settings_for(proxy.url, **{"subscribe.read_timeout": 600.0}),
+            tmp_path / "data",
+            owner,
+            wall=lambda: time.time() + offset[0],
+            wake_tick_s=0.05,
+        )
+    ) as client:
         await until(owner.live, "live")
         since, connects = len(owner.log), client.connects
         proxy.hold()
@@ -215,8 +197,6 @@ async def test_a_wake_is_caught_by_the_wall_clock_before_any_deadline(
         await until(lambda: owner.live() and len(owner.event_ids()) == 510, "resume on wake")
         assert_one_backfill_then_live(owner, since, ids)
         assert client.connects == connects + 1
-    finally:
-        await client.stop()
     assert mirror_rows(database(owner)) == relay_rows(relay)
 
 
@@ -303,16 +283,12 @@ async def test_relay_restart_100_clients_resume_without_loss_spread_by_jitter(
 async def test_bye_slow_resumes_by_id_without_loss(relay: TestRelay, tmp_path: Path) -> None:
     relay.queue_size = 5  # a stream more than 5 events behind is cut
     owner = Owner()
-    client = make_client(settings_for(relay.url), tmp_path / "data", owner)
-    await client.start()
-    try:
+    async with running(make_client(settings_for(relay.url), tmp_path / "data", owner)) as client:
         await until(owner.live, "live")
         relay.add(40)  # one commit of 40: more than the queue holds
         await until(lambda: len(owner.event_ids()) == 40 and owner.live(), "resumed")
         assert client.connects == 2
         assert owner.event_ids() == list(range(1, 41))
-    finally:
-        await client.stop()
 
 
 async def test_a_ping_past_what_the_stream_brought_makes_it_reconnect(
@@ -320,17 +296,13 @@ async def test_a_ping_past_what_the_stream_brought_makes_it_reconnect(
 ) -> None:
     relay.add(5)
     owner = Owner()
-    client = make_client(settings_for(relay.url), tmp_path / "data", owner)
-    await client.start()
-    try:
+    async with running(make_client(settings_for(relay.url), tmp_path / "data", owner)) as client:
         await until(owner.live, "live")
         relay.skip_ids = {10}  # event 10 goes missing on the way, once
         relay.add(5)
         await until(lambda: owner.event_ids()[-1:] == [10], "the lost event fetched again")
         assert client.connects == 2
         assert owner.event_ids() == list(range(1, 11))
-    finally:
-        await client.stop()
 
 
 # ---- gaps and resets ------------------------------------------------------------------------
@@ -349,9 +321,7 @@ async def test_retention_gap_delivers_what_is_left_and_says_once_how_many_expire
     relay.add(300)  # missed while away ...
     relay.retain(100)  # ... and only the newest 100 kept
     owner = Owner()
-    client = make_client(settings_for(relay.url), data, owner)
-    await client.start()
-    try:
+    async with running(make_client(settings_for(relay.url), data, owner)) as client:
         await until(owner.live, "live after the gap")
         assert owner.event_ids() == list(range(211, 311))
         assert owner.of("notice") == [gap_notice(200)]
@@ -359,8 +329,6 @@ async def test_retention_gap_delivers_what_is_left_and_says_once_how_many_expire
         client.reconnect_now()
         await until(lambda: client.connects == 2 and owner.live(), "reconnected")
         assert len(owner.of("notice")) == 1
-    finally:
-        await client.stop()
     assert [i for i, _ in mirror_rows(database(owner))] == [*range(1, 11), *range(211, 311)]
 
 
@@ -371,9 +339,7 @@ async def test_a_reset_relay_gets_a_new_mirror_and_one_notice_and_the_old_is_unt
     data = tmp_path / "data"
     relay.add(10)
     owner = Owner()
-    client = make_client(settings_for(relay.url), data, owner)
-    await client.start()
-    try:
+    async with running(make_client(settings_for(relay.url), data, owner)):
         await until(owner.live, "live")
         old_db, old_id = database(owner), relay.store.log.relay_id()
         old_rows = mirror_rows(old_db)
@@ -386,8 +352,6 @@ async def test_a_reset_relay_gets_a_new_mirror_and_one_notice_and_the_old_is_unt
         assert new_db != old_db
         assert owner.of("notice") == [RESET_NOTICE]
         assert owner.event_ids()[10:] == list(range(1, new_events + 1))
-    finally:
-        await client.stop()
     assert mirror_rows(old_db) == old_rows  # never a replay into the old mirror
     assert mirror_cursor(old_db, old_id) == 10
     assert mirror_rows(new_db) == relay_rows(relay)
@@ -409,9 +373,7 @@ async def test_a_relay_behind_the_cursor_with_the_same_id_is_waited_for_not_repl
     relay.add(5)
     data = tmp_path / "data"
     owner = Owner()
-    client = make_client(settings_for(relay.url), data, owner)
-    await client.start()
-    try:
+    async with running(make_client(settings_for(relay.url), data, owner)) as client:
         await until(lambda: owner.live() and len(owner.event_ids()) == 10, "live")
         relay.reset(backup)  # restored from the backup: same relay id, last id 5
         await until(
@@ -421,8 +383,6 @@ async def test_a_relay_behind_the_cursor_with_the_same_id_is_waited_for_not_repl
         assert owner.of("notice") == []
         assert len(owner.of("database")) == 1  # the same mirror
         assert client.cursor == 10
-    finally:
-        await client.stop()
 
 
 # ---- refusals, TLS, the relay's own trouble -------------------------------------------------
@@ -434,9 +394,7 @@ async def test_refused_token_is_auth_failed_with_slow_retries_and_never_logged(
     caplog.set_level(logging.DEBUG)
     relay.tokens = {OTHER_TOKEN}
     owner = Owner()
-    client = make_client(settings_for(relay.url), tmp_path / "data", owner)
-    await client.start()
-    try:
+    async with running(make_client(settings_for(relay.url), tmp_path / "data", owner)) as client:
         await until(lambda: isinstance(owner.state, AuthFailed), "auth failed")
         await until(lambda: client.next_try is not None, "a scheduled retry")
         assert client.next_try is not None
@@ -452,8 +410,6 @@ async def test_refused_token_is_auth_failed_with_slow_retries_and_never_logged(
         await until(lambda: isinstance(owner.state, AuthFailed), "revoked")
         assert isinstance(owner.state, AuthFailed)
         assert "revoked" in owner.state.detail
-    finally:
-        await client.stop()
     texts = [caplog.text, *(str(v) for _, v in owner.log)]
     assert all(TOKEN not in t for t in texts)
     for request in relay.requests:  # only ever in the header
@@ -466,16 +422,12 @@ async def test_busy_relay_is_retried_no_sooner_than_retry_after(
 ) -> None:
     relay.refuse_status, relay.retry_after = 503, "40"
     owner = Owner()
-    client = make_client(settings_for(relay.url), tmp_path / "data", owner)
-    await client.start()
-    try:
+    async with running(make_client(settings_for(relay.url), tmp_path / "data", owner)) as client:
         await until(lambda: client.next_try is not None, "a scheduled retry")
         assert client.next_try is not None
         assert (client.next_try - datetime.now(UTC)).total_seconds() > 39
         assert isinstance(owner.state, Reconnecting)
         assert "busy" in owner.state.problem
-    finally:
-        await client.stop()
 
 
 async def test_unreachable_for_two_minutes_turns_reconnecting_into_offline(
@@ -483,11 +435,11 @@ async def test_unreachable_for_two_minutes_turns_reconnecting_into_offline(
 ) -> None:
     owner = Owner()
     # Nothing listens on this port; two "minutes" are 0.3 s here.
-    client = make_client(
-        settings_for("http://127.0.0.1:9"), tmp_path / "data", owner, offline_after_s=0.3
-    )
-    await client.start()
-    try:
+    async with running(
+        make_client(
+            settings_for("http://127.0.0.1:9"), tmp_path / "data", owner, offline_after_s=0.3
+        )
+    ):
         await until(lambda: isinstance(owner.state, Offline), "offline")
         states = owner.of("state")
         assert isinstance(states[0], Reconnecting)
@@ -495,59 +447,39 @@ async def test_unreachable_for_two_minutes_turns_reconnecting_into_offline(
         assert isinstance(offline, Offline)
         assert offline.since == states[0].since
         assert "connection refused" in offline.problem
-    finally:
-        await client.stop()
 
 
 async def test_relay_that_cannot_store_is_degraded_until_it_can(
     relay: TestRelay, tmp_path: Path
 ) -> None:
     owner = Owner()
-    client = make_client(settings_for(relay.url), tmp_path / "data", owner)
-    await client.start()
-    try:
+    async with running(make_client(settings_for(relay.url), tmp_path / "data", owner)):
         await until(owner.live, "live")
         relay.set_degraded("cannot store events: the disk is full")
         await until(lambda: isinstance(owner.state, RelayDegraded), "degraded")
         assert owner.state == RelayDegraded("cannot store events: the disk is full")
         relay.set_degraded(None)
         await until(owner.live, "live again")
-    finally:
-        await client.stop()
 
 
 async def test_https_relay_is_verified_against_the_ca_file(
-    tmp_path: Path,
+    https_relay: TestRelay,
     pki: Pki,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
-    relay = TestRelay(tmp_path / "relay" / "events.db")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(pki.cert, pki.key)
-    await relay.start(ssl_context=context)
+    relay = https_relay
     relay.add(3)
-    try:
-        untrusted = Owner()
-        client = make_client(settings_for(relay.url), tmp_path / "a", untrusted)
-        await client.start()
-        try:
-            await until(lambda: isinstance(untrusted.state, Reconnecting), "refused")
-            await until(lambda: bool(untrusted.state.problem), "a reason")  # type: ignore[union-attr]
-            assert "certificate" in untrusted.state.problem  # type: ignore[union-attr]
-            assert relay.requests == []  # the token never left this computer
-        finally:
-            await client.stop()
-        trusted = Owner()
-        settings = settings_for(relay.url, **{"subscribe.ca_file": str(pki.ca)})
-        client = make_client(settings, tmp_path / "b", trusted)
-        await client.start()
-        try:
-            await until(trusted.live, "live over https")
-            assert trusted.event_ids() == [1, 2, 3]
-        finally:
-            await client.stop()
-    finally:
-        await relay.stop()
-        relay.close()
+    untrusted = Owner()
+    async with running(make_client(settings_for(relay.url), tmp_path / "a", untrusted)):
+        await until(lambda: isinstance(untrusted.state, Reconnecting), "refused")
+        await until(lambda: bool(untrusted.state.problem), "a reason")  # type: ignore[union-attr]
+        assert "certificate" in untrusted.state.problem  # type: ignore[union-attr]
+        assert relay.requests == []  # the token never left this computer
+    trusted = Owner()
+    settings = settings_for(relay.url, **{"subscribe.ca_file": str(pki.ca)})
+    async with running(make_client(settings, tmp_path / "b", trusted)):
+        await until(trusted.live, "live over https")
+        assert trusted.event_ids() == [1, 2, 3]
 
 
 def test_plain_http_to_another_computer_is_refused_unless_allowed() -> None:
@@ -570,9 +502,7 @@ async def test_events_deleted_here_do_not_come_back_after_a_reconnect(
 ) -> None:
     relay.add(20)
     owner = Owner()
-    client = make_client(settings_for(relay.url), tmp_path / "data", owner)
-    await client.start()
-    try:
+    async with running(make_client(settings_for(relay.url), tmp_path / "data", owner)) as client:
         await until(owner.live, "live")
         with Store.open(database(owner), check=False) as mirror:
             assert mirror.delete(range(15, 21)) == 6  # the newest ones, MAX(id) moves
@@ -581,6 +511,4 @@ async def test_events_deleted_here_do_not_come_back_after_a_reconnect(
         relay.add(3)
         await until(lambda: len(owner.event_ids()) == 23, "new events")
         assert owner.event_ids()[20:] == [21, 22, 23]
-    finally:
-        await client.stop()
     assert [i for i, _ in mirror_rows(database(owner))] == [*range(1, 15), 21, 22, 23]
