@@ -2,15 +2,19 @@
 
 ``holmtray`` alone starts the tray app; ``serve`` runs the receiver headless; ``url``,
 ``send-test``, ``events`` and ``rejected`` are small tools around a running or stopped
-receiver. Exit codes: 0 success, 1 the operation failed, 2 bad usage or bad configuration.
+receiver; ``subscribe`` prints a relay's events as JSON lines; ``config get|set`` reads and
+changes one setting. Exit codes: 0 success, 1 the operation failed, 2 bad usage or bad
+configuration.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import unicodedata
@@ -21,20 +25,22 @@ from typing import TextIO
 from holmtray import __version__
 from holmtray.core import logsetup
 from holmtray.core.config import file as settings_file
+from holmtray.core.config.edit import parse_value, show_value
 from holmtray.core.config.paths import Paths
-from holmtray.core.config.schema import SettingsError
+from holmtray.core.config.schema import SettingsError, setting
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import Kind, Severity, StoredEvent
 from holmtray.core.history.database import StoreError
 from holmtray.core.history.query import EventQuery
 from holmtray.core.history.store import Store
-from holmtray.core.ingest.endpoint import Endpoint, database_path, read_runtime
+from holmtray.core.ingest.endpoint import Endpoint, NotSubscribed, database_path, read_runtime
 from holmtray.core.ingest.rejected import RejectedLog
 from holmtray.core.parsing.samples import KINDS
 
 log = logging.getLogger("holmtray.cli")
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+TOKEN_ENV = "HOLMTRAY_RELAY_TOKEN"  # noqa: S105 - the variable's name, not a token
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +74,39 @@ def _parser() -> argparse.ArgumentParser:
     rej = sub.add_parser("rejected", help="show the rejected-requests log, newest first")
     rej.add_argument("--limit", type=int, default=50, help="how many (0: all; default 50)")
     rej.add_argument("--json", action="store_true", help="print a JSON array")
+
+    subscribe = sub.add_parser(
+        "subscribe",
+        help="print a relay's events as JSON lines as they arrive",
+        description="Print a holmtray relay's events as JSON lines (id, received_at, kind, "
+        "severity, title, link), in id order, as they arrive; a lost stream is resumed from "
+        "the last id printed. The read token comes from the HOLMTRAY_RELAY_TOKEN environment "
+        "variable or --token-file, never from an argument (process lists are readable). "
+        "subscribe.ca_file, subscribe.allow_http and subscribe.read_timeout apply.",
+    )
+    subscribe.add_argument("url", metavar="URL", help="the relay's base address")
+    subscribe.add_argument(
+        "--after",
+        type=int,
+        metavar="N",
+        help="start after event N (0: every event the relay keeps; default: new events only)",
+    )
+    subscribe.add_argument("--once", action="store_true", help="exit 0 once caught up")
+    subscribe.add_argument("--token-file", metavar="F", help="read the token from this file")
+
+    config = sub.add_parser("config", help="read or change a setting")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    get = config_sub.add_parser("get", help="print a setting's value")
+    get.add_argument("key", metavar="KEY", help="e.g. subscribe.urls")
+    get.add_argument("--reveal", action="store_true", help="show a secret instead of ********")
+    put = config_sub.add_parser(
+        "set",
+        help="change a setting (checked as the config file is)",
+        description="Change a setting. VALUE is read per the key's type: true/false, a "
+        "number, text; a list as comma-separated words or a TOML/JSON array.",
+    )
+    put.add_argument("key", metavar="KEY", help="e.g. subscribe.urls")
+    put.add_argument("value", metavar="VALUE")
 
     tray = sub.add_parser("tray", help="start the tray app (the default)")
     tray.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
@@ -159,7 +198,15 @@ def cmd_events(settings: Settings, paths: Paths, args: argparse.Namespace, out: 
     if args.limit < 0:
         print("events: --limit must be 0 (all) or more", file=sys.stderr)
         return EXIT_USAGE
-    db = database_path(settings, paths)
+    try:
+        db = database_path(settings, paths)
+    except NotSubscribed:
+        if args.json:
+            out.write("[]\n")
+        print(
+            "No events yet — not subscribed to a relay yet", file=sys.stderr if args.json else out
+        )
+        return EXIT_OK
     if not db.exists():
         rows: list[StoredEvent] = []
     else:
@@ -199,6 +246,103 @@ def cmd_rejected(paths: Paths, limit: int, as_json: bool, out: TextIO) -> int:
             f"{size:>8} B  {_printable(e.reason)}",
             file=out,
         )
+    return EXIT_OK
+
+
+def _read_token(token_file: str | None) -> tuple[str | None, str]:
+    """The read token and where it came from; ``None`` with the reason when there is none."""
+    if token_file is not None:
+        try:
+            with open(token_file, encoding="utf-8") as fh:
+                return fh.read(4096).strip(), f"the file {token_file}"
+        except OSError as exc:
+            return None, f"cannot read the token file {token_file}: {exc.strerror or exc}"
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        return None, f"no read token: set {TOKEN_ENV} or use --token-file FILE"
+    return token, TOKEN_ENV
+
+
+def cmd_subscribe(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    if args.after is not None and args.after < 0:
+        print("holmtray subscribe: --after must be 0 or more", file=sys.stderr)
+        return EXIT_USAGE
+    token, source = _read_token(args.token_file)
+    if token is None:
+        print(f"holmtray subscribe: {source}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        setting("subscribe.token").validate(token)
+    except SettingsError:
+        print(
+            f"holmtray subscribe: the token in {source} is not a read token "
+            "('htr_' and 43 more characters; made by `holmtray relay token add NAME`)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        setting("subscribe.urls").validate([args.url])
+    except SettingsError as exc:
+        print(f"holmtray subscribe: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    # The HTTP client is imported only by the command that needs it.
+    from holmtray.core.ingest import relayconn  # noqa: PLC0415
+    from holmtray.core.ingest.relaypipe import RelayPipe  # noqa: PLC0415
+
+    target = relayconn.RelayTarget(
+        url=args.url,
+        token=token,
+        ca_file=settings.text("subscribe.ca_file"),
+        allow_http=settings.flag("subscribe.allow_http"),
+        read_timeout=settings.number("subscribe.read_timeout"),
+    )
+    try:
+        target.check()
+        relayconn.tls_context(target.ca_file)
+    except relayconn.RelayConfigError as exc:
+        print(f"holmtray subscribe: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if hasattr(out, "reconfigure"):
+        out.reconfigure(errors="backslashreplace")  # see cmd_events
+    pipe = RelayPipe(target=target, after=args.after, once=args.once, out=out, err=sys.stderr)
+    logsetup.configure(secrets=(token,), level=logging.WARNING)
+
+    async def run() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        task = asyncio.ensure_future(pipe.run())
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return EXIT_OK
+        return task.result()
+
+    return asyncio.run(run())
+
+
+def cmd_config(paths: Paths, args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        if args.config_command == "get":
+            settings = settings_file.load(paths.config_file)
+            value = settings[setting(args.key).key]
+            print(show_value(args.key, value, reveal=args.reveal), file=out)
+            return EXIT_OK
+        value = parse_value(args.key, args.value)
+        changed = settings_file.update(paths.config_file, {args.key: value})
+    except SettingsError as exc:
+        print(f"holmtray config: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"holmtray config: cannot write {paths.config_file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAIL
+    print(f"{args.key} = {show_value(args.key, changed[args.key])}", file=out)
     return EXIT_OK
 
 
@@ -246,6 +390,9 @@ def _load_settings(paths: Paths) -> Settings:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     paths = Paths.default()
+    if args.command == "config":
+        # Before loading the settings: `config set` can mend a file with one bad value.
+        return cmd_config(paths, args, sys.stdout)
     try:
         settings = _load_settings(paths)
     except SettingsError as exc:
@@ -281,6 +428,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_events(settings, paths, args, out)
         if args.command == "rejected":
             return cmd_rejected(paths, args.limit, args.json, out)
+        if args.command == "subscribe":
+            return cmd_subscribe(settings, args, out)
         return _run_tray(args, settings, paths)
     except StoreError as exc:
         print(f"holmtray: {exc}", file=sys.stderr)

@@ -50,7 +50,7 @@ from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.database import StoreError
 from holmtray.core.history.store import Store
-from holmtray.core.ingest.receiver import ListenerError, database_path
+from holmtray.core.ingest.receiver import ListenerError, direct_database_path
 from holmtray.core.ingest.sendtest import SampleTarget, send_sample
 from holmtray.ui.events.window import EventWindow
 from holmtray.ui.icons import app_icon, resource_path
@@ -124,7 +124,7 @@ class TrayApp(QObject):
         # The writer has just opened (and checked) the same file: no second quick_check. The
         # GUI only reads: its writes are the writer's named operations (ReceiverThread.write).
         self.store = Store.open(
-            database_path(self.settings, self.paths), check=False, readonly=True
+            direct_database_path(self.settings, self.paths), check=False, readonly=True
         )
         self.window = EventWindow(
             store=self.store,
@@ -471,7 +471,7 @@ class TrayApp(QObject):
             "Desktop alerts and a searchable history for Holm Security webhooks.",
             f"Listening on: {html.escape(ep.masked_url()) if ep else 'not listening'}",
             f"Notifications: {html.escape(backend)}",
-            f"Database: {html.escape(str(database_path(self.settings, self.paths)))}",
+            f"Database: {html.escape(str(direct_database_path(self.settings, self.paths)))}",
             f"Logs: {html.escape(str(self.paths.log_dir))}",
         ]
         QMessageBox.about(None, "About holmtray", "<br>".join(lines))

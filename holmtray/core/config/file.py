@@ -2,7 +2,8 @@
 
 The file is human-editable; it is written atomically with mode 0600 because it holds the
 webhook token and the optional password. :func:`load` names the file and the key in every
-error; :func:`load_or_create` makes the file, with a fresh token, on first run.
+error; :func:`load_or_create` makes the file, with a fresh token, on first run;
+:func:`update` changes some values (``holmtray config set``).
 """
 
 from __future__ import annotations
@@ -22,10 +23,36 @@ log = logging.getLogger("holmtray.config.file")
 
 def load(path: Path) -> Settings:
     """Read and validate the config file; a missing file gives the defaults."""
+    values = _read_values(path)
+    try:
+        return Settings(values)
+    except SettingsError as exc:
+        raise SettingsError(f"config file {path}: {exc}") from None
+
+
+def update(path: Path, changes: dict[str, Value]) -> Settings:
+    """Apply ``changes`` to the file's values, validate them all, and save.
+
+    Works on the file's raw values, so that a file with one bad value can be mended by
+    setting that value; any other problem is reported as :func:`load` would.
+    """
+    values = _read_values(path)
+    values.update(changes)
+    try:
+        settings = Settings(values)
+    except SettingsError as exc:
+        raise SettingsError(f"config file {path}: {exc}") from None
+    if not settings.text("listener.token"):
+        settings = settings.with_values({"listener.token": new_token()})
+    save(settings, path)
+    return settings
+
+
+def _read_values(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return Settings()
+        return {}
     except OSError as exc:
         raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
     try:
@@ -40,10 +67,7 @@ def load(path: Path) -> Settings:
             )
         for name, value in table.items():
             values[f"{section}.{name}"] = value
-    try:
-        return Settings(values)
-    except SettingsError as exc:
-        raise SettingsError(f"config file {path}: {exc}") from None
+    return values
 
 
 def _toml_value(value: Value) -> str:

@@ -60,10 +60,10 @@ class Operation:
     """One completed write through the writer: an insert batch, a named operation, retention.
 
     ``name`` is ``"insert"``, ``"set_read"``, ``"mark_all_read"``, ``"delete"``, ``"restore"``,
-    ``"replicate"`` or ``"retention"``. ``rows`` is what it reported: rows inserted (duplicates
-    and events already mirrored add none), changed or deleted, and for ``"restore"`` the events
-    given (one already present is left as it is); 0 when it failed. ``error`` is ``None`` for a
-    success, else the failure's message.
+    ``"replicate"``, ``"mirror_cursor"`` (a read: 0 rows) or ``"retention"``. ``rows`` is what
+    it reported: rows inserted (duplicates and events already mirrored add none), changed or
+    deleted, and for ``"restore"`` the events given (one already present is left as it is); 0
+    when it failed. ``error`` is ``None`` for a success, else the failure's message.
     """
 
     name: str
@@ -261,6 +261,13 @@ class GroupCommitWriter:
         batch = list(items)
         return await self._call(
             "replicate", lambda store: store.mirror.store(relay_id, batch), rows=len
+        )
+
+    async def mirror_cursor(self, relay_id: str) -> int:
+        """The mirror's cursor for ``relay_id`` (:meth:`Mirror.cursor`), read in turn after
+        everything submitted before: the resume point of a subscriber, never ``MAX(id)``."""
+        return await self._call(
+            "mirror_cursor", lambda store: store.mirror.cursor(relay_id), rows=lambda _: 0
         )
 
     async def _call(

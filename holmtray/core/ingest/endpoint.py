@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
+from holmtray.core.ingest.subscription import read_subscription
 
 RUNTIME_FILE = "listener.json"
 HOOK_PREFIX = "/hooks/"
@@ -75,10 +76,32 @@ class Endpoint:
         return f"{self.scheme}://{host}:{self.port}"
 
 
-def database_path(settings: Settings, paths: Paths) -> Path:
-    """The event database: ``storage.data_dir`` when set, else the default data folder."""
+def data_folder(settings: Settings, paths: Paths) -> Path:
+    """Where the databases live: ``storage.data_dir`` when set, else the default data folder."""
+    custom = settings.text("storage.data_dir")
+    return Path(custom).expanduser() if custom else paths.data_dir
+
+
+def direct_database_path(settings: Settings, paths: Paths) -> Path:
+    """The embedded listener's own database (``events.db``), whichever source is active."""
     custom = settings.text("storage.data_dir")
     return Path(custom).expanduser() / "events.db" if custom else paths.database
+
+
+class NotSubscribed(Exception):
+    """``source.mode`` is ``relay`` but no relay has been mirrored yet: no database to read."""
+
+
+def database_path(settings: Settings, paths: Paths) -> Path:
+    """The active source's event database: the listener's own in ``direct`` mode, the mirror
+    ``subscription.json`` names in ``relay`` mode (:class:`NotSubscribed` before there is one)."""
+    if settings.text("source.mode") != "relay":
+        return direct_database_path(settings, paths)
+    folder = data_folder(settings, paths)
+    sub = read_subscription(folder)
+    if sub is None:
+        raise NotSubscribed("not subscribed to a relay yet")
+    return sub.path(folder)
 
 
 def read_runtime(paths: Paths) -> tuple[Endpoint, int] | None:

@@ -42,7 +42,13 @@ from holmtray.core.fileio import write_atomically
 from holmtray.core.history.database import StoreError
 from holmtray.core.history.writer import GroupCommitWriter
 from holmtray.core.ingest.connections import ListenerSite
-from holmtray.core.ingest.endpoint import RUNTIME_FILE, Endpoint, database_path, read_runtime
+from holmtray.core.ingest.endpoint import (
+    RUNTIME_FILE,
+    Endpoint,
+    database_path,
+    direct_database_path,
+    read_runtime,
+)
 from holmtray.core.ingest.listener import STATE_KEY, ListenerConfig, LiveConfig, create_app
 from holmtray.core.ingest.rejected import RejectedLog
 from holmtray.core.ingest.tls import TLSConfigError, server_context
@@ -117,7 +123,7 @@ def history_writer(
     """The (not yet started) writer for the database the settings name; its retention limits
     are read from ``settings()`` each time it runs, so settings applied later count."""
     return GroupCommitWriter(
-        store_path=database_path(settings(), paths),
+        store_path=direct_database_path(settings(), paths),
         on_commit=on_commit,
         retention=lambda: (
             settings().integer("storage.retention_days"),
@@ -308,4 +314,12 @@ class Receiver:
             log.warning("cannot write %s: %s", path, exc.strerror)
 
 
-__all__ = ["Endpoint", "ListenerError", "Receiver", "StoreError", "database_path", "read_runtime"]
+__all__ = [
+    "Endpoint",
+    "ListenerError",
+    "Receiver",
+    "StoreError",
+    "database_path",
+    "direct_database_path",
+    "read_runtime",
+]
