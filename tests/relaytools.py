@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -185,6 +186,31 @@ async def post_events(
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return acked
+
+
+def never_reading_stream(base: str, token: str) -> socket.socket:
+    """A stream whose client never reads: a raw socket with a small receive buffer."""
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    sock.sendall(
+        f"GET /v1/stream HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+    )
+    return sock
+
+
+def read_all(sock: socket.socket) -> bytes:
+    sock.settimeout(30)
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    finally:
+        sock.close()
+    return data
 
 
 @dataclass

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 import time
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +25,9 @@ from tests.relaytools import (
     SSEStream,
     body,
     event_ids,
+    never_reading_stream,
     post_events,
+    read_all,
     running_relay,
 )
 
@@ -426,37 +427,12 @@ async def test_300_idle_streams_do_not_count_against_the_webhooks_max_concurrent
                     await stream.__aexit__()
 
 
-def _never_reading_stream(base: str, token: str) -> socket.socket:
-    """A stream whose client never reads: a raw socket with a small receive buffer."""
-    host, port = base.removeprefix("http://").rsplit(":", 1)
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect((host, int(port)))
-    sock.sendall(
-        f"GET /v1/stream HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
-    )
-    return sock
-
-
-def _read_all(sock: socket.socket) -> bytes:
-    sock.settimeout(30)
-    data = b""
-    try:
-        while chunk := sock.recv(65536):
-            data += chunk
-    except ConnectionResetError:
-        pass
-    finally:
-        sock.close()
-    return data
-
-
 async def test_a_reader_that_never_reads_is_dropped_and_others_keep_up(tmp_path: Path) -> None:
     async with (
         running_relay(tmp_path, **{"relay.queue_size": 32}) as relay,
         aiohttp.ClientSession() as s,
     ):
-        stuck = _never_reading_stream(relay.base, relay.token)
+        stuck = never_reading_stream(relay.base, relay.token)
         async with SSEStream(s, relay.base, relay.token) as fast:
             await fast.until(lambda f: f.event == "live")
 
@@ -479,7 +455,7 @@ async def test_a_reader_that_never_reads_is_dropped_and_others_keep_up(tmp_path:
                 int(r.frame.json()["id"]): r.at for r in fast.received if r.frame.event == "event"
             }
             assert max(got[i] - at for i, at in acked) < 1.0
-        data = await asyncio.to_thread(_read_all, stuck)
+        data = await asyncio.to_thread(read_all, stuck)
         assert data.startswith(b"HTTP/1.1 200")  # it was served, then cut off
 
 
@@ -492,7 +468,7 @@ async def test_stopping_says_bye_to_every_stream_and_does_not_wait_for_them(
     # Were the streams left to the runner's cleanup, a stop would wait this long for them.
     monkeypatch.setattr(receiver_module, "SHUTDOWN_GRACE_S", 3600.0)
     async with aiohttp.ClientSession() as s, running_relay(tmp_path) as relay:
-        stuck = _never_reading_stream(relay.base, relay.token)
+        stuck = never_reading_stream(relay.base, relay.token)
         streams = [SSEStream(s, relay.base, relay.token, after=0) for _ in range(3)]
         for stream in streams:
             await stream.__aenter__()
