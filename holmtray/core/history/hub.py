@@ -99,6 +99,12 @@ class Subscriber:
                 return item.id
         return None
 
+    def drop_through(self, event_id: int) -> None:
+        """Forget queued events up to ``event_id`` (the stream sent them from the database)."""
+        items = self._items
+        while items and items[0].id is not None and items[0].id <= event_id:
+            items.popleft()
+
     def offer(self, items: list[Item]) -> bool:
         """Queue ``items``; False (and the subscriber ended as slow) when they do not fit."""
         if self.ended is not None:

@@ -40,6 +40,7 @@ import contextlib
 import json
 import logging
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -490,6 +491,7 @@ class Relay:
             response = web.StreamResponse(headers=SSE_HEADERS)
             response.force_close()  # one stream per connection; nothing after it
             await response.prepare(request)
+            _drop_when_unacknowledged(request.transport, config.ping_interval)
             try:
                 reason = await self._pump(response, sub, snap, after)
                 await response.write(bye_frame(reason))
@@ -531,6 +533,7 @@ class Relay:
             if frames:
                 await response.write(b"".join(frame for _, frame in frames))
                 sent = frames[-1][0]
+                sub.drop_through(sent)  # so a long backlog does not fill the queue with them
             if not more:
                 break
         # The backlog read everything up to `sent`; what follows is in the queue (or will be).
@@ -565,6 +568,18 @@ class Relay:
         if chunks and sub.ended is None:
             await response.write(b"".join(chunks))
         return sent
+
+
+def _drop_when_unacknowledged(transport: asyncio.Transport | None, ping_interval: float) -> None:
+    """Let the kernel drop a stream whose client stopped acknowledging (a laptop that went to
+    sleep mid-stream, a half-open connection) after a few missed pings, rather than after TCP's
+    retransmissions give up (about 15 minutes), so it does not hold a subscriber slot."""
+    option = getattr(socket, "TCP_USER_TIMEOUT", None)  # Linux
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if option is None or sock is None:
+        return
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, option, int(max(60.0, 3 * ping_interval) * 1000))
 
 
 def _cut(transport: asyncio.Transport | None) -> None:

@@ -150,3 +150,14 @@ def test_a_failing_end_callback_does_not_stop_the_others(caplog: pytest.LogCaptu
     assert hub.close_all() == 2
     assert (a.ended, b.ended) == (SHUTDOWN, SHUTDOWN)
     assert "end callback failed" in caplog.text
+
+
+def test_drop_through_forgets_queued_events_the_stream_sent_from_the_database() -> None:
+    hub = Hub(render=Renders())
+    sub = register(hub, queue=4)
+    hub.publish([stored(1), stored(2), stored(3)])
+    sub.drop_through(2)
+    assert sub.first_id() == 3
+    hub.publish([stored(4), stored(5), stored(6)])  # fits now: 3 queued + 3 > 4 otherwise
+    assert sub.ended is None
+    assert [i.id for i in sub.take()] == [3, 4, 5, 6]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import time
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from holmtray.core.ingest import receiver as receiver_module
 from holmtray.core.ingest.rejected import RejectedLog
+from holmtray.core.ingest.relay import _drop_when_unacknowledged
 from tests.core.history.test_writer import locker
 from tests.relaytools import (
     WEBHOOK_TOKEN,
@@ -501,3 +503,29 @@ async def test_a_rebind_ends_the_old_listeners_streams_at_once(
         new_base = relay.receiver.endpoint.local_url()
         status, _, _ = await get(s, f"{new_base}/v1/status", relay.token)
         assert status == 200
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_USER_TIMEOUT"), reason="Linux only")
+async def test_a_stream_socket_is_dropped_by_the_kernel_after_missed_pings() -> None:
+    accepted: asyncio.Queue[asyncio.StreamWriter] = asyncio.Queue()
+
+    async def on_connect(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        await accepted.put(w)
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    _, client = await asyncio.open_connection("127.0.0.1", port)
+    writer = await accepted.get()
+    try:
+        transport = writer.transport
+        assert isinstance(transport, asyncio.Transport)
+        _drop_when_unacknowledged(transport, ping_interval=40.0)
+        sock = transport.get_extra_info("socket")
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 120_000
+        _drop_when_unacknowledged(transport, ping_interval=1.0)
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 60_000
+    finally:
+        client.close()
+        writer.close()
+        server.close()
+        await server.wait_closed()
