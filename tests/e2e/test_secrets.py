@@ -84,6 +84,20 @@ def _find(text: str, needles: dict[str, str]) -> list[str]:
     return [name for name, needle in needles.items() if needle in text]
 
 
+async def _raw_answers(base: str, raws: dict[str, str]) -> list[tuple[str, int, str]]:
+    """Send each raw request on its own connection; (what, status, whole answer) of each."""
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    answers = []
+    for what, raw in raws.items():
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(raw.encode("latin-1"))
+        data = await asyncio.wait_for(reader.read(), 30)
+        writer.close()
+        status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
+        answers.append((what, status, data.decode("latin-1")))
+    return answers
+
+
 async def _http_scenario(base: str, token: str, password: str) -> list[tuple[str, int, str]]:
     """Every kind of request, good and bad; returns (what, status, headers + body) of each."""
     answers: list[tuple[str, int, str]] = []
@@ -123,7 +137,6 @@ async def _http_scenario(base: str, token: str, password: str) -> list[tuple[str
     # Raw requests: a slow body, and HTTP that aiohttp's parser rejects (its messages quote
     # the offending line, which here holds the token or the credentials).
     basic = base64.b64encode(f"{USER}:{password}".encode()).decode()
-    host, port = base.removeprefix("http://").rsplit(":", 1)
     raws = {
         "slow body": (
             f"POST /hooks/{token} HTTP/1.1\r\nHost: a\r\nAuthorization: Basic {basic}\r\n"
@@ -143,13 +156,7 @@ async def _http_scenario(base: str, token: str, password: str) -> list[tuple[str
         ),
         "long request line": f"POST /hooks/{token}{'x' * 9000} HTTP/1.1\r\nHost: a\r\n\r\n",
     }
-    for what, raw in raws.items():
-        reader, writer = await asyncio.open_connection(host, int(port))
-        writer.write(raw.encode("latin-1"))
-        data = await asyncio.wait_for(reader.read(), 30)
-        writer.close()
-        status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
-        answers.append((what, status, data.decode("latin-1")))
+    answers += await _raw_answers(base, raws)
     return answers
 
 
@@ -323,7 +330,6 @@ async def _relay_scenario(
         async with session.post(f"{base}/v1/status", headers=bearer) as r:
             answers.append(("POST /v1/status", r.status, await r.text()))
 
-    host, port = base.removeprefix("http://").rsplit(":", 1)
     raws = {
         "bad version, token in the query": (
             f"GET /v1/stream?token={alice} HTTP/9.9\r\nHost: a\r\n\r\n"
@@ -336,13 +342,7 @@ async def _relay_scenario(
             f"GET /v1/stream?after=1&x={alice}{'y' * 9000} HTTP/1.1\r\nHost: a\r\n\r\n"
         ),
     }
-    for what, raw in raws.items():
-        reader, writer = await asyncio.open_connection(host, int(port))
-        writer.write(raw.encode("latin-1"))
-        data = await asyncio.wait_for(reader.read(), 30)
-        writer.close()
-        status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
-        answers.append((what, status, data.decode("latin-1")))
+    answers += await _raw_answers(base, raws)
     return answers
 
 

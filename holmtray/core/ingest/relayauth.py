@@ -13,8 +13,9 @@ This module owns the relay's credential rules and the token table it checks agai
   read-only store, and polls the database's token version every ``poll_s`` seconds (a change
   made by ``holmtray relay token add|revoke`` in another process is seen within that time);
   on a change it reloads and tells ``on_change`` the valid hashes, which the relay uses to end
-  the streams of revoked tokens. A well-formed token not found triggers an immediate re-read
-  (shared by every request that misses meanwhile), so a token added a moment ago works at once.
+  the streams of revoked tokens. Each request with a well-formed token also checks the version
+  first (a re-read shared by the requests that arrive meanwhile), so a token added a moment ago
+  works, and one revoked a moment ago is refused, at once.
 """
 
 from __future__ import annotations
@@ -126,10 +127,11 @@ class TokenTable:
         """The reader ``token`` belongs to, or ``None`` (not a read token, unknown, revoked)."""
         if not looks_like_read_token(token):
             return None
+        # The version is checked on every request (one tiny read, shared by the requests that
+        # arrive meanwhile), so a token revoked a moment ago is refused and one added a moment
+        # ago accepted; the poll is for the streams that are already open.
+        await self._refresh_now()
         name = find(self._hashes, token)
-        if name is None:
-            await self._refresh_now()
-            name = find(self._hashes, token)
         return Reader(name=name, hash=token_hash(token)) if name is not None else None
 
     async def _refresh_now(self) -> None:

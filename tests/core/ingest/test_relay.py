@@ -162,12 +162,15 @@ async def test_a_read_token_cannot_post_and_the_webhook_token_cannot_subscribe(
         assert relay.token not in relay.paths.rejected_log.read_text()
 
 
-async def test_a_token_added_while_running_works_at_once(tmp_path: Path) -> None:
+async def test_a_token_added_or_revoked_while_running_counts_at_once(tmp_path: Path) -> None:
     async with running_relay(tmp_path) as relay, aiohttp.ClientSession() as s:
         for n in range(3):
             token = relay.add_token(f"new{n}")
             status, _, _ = await get(s, f"{relay.base}/v1/status", token)
             assert status == 200
+            assert relay.revoke(f"new{n}")
+            status, _, _ = await get(s, f"{relay.base}/v1/status", token)
+            assert status == 401
 
 
 async def test_relay_allow_from_guards_v1_and_listener_allow_from_does_not(tmp_path: Path) -> None:
