@@ -1,7 +1,8 @@
 """The ``holmtray`` command line: argument parsing and the headless sub-commands.
 
-``holmtray`` alone starts the tray app; ``serve`` runs the receiver headless; ``url``,
-``send-test``, ``events`` and ``rejected`` are small tools around a running or stopped
+``holmtray`` alone starts the tray app; ``serve`` runs the receiver headless (``--relay``: and
+serves the stored events to subscribing apps); ``url``, ``send-test``, ``events``,
+``rejected`` and ``relay token add|list|revoke`` are small tools around a running or stopped
 receiver; ``subscribe`` prints a relay's events as JSON lines; ``config get|set`` reads and
 changes one setting. Exit codes: 0 success, 1 the operation failed, 2 bad usage or bad
 configuration.
@@ -55,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the webhook receiver headless (no GUI)")
     serve.add_argument("--host", help="address to bind (default: setting listener.host)")
     serve.add_argument("--port", type=int, help="port to bind, 0 for any free port")
+    serve.add_argument(
+        "--relay",
+        action="store_true",
+        help="also serve the stored events to subscribing holmtray apps under /v1/ "
+        "(as relay.enabled = true, for this run)",
+    )
     serve.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
 
     sub.add_parser("url", help="print the webhook URL to paste into Security Center")
@@ -107,6 +114,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     put.add_argument("key", metavar="KEY", help="e.g. subscribe.urls")
     put.add_argument("value", metavar="VALUE")
+    relay = sub.add_parser("relay", help="manage the relay's read tokens (one per analyst)")
+    relay_sub = relay.add_subparsers(dest="relay_command", metavar="COMMAND", required=True)
+    token = relay_sub.add_parser("token", help="add, list or revoke read tokens")
+    token_sub = token.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = token_sub.add_parser("add", help="make a read token for NAME and print it (once)")
+    add.add_argument("name", metavar="NAME", help="whose token, e.g. the analyst's name")
+    token_sub.add_parser("list", help="list the read tokens' names (never the tokens)")
+    revoke = token_sub.add_parser("revoke", help="revoke NAME's token; its streams end")
+    revoke.add_argument("name", metavar="NAME")
 
     tray = sub.add_parser("tray", help="start the tray app (the default)")
     tray.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
@@ -346,6 +362,58 @@ def cmd_config(paths: Paths, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_relay_token(settings: Settings, paths: Paths, args: argparse.Namespace, out: TextIO) -> int:
+    """``relay token add|list|revoke`` on the database ``holmtray serve`` uses (running or not).
+
+    ``add`` prints the token once, on the last line of its output; it is stored only as a hash.
+    """
+    from holmtray.core.history.tokens import TokenError  # noqa: PLC0415 - keeps the start quick
+
+    store = Store.open(database_path(settings, paths), check=False)
+    try:
+        if args.action == "add":
+            try:
+                token = store.tokens.add(args.name)
+            except TokenError as exc:
+                print(f"relay token add: {exc}", file=sys.stderr)
+                return EXIT_USAGE if "not allowed" in str(exc) else EXIT_FAIL
+            print(
+                f"Read token for {args.name!r}, shown only this once (the relay keeps a hash "
+                "of it). Give it to its owner for Settings > Source, or HOLMTRAY_RELAY_TOKEN; "
+                f"revoke it with `holmtray relay token revoke {args.name}`.",
+                file=out,
+            )
+            if not settings.flag("relay.enabled"):
+                print(
+                    "The relay is off here: run `holmtray serve --relay` (or set "
+                    "relay.enabled = true).",
+                    file=out,
+                )
+            print(token, file=out)
+            return EXIT_OK
+        if args.action == "revoke":
+            if not store.tokens.revoke(args.name):
+                print(
+                    f"relay token revoke: there is no read token named {args.name!r}",
+                    file=sys.stderr,
+                )
+                return EXIT_FAIL
+            print(
+                f"Revoked the read token of {args.name!r}; its open streams end within a second.",
+                file=out,
+            )
+            return EXIT_OK
+        tokens = store.tokens.list()
+        if not tokens:
+            print("No read tokens. Make one with `holmtray relay token add NAME`.", file=out)
+        for info in tokens:
+            when = info.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            print(f"{_printable(info.name):<32} made {when}", file=out)
+        return EXIT_OK
+    finally:
+        store.close()
+
+
 async def _serve(settings: Settings, paths: Paths) -> int:
     # Signal handlers first: a SIGTERM right after the "listening" line must stop us cleanly.
     stop = asyncio.Event()
@@ -409,6 +477,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 overrides["listener.host"] = args.host
             if args.port is not None:
                 overrides["listener.port"] = args.port
+            if args.relay:
+                overrides["relay.enabled"] = True
             try:
                 settings = settings.with_values(overrides)
             except SettingsError as exc:
@@ -430,6 +500,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_rejected(paths, args.limit, args.json, out)
         if args.command == "subscribe":
             return cmd_subscribe(settings, args, out)
+        if args.command == "relay":
+            return cmd_relay_token(settings, paths, args, out)
         return _run_tray(args, settings, paths)
     except StoreError as exc:
         print(f"holmtray: {exc}", file=sys.stderr)

@@ -332,6 +332,34 @@ def test_systemd_system_unit_verifies_and_is_hardened(tmp_path: Path) -> None:
     _verify_unit(unit, tmp_path, user=False)
 
 
+def test_systemd_relay_drop_in_runs_serve_relay_and_verifies_with_the_system_unit(
+    tmp_path: Path,
+) -> None:
+    tool = _tool("systemd-analyze", "systemd")
+    unit = (PACKAGING / "systemd" / "holmtray-system.service").read_text(encoding="utf-8")
+    drop_in = (PACKAGING / "systemd" / "holmtray-relay.conf").read_text(encoding="utf-8")
+    [binary] = re.findall(r"(?m)^ExecStart=(\S+) serve$", unit)
+    assert re.findall(r"(?m)^ExecStart=.*$", drop_in) == [
+        "ExecStart=",
+        f"ExecStart={binary} serve --relay",
+    ]
+    # The unit found on the search path with the drop-in in its .d folder, as systemd loads it.
+    (tmp_path / "holmtray.service").write_text(
+        re.sub(r"(?m)^ExecStart=\S+", "ExecStart=/bin/true", unit), encoding="utf-8"
+    )
+    (tmp_path / "holmtray.service.d").mkdir()
+    (tmp_path / "holmtray.service.d" / "relay.conf").write_text(
+        re.sub(r"(?m)^ExecStart=\S+ ", "ExecStart=/bin/true ", drop_in), encoding="utf-8"
+    )
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "SYSTEMD_UNIT_PATH": f"{tmp_path}:"}
+    r = _run(tool, "verify", tmp_path / "holmtray.service", env=env)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    assert not re.search(r"unknown|ignoring|invalid|failed", out, re.IGNORECASE), out
+
+
 def test_every_package_under_holmtray_is_listed_in_pyproject() -> None:
     listed = set(
         tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]

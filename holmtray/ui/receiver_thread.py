@@ -71,6 +71,8 @@ class ReceiverThread(QObject):
             self._loop.close()
 
     def _on_commit(self, events: list[StoredEvent]) -> None:
+        if self._receiver is not None:
+            self._receiver.committed(events)  # its relay's streams (when relay.enabled)
         with self._lock:
             was_empty = not self._buffer
             self._buffer.extend(events)
@@ -78,6 +80,8 @@ class ReceiverThread(QObject):
             self.events_ready.emit()
 
     def _on_health(self, problem: str | None) -> None:
+        if self._receiver is not None:
+            self._receiver.health_changed(problem)
         self.store_error = problem
         self.store_health.emit(problem)
 

@@ -1,4 +1,5 @@
-"""Secrets: the webhook token and the Basic password never leave holmtray except by `url`.
+"""Secrets: the webhook token and the Basic password never leave holmtray except by `url`,
+and a read token never appears anywhere but on the last line of `relay token add`.
 
 One full scenario against `holmtray serve` as a real process, with a known token and password
 in its config: good posts, wrong token, wrong or missing password, bad JSON, oversized and slow
@@ -6,6 +7,11 @@ bodies, form bodies, malformed HTTP that aiohttp cannot parse (whose parser erro
 request line, token and all), the command-line tools, SIGTERM. Then every file under the log
 folder, the output of every command and every HTTP answer are searched for the secrets, in
 every spelling they travel in (plain, percent-encoded, inside the Basic header).
+
+The same for the relay's read tokens: `holmtray serve --relay` is asked with good, bad, revoked
+and misplaced read tokens (in the query string, in the path, as the webhook token, in malformed
+HTTP), and the logs, the rejected-requests log, every answer, every command's output, the
+database file and the process list are searched for them.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from holmtray.core.config.file import save
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
 from tests.procs import Proc, holmtray_env, run_cli
+from tests.relaytools import SSEStream, post_events
 
 USER = "holm"
 
@@ -77,6 +84,20 @@ def _find(text: str, needles: dict[str, str]) -> list[str]:
     return [name for name, needle in needles.items() if needle in text]
 
 
+async def _raw_answers(base: str, raws: dict[str, str]) -> list[tuple[str, int, str]]:
+    """Send each raw request on its own connection; (what, status, whole answer) of each."""
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    answers = []
+    for what, raw in raws.items():
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(raw.encode("latin-1"))
+        data = await asyncio.wait_for(reader.read(), 30)
+        writer.close()
+        status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
+        answers.append((what, status, data.decode("latin-1")))
+    return answers
+
+
 async def _http_scenario(base: str, token: str, password: str) -> list[tuple[str, int, str]]:
     """Every kind of request, good and bad; returns (what, status, headers + body) of each."""
     answers: list[tuple[str, int, str]] = []
@@ -116,7 +137,6 @@ async def _http_scenario(base: str, token: str, password: str) -> list[tuple[str
     # Raw requests: a slow body, and HTTP that aiohttp's parser rejects (its messages quote
     # the offending line, which here holds the token or the credentials).
     basic = base64.b64encode(f"{USER}:{password}".encode()).decode()
-    host, port = base.removeprefix("http://").rsplit(":", 1)
     raws = {
         "slow body": (
             f"POST /hooks/{token} HTTP/1.1\r\nHost: a\r\nAuthorization: Basic {basic}\r\n"
@@ -136,13 +156,7 @@ async def _http_scenario(base: str, token: str, password: str) -> list[tuple[str
         ),
         "long request line": f"POST /hooks/{token}{'x' * 9000} HTTP/1.1\r\nHost: a\r\n\r\n",
     }
-    for what, raw in raws.items():
-        reader, writer = await asyncio.open_connection(host, int(port))
-        writer.write(raw.encode("latin-1"))
-        data = await asyncio.wait_for(reader.read(), 30)
-        writer.close()
-        status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
-        answers.append((what, status, data.decode("latin-1")))
+    answers += await _raw_answers(base, raws)
     return answers
 
 
@@ -269,3 +283,142 @@ def test_a_secret_in_an_http_answer_or_a_log_would_be_found() -> None:
     assert _find("https://holm:p%C3%A4%3Ass%2Fword@h/", needles) == ["password (percent-encoded)"]
     header = "Basic " + base64.b64encode("holm:pä:ss/word".encode("latin-1")).decode()
     assert _find(header, needles) == ["Basic credentials (Latin-1)"]
+
+
+def _halves(name: str, token: str) -> dict[str, str]:
+    return {
+        name: token,
+        f"{name} (first half)": token[: len(token) // 2],
+        f"{name} (second half)": token[len(token) // 2 :],
+    }
+
+
+async def _relay_scenario(
+    base: str, webhook: str, alice: str, bob: str
+) -> list[tuple[str, int, str]]:
+    """Read tokens used right and wrong; (what, status, headers + body) of each answer."""
+    answers: list[tuple[str, int, str]] = []
+    bearer = {"Authorization": f"Bearer {alice}"}
+
+    async def get(what: str, url: str, headers: dict[str, str]) -> None:
+        async with session.get(url, headers=headers) as r:
+            answers.append((what, r.status, f"{dict(r.headers)}\n{await r.text()}"))
+
+    async with aiohttp.ClientSession() as session:
+        await post_events(session, f"{base}/hooks/{webhook}", range(3))
+        async with SSEStream(session, base, alice, after=0) as stream:
+            frames = await stream.until(lambda f: f.event == "live")
+            answers.append(("stream", stream.status, "".join(f.data for f in frames)))
+            # The process list while a stream is open and the relay is busy with it.
+            ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
+            answers.append(("process list", 0, ps.stdout))
+        await get("status", f"{base}/v1/status", bearer)
+        await get("events", f"{base}/v1/events?after=0", bearer)
+        await get("token in the query", f"{base}/v1/stream?token={alice}", {})
+        await get("token as a query value", f"{base}/v1/events?after={alice}", {})
+        await get("token in the path", f"{base}/v1/stream/{alice}", bearer)
+        await get("token as the path", f"{base}/v1/{alice}", {})
+        await get("revoked token", f"{base}/v1/status", {"Authorization": f"Bearer {bob}"})
+        await get("token plus junk", f"{base}/v1/status", {"Authorization": f"Bearer {alice}x"})
+        await get("token as Basic", f"{base}/v1/status", {"Authorization": f"Basic {alice}"})
+        await get(
+            "webhook token as bearer", f"{base}/v1/status", {"Authorization": f"Bearer {webhook}"}
+        )
+        await get("webhook token in the path", f"{base}/v1/{webhook}", bearer)
+        async with session.post(f"{base}/hooks/{alice}", data=b"{}") as r:
+            answers.append(("read token as the webhook", r.status, await r.text()))
+        async with session.post(f"{base}/v1/status", headers=bearer) as r:
+            answers.append(("POST /v1/status", r.status, await r.text()))
+
+    raws = {
+        "bad version, token in the query": (
+            f"GET /v1/stream?token={alice} HTTP/9.9\r\nHost: a\r\n\r\n"
+        ),
+        "bad header with the token": (
+            f"GET /v1/status HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {alice}\x01\r\n\r\n"
+        ),
+        "header without a colon": f"GET /v1/status HTTP/1.1\r\nHost: a\r\nBearer {alice}\r\n\r\n",
+        "long request line": (
+            f"GET /v1/stream?after=1&x={alice}{'y' * 9000} HTTP/1.1\r\nHost: a\r\n\r\n"
+        ),
+    }
+    answers += await _raw_answers(base, raws)
+    return answers
+
+
+def test_read_tokens_appear_only_on_the_last_line_of_token_add(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    paths = Paths.under(home)
+    webhook = secrets.token_urlsafe(32)
+    save(Settings({"listener.token": webhook, "listener.port": 0}), paths.config_file)
+    outputs: dict[str, str] = {}
+    tokens: dict[str, str] = {}
+    for name in ("alice", "bob"):
+        r = run_cli(home, "relay", "token", "add", name)
+        assert r.returncode == 0, r.stderr
+        *note, tokens[name] = r.stdout.splitlines()
+        outputs[f"token add {name} (all but its last line)"] = "\n".join(note) + r.stderr
+    needles = {**_halves("alice's token", tokens["alice"]), **_halves("bob's token", tokens["bob"])}
+    needles.update(_halves("webhook token", webhook))
+
+    serve = ServeProc(home, tmp_path / "serve.stdout", "--relay", "--port", "0", "--verbose")
+    try:
+        base = f"http://127.0.0.1:{serve.port()}"
+        r = run_cli(home, "relay", "token", "revoke", "bob")
+        assert r.returncode == 0
+        outputs["token revoke bob"] = r.stdout + r.stderr
+        answers = asyncio.run(_relay_scenario(base, webhook, tokens["alice"], tokens["bob"]))
+        for args in (
+            ("relay", "token", "list"),
+            ("relay", "token", "revoke", "carol"),
+            ("events", "--json", "--limit", "0"),
+            ("rejected",),
+            ("rejected", "--json", "--limit", "0"),
+        ):
+            r = run_cli(home, *args)
+            outputs[" ".join(args)] = r.stdout + r.stderr
+        assert serve.stop() == 0
+    finally:
+        if serve.popen.poll() is None:
+            serve.kill()
+    outputs["serve (stderr)"] = serve.output()
+    outputs["serve (stdout)"] = (tmp_path / "serve.stdout").read_text()
+
+    by_what = {what: status for what, status, _ in answers}
+    assert by_what == {
+        "stream": 200,
+        "process list": 0,
+        "status": 200,
+        "events": 200,
+        "token in the query": 400,
+        "token as a query value": 400,
+        "token in the path": 404,
+        "token as the path": 401,
+        "revoked token": 401,
+        "token plus junk": 401,
+        "token as Basic": 401,
+        "webhook token as bearer": 401,
+        "webhook token in the path": 401,
+        "read token as the webhook": 404,
+        "POST /v1/status": 405,
+        "bad version, token in the query": 400,
+        "bad header with the token": 400,
+        "header without a colon": 400,
+        "long request line": 400,
+    }, by_what
+    for what, status, text in answers:
+        found = _find(text, needles)
+        assert not found, f"the answer to {what!r} ({status}) holds the {', '.join(found)}"
+    assert "holmtray" in next(t for w, _, t in answers if w == "process list")  # serve was there
+
+    log_files = sorted(p for p in paths.log_dir.rglob("*") if p.is_file())
+    assert {"serve.log", "rejected.jsonl"} <= {p.name for p in log_files}
+    for p in log_files:
+        outputs[str(p.relative_to(home))] = p.read_text(encoding="utf-8", errors="replace")
+    assert "/v1/***" in outputs["logs/rejected.jsonl"]  # the misplaced tokens were logged, masked
+    # The database keeps hashes only: no token in any of its files, WAL included.
+    for p in sorted(paths.data_dir.glob("events.db*")):
+        outputs[str(p.relative_to(home))] = p.read_bytes().decode("latin-1")
+    for what, text in outputs.items():
+        found = _find(text, needles)
+        assert not found, f"{what} contains the {', '.join(found)}"

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from holmtray.core.ingest.subscription import read_subscription
-from tests.relaytools import TOKEN, TestRelay
+from tests.relaystub import TOKEN, TestRelay
 
 ROOT = Path(__file__).parents[2]
 

@@ -73,14 +73,29 @@ class RelayLog:
         last = int(row[0]) if row is not None else 0
         return (int(oldest) if oldest is not None else None), last
 
-    def entries_after(self, after_id: int, limit: int) -> list[LogEntry]:
-        """Up to ``limit`` retained events with an id above ``after_id``, ascending."""
+    def entries_after(
+        self, after_id: int, limit: int, *, max_chars: int | None = None
+    ) -> list[LogEntry]:
+        """Up to ``limit`` retained events with an id above ``after_id``, ascending.
+
+        With ``max_chars`` the page also ends after the event whose body takes the bodies'
+        total to ``max_chars`` or beyond (at least one event is returned), so that a page of
+        large bodies stays small in memory: a short page does not mean the end.
+        """
+        entries: list[LogEntry] = []
+        total = 0
         with self._read() as conn:
-            rows = conn.execute(
+            cur = conn.execute(
                 "SELECT id, received_at, body FROM events WHERE id > ? ORDER BY id LIMIT ?",
                 (after_id, max(limit, 0)),
-            ).fetchall()
-        return [LogEntry(int(i), from_us(int(r)), str(b)) for i, r, b in rows]
+            )
+            for i, r, b in cur:
+                entries.append(LogEntry(int(i), from_us(int(r)), str(b)))
+                total += len(b)
+                if max_chars is not None and total >= max_chars:
+                    break
+            cur.close()
+        return entries
 
 
 class Mirror:

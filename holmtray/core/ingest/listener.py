@@ -21,6 +21,11 @@ client when the peer is a trusted proxy. These flood-type rejections close the c
 are logged at most once per source and status every ten seconds, so a flood cannot flood the
 logs. The connection-level guards (header deadline, connections per source) are in
 :mod:`holmtray.core.ingest.connections`.
+
+A :class:`Mount` (the relay's ``/v1/``, :mod:`holmtray.core.ingest.relay`) claims paths of its
+own: those requests go to it right after the source is known, before every check here. It
+applies its own (allowlist, credentials, caps), and its requests never count against
+``max_concurrent``.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -152,11 +157,22 @@ class _Reject(Exception):
         self.quiet = quiet
 
 
+class Mount(Protocol):
+    """Paths served by another part of holmtray with checks of its own (the relay's /v1/)."""
+
+    def claims(self, path: str) -> bool: ...
+
+    async def handle(
+        self, request: web.Request, source: Source, state: ListenerState
+    ) -> web.StreamResponse: ...
+
+
 CONFIG_KEY = web.AppKey("config", LiveConfig)
 INGEST_KEY: web.AppKey[Ingest] = web.AppKey("ingest")
 REJECTED_KEY = web.AppKey("rejected", RejectedLog)
 STATE_KEY = web.AppKey("state", ListenerState)
 HEALTH_KEY: web.AppKey[Callable[[], str | None]] = web.AppKey("health")
+MOUNT_KEY: web.AppKey[Mount | None] = web.AppKey("mount")
 
 
 def _error(status: int, reason: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -318,6 +334,10 @@ async def _errors(
     state = request.app[STATE_KEY]
     config = state.live.current
     source = request_source(request, config)
+    mount = request.app[MOUNT_KEY]
+    if mount is not None and mount.claims(request.path):
+        # Its own checks instead of these; never counted against max_concurrent.
+        return await mount.handle(request, source, state)
     counted = False
     quiet = False
     try:
@@ -360,12 +380,14 @@ def create_app(
     rejected: RejectedLog,
     health: Callable[[], str | None] = _always_healthy,
     clock: Callable[[], float] = time.monotonic,
+    mount: Mount | None = None,
 ) -> web.Application:
     """The listener application; run it with ``AppRunner(app, access_log=None)``.
 
     The access log stays off: its lines would carry the token in the path. ``clock`` is the
     monotonic clock of the rate limits (tests pass their own). ``health`` returns
     ``None`` while the store can commit, else why not (``/healthz`` answers 503 with it).
+    ``mount`` serves the paths it claims (see :class:`Mount`).
     """
     live = config if isinstance(config, LiveConfig) else LiveConfig(config)
     # The body is read by _read_body with the configured cap, not by aiohttp's helpers.
@@ -375,6 +397,7 @@ def create_app(
     app[REJECTED_KEY] = rejected
     app[STATE_KEY] = ListenerState(live=live, rejected=rejected, clock=clock)
     app[HEALTH_KEY] = health
+    app[MOUNT_KEY] = mount
     app.router.add_post(hook_path("{token}"), _hook)
     app.router.add_get(HEALTH_PATH, _healthz)
     return app

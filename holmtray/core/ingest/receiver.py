@@ -13,6 +13,11 @@ The listener speaks HTTPS when ``listener.tls_cert`` and ``listener.tls_key`` ar
 certificate or key is a :class:`ListenerError` naming the file, raised before anything that is
 running is touched.
 
+With ``relay.enabled`` it is also a relay (:mod:`holmtray.core.ingest.relay`): every committed
+batch is handed to the relay's hub as well as to ``on_commit``, the store's health changes to
+its streams, and ``/v1/`` is mounted on the listener. Stopping (or rebinding) says ``bye`` to
+the streams and closes them first, so it never waits for them.
+
 It also writes a small runtime file (``listener.json`` in the data folder) naming the bound
 address, scheme and process id, so ``holmtray url`` and ``send-test`` find a listener started with
 port 0, and a second tray instance can tell whether the first one is alive.
@@ -51,6 +56,7 @@ from holmtray.core.ingest.endpoint import (
 )
 from holmtray.core.ingest.listener import STATE_KEY, ListenerConfig, LiveConfig, create_app
 from holmtray.core.ingest.rejected import RejectedLog
+from holmtray.core.ingest.relay import Relay, RelayConfig
 from holmtray.core.ingest.tls import TLSConfigError, server_context
 from holmtray.core.netfilter import NetSet
 
@@ -164,6 +170,7 @@ class Receiver:
         self._runner: web.AppRunner | None = None
         self._endpoint: Endpoint | None = None
         self._config = LiveConfig(listener_config(settings))
+        self._relay: Relay | None = None
 
     @property
     def endpoint(self) -> Endpoint:
@@ -176,6 +183,11 @@ class Receiver:
         if self._writer is None:
             raise RuntimeError("receiver not started")
         return self._writer
+
+    @property
+    def relay(self) -> Relay | None:
+        """The relay (present once started, serving ``/v1/`` while ``relay.enabled``)."""
+        return self._relay
 
     @property
     def health(self) -> str | None:
@@ -194,22 +206,50 @@ class Receiver:
             writer = history_writer(
                 settings=lambda: self._settings,
                 paths=self._paths,
-                on_commit=self._on_commit,
+                on_commit=self.committed,
                 clock=self._clock,
-                on_health=self._on_health,
+                on_health=self.health_changed,
             )
             await writer.start()
             self._writer = writer
+        self._relay = Relay(
+            config=RelayConfig.from_settings(s),
+            store_path=self.writer.store_path,
+            health=lambda: self.health,
+        )
         try:
+            await self._relay.start()
             self._runner, self._endpoint = await self._listen(s, tls_context(s))
         except BaseException:
+            await self._relay.close()
+            self._relay = None
             if self._owns_writer and self._writer is not None:
                 await self._writer.close()
                 self._writer = None
             raise
         self._write_runtime()
         log.info("listening on %s", self._endpoint.masked_url())
+        if s.flag("relay.enabled"):
+            log.info("relaying stored events to subscribers under /v1/")
         return self._endpoint
+
+    def committed(self, events: list[StoredEvent]) -> None:
+        """Committed events: to the relay's streams, then to ``on_commit``. The writer calls
+        this; a writer handed in is its owner's, who calls it (see ``ReceiverThread``)."""
+        if self._relay is not None:
+            try:
+                self._relay.publish(events)  # never blocks: each stream has its own queue
+            except Exception:
+                log.exception("handing committed events to the relay failed")
+        if self._on_commit is not None:
+            self._on_commit(events)
+
+    def health_changed(self, health: str | None) -> None:
+        """The writer's health changed: to the relay's streams, then to ``on_health``."""
+        if self._relay is not None:
+            self._relay.health_changed(health)
+        if self._on_health is not None:
+            self._on_health(health)
 
     async def _listen(
         self, settings: Settings, context: ssl.SSLContext | None
@@ -221,6 +261,7 @@ class Receiver:
             health=lambda: self.health,
             rejected=RejectedLog(self._paths.rejected_log),
             clock=self._monotonic,
+            mount=self._relay,
         )
         runner = web.AppRunner(
             app,
@@ -265,6 +306,9 @@ class Receiver:
                 and settings.integer("listener.port") == old.integer("listener.port") != 0
             )
             old_runner = self._runner
+            if self._relay is not None:
+                # Streams would hold the old runner's cleanup; they resume on the new address.
+                await self._relay.end_streams(group=old_runner.app)
             if same_port:
                 for site in list(old_runner.sites):
                     await site.stop()  # in-flight requests still finish in cleanup() below
@@ -284,12 +328,20 @@ class Receiver:
             log.info("listening on %s", endpoint.masked_url())
         self._settings = settings
         self._config.update(listener_config(settings))
+        if self._relay is not None:
+            await self._relay.apply(RelayConfig.from_settings(settings))
 
     async def stop(self) -> None:
-        """Answer in-flight requests, commit what is pending, close the database."""
+        """Say bye to the relay's streams, answer in-flight requests, commit what is pending,
+        close the database."""
+        if self._relay is not None:
+            await self._relay.shutdown_streams()  # else cleanup() would wait for them
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._relay is not None:
+            await self._relay.close()
+            self._relay = None
         if self._owns_writer and self._writer is not None:
             await self._writer.close()
             self._writer = None

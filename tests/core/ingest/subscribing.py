@@ -18,7 +18,7 @@ from holmtray.core.events import StoredEvent
 from holmtray.core.ingest.source import Live, RelayState
 from holmtray.core.ingest.subscriber import RelayClient
 from tests.core.ingest.test_listener_hardening import Pki
-from tests.relaytools import TOKEN, TestRelay
+from tests.relaystub import TOKEN, TestRelay
 
 
 def settings_for(url: str, **extra: Any) -> Settings:

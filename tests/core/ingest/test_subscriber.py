@@ -43,7 +43,7 @@ from tests.core.ingest.subscribing import (
     until,
 )
 from tests.core.ingest.test_listener_hardening import Pki, pki  # noqa: F401 - a fixture
-from tests.relaytools import OTHER_TOKEN, TOKEN, BlackHoleProxy, TestRelay
+from tests.relaystub import OTHER_TOKEN, TOKEN, BlackHoleProxy, TestRelay
 
 relay_fixture = pytest.fixture(name="relay")(serve_relay)
 https_relay_fixture = pytest.fixture(name="https_relay")(serve_https_relay)
