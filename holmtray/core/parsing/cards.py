@@ -6,14 +6,20 @@ People point Holm's custom webhook at templates written for chat tools: Teams Me
 (buttons, ``title_link``, ``fields[]``) and Discord embeds (``embeds[].url``, ``fields[]``).
 Their first URL is seldom the one to open: it is often JSON-LD metadata (``@context``) or an
 icon. This module holds the tables that tell those apart, as small pure functions the parser's
-breadth-first walk over a custom payload calls; it reads no values and imports nothing from
-the parser.
+breadth-first walk over a custom payload calls: the context of each container (below), the
+role of a string for links (:func:`link_role`), the rank of a URL (:func:`url_rank`: a
+Security Center host before any other; pictures and schema URLs never), the fact names that
+name an asset (:data:`ASSET_LABELS`), how a fact is written down (:func:`clean_label`,
+:func:`split_field_text`, :func:`clean_fact_text`, :func:`leading_word`) and an Adaptive
+Card's heading (:func:`card_heading`). Converting values (severity words, CVSS scores) stays
+in the parser; nothing here imports it.
 
 The walk gives every container a *context*, decided from the key it sits under and its
 ``type``, and inherited by list items:
 
 * :data:`ACTION` -- an action or button (``potentialAction``, ``actions``, ``selectAction``,
-  ``accessory``, ``type: button``); its ``url``/``uri``/``target`` is an action target.
+  ``accessory``, ``components``, ``buttons``, ``type: button``); its ``url``/``uri``/``target``
+  is an action target.
 * :data:`TARGETS` -- a MessageCard ``targets``/``target`` list; its strings and ``uri`` values
   are action targets.
 * :data:`EMBED` -- a Discord embed; its own ``url`` is the link the card opens.
@@ -82,7 +88,10 @@ RANK_SECURITY_CENTER = 1
 RANK_OTHER = 2
 
 # Keys (normalised, as the parser's key normaliser writes them) holding actions or targets.
-_ACTION_CONTAINERS = frozenset({"potential_action", "actions", "select_action", "accessory"})
+# ("components": Discord's buttons; "buttons": Google Chat's, whose URL sits in onClick.openLink.)
+_ACTION_CONTAINERS = frozenset(
+    {"potential_action", "actions", "select_action", "accessory", "components", "buttons"}
+)
 _TARGET_CONTAINERS = frozenset({"targets", "target"})
 _ROW_CONTAINERS = frozenset({"facts", "fields"})
 _EMBED_CONTAINERS = frozenset({"embeds"})

@@ -6,6 +6,12 @@ This module owns the two steps between the bytes Holm Security POSTs and the nor
   with a message fit for a 400 answer (it never echoes the body back).
 * :func:`parse_event` turns any JSON object into an :class:`Event`. It never raises: the sender
   does not retry, and a well-formed object of unknown shape is still an event worth keeping.
+  Holm's own shapes (finished scan, scheduled scan, ticket) are read by their keys; anything
+  else is a custom event, whose title, severity, asset and link a bounded breadth-first walk
+  finds. Custom payloads are often Teams, Slack or Discord card templates: the walk takes their
+  link from the card's action target before a Security Center link before any other URL, never
+  from metadata or pictures, and their severity and asset from the card's facts/fields
+  (:mod:`~holmtray.core.parsing.cards` holds those shapes).
 
 What the sender's format is (and what of it is unverified) is written down in
 ``shared/holm-webhooks.md``; the tolerance here follows from it: keys are normalised
@@ -1022,11 +1028,10 @@ def _scan_tree(
         for node, ctx in level:
             titles_here = need_title and cards.offers_titles(ctx)
             if isinstance(node, dict) and (facts_wanted or titles_here):
-                fact = _fact(node, ctx)
+                # Facts and fields lists are ROWS, which offer no titles ("Severity" is none).
+                fact = _fact(node, ctx) if facts_wanted else None
                 if fact is not None:
-                    titles_here = titles_here and node is root  # "Severity" is no title
-                    if facts_wanted:
-                        best_severity = _read_fact(fact, best_severity, assets)
+                    best_severity = _read_fact(fact, best_severity, assets)
                 if titles_here and headings_left and cards.is_adaptive_card(node):
                     headings_left -= 1
                     heading = cards.card_heading(node)

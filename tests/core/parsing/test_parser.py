@@ -1287,6 +1287,8 @@ def test_action_target_outranks_a_security_center_link() -> None:
         {"attachments": [{"actions": [{"type": "button", "url": "https://t.example/1"}]}]},
         {"attachments": [{"title_link": "https://t.example/1"}]},
         {"embeds": [{"title": "t", "url": "https://t.example/1"}]},
+        {"components": [{"type": 1, "components": [{"type": 2, "url": "https://t.example/1"}]}]},
+        {"buttons": [{"text": "Open", "onClick": {"openLink": {"url": "https://t.example/1"}}}]},
     ],
 )
 def test_every_kind_of_action_target_is_found(actions: dict[str, Any]) -> None:
@@ -1345,8 +1347,9 @@ def test_fact_names_are_not_titles() -> None:
     assert _parse({"fields": [{"title": "Severity", "value": "High"}]}).title == _NO_TITLE
 
 
-def test_a_top_level_name_value_object_keeps_its_title() -> None:
+def test_name_value_objects_outside_facts_lists_keep_their_titles() -> None:
     assert _parse({"name": "x", "value": 3}).title == "x"
+    assert _parse({"alert": {"name": "Disk full", "value": 95}}).title == "Disk full"
 
 
 def test_adaptive_card_heading_is_found_in_reading_order() -> None:
