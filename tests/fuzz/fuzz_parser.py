@@ -9,7 +9,7 @@ most ``TITLE_MAX`` characters, a link that is ``None`` or an http(s) URL with a 
 normalised fields the store can serialise.
 
 Engines: atheris (coverage-guided libFuzzer, when installed: ``pip install atheris``), else a
-hypothesis-driven loop. Both start from the sample bodies.
+hypothesis-driven loop. Both start from the sample bodies and the chat-card bodies.
 
     python tests/fuzz/fuzz_parser.py [--seconds N] [--artifacts DIR]
 
@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "tests" / "data" / "samples"
+CARDS = ROOT / "tests" / "data" / "cards"
 sys.path.insert(0, str(ROOT))
 
 try:
@@ -80,6 +81,23 @@ HOLM_KEYS = [
     "due_date",
     "ipv4",
     "hostname",
+    # chat cards (Teams, Adaptive Cards, Slack, Discord)
+    "@context",
+    "@type",
+    "type",
+    "potentialAction",
+    "targets",
+    "uri",
+    "actions",
+    "selectAction",
+    "facts",
+    "fields",
+    "value",
+    "embeds",
+    "title_link",
+    "activityImage",
+    "body",
+    "items",
 ]
 ODD_VALUES: list[Any] = [
     math.nan,
@@ -94,6 +112,11 @@ ODD_VALUES: list[Any] = [
     "",
     " ",
     "https://sc.holmsecurity.com/scans/view/1",
+    "https://sc.holmsecurity.com/logo.png",
+    "http://schema.org/extensions",
+    "AdaptiveCard",
+    "Action.OpenUrl",
+    "*Severity:*\nHigh",
     "javascript:alert(1)",
     "http://",
     "x" * 5000,
@@ -113,8 +136,8 @@ class _ParserBug(logging.Handler):
             raise AssertionError(f"parse_event hit its bug fallback: {record.getMessage()}")
 
 
-logging.getLogger("holmtray.parser").addHandler(_ParserBug())
-logging.getLogger("holmtray.parser").propagate = False
+logging.getLogger("holmtray.parsing.parser").addHandler(_ParserBug())
+logging.getLogger("holmtray.parsing.parser").propagate = False
 logging.raiseExceptions = True
 
 
@@ -201,7 +224,8 @@ def one_input(data: bytes) -> None:
 
 
 def seeds() -> list[bytes]:
-    return [p.read_bytes() for p in sorted(SAMPLES.glob("*.json"))]
+    paths = [*sorted(SAMPLES.glob("*.json")), *sorted(CARDS.glob("*.json"))]
+    return [p.read_bytes() for p in paths]
 
 
 def run_atheris(seconds: int, artifacts: Path) -> int:

@@ -6,6 +6,12 @@ This module owns the two steps between the bytes Holm Security POSTs and the nor
   with a message fit for a 400 answer (it never echoes the body back).
 * :func:`parse_event` turns any JSON object into an :class:`Event`. It never raises: the sender
   does not retry, and a well-formed object of unknown shape is still an event worth keeping.
+  Holm's own shapes (finished scan, scheduled scan, ticket) are read by their keys; anything
+  else is a custom event, whose title, severity, asset and link a bounded breadth-first walk
+  finds. Custom payloads are often Teams, Slack or Discord card templates: the walk takes their
+  link from the card's action target before a Security Center link before any other URL, never
+  from metadata or pictures, and their severity and asset from the card's facts/fields
+  (:mod:`~holmtray.core.parsing.cards` holds those shapes).
 
 What the sender's format is (and what of it is unverified) is written down in
 ``shared/holm-webhooks.md``; the tolerance here follows from it: keys are normalised
@@ -37,6 +43,7 @@ from holmtray.core.events import (
     TicketInfo,
     Vulnerability,
 )
+from holmtray.core.parsing import cards
 from holmtray.core.text import BIDI_CONTROLS, plural
 
 __all__ = [
@@ -48,7 +55,7 @@ __all__ = [
     "parse_event",
 ]
 
-logger = logging.getLogger("holmtray.parser")
+logger = logging.getLogger("holmtray.parsing.parser")
 
 MAX_DEPTH: int = 64
 """Deepest nesting of objects/arrays :func:`decode_body` accepts (``{}`` is depth 1)."""
@@ -504,16 +511,15 @@ def _trim_url(url: str) -> str:
     return url[:end]
 
 
-def _find_url(text: str) -> str | None:
-    """The first acceptable http(s) URL inside ``text`` (linear time, bounded scan)."""
+def _urls(text: str) -> Iterator[str]:
+    """The acceptable http(s) URLs inside ``text``, in order (linear time, bounded scan)."""
     for m in _URL_RE.finditer(text, 0, _URL_SCAN_PER_STRING):
         candidate = m.group()
         if len(candidate) > 2 * LINK_MAX:
             continue
         url = _valid_url(_trim_url(candidate))
         if url is not None:
-            return url
-    return None
+            yield url
 
 
 def _link(value: object) -> str | None:
@@ -821,7 +827,7 @@ def _ticket(payload: dict[str, Any], top: _Src, ticket: _Src) -> Event:
     if link is None:
         link = _lookup(vuln_sources(_V_URL), _link)
     if link is None:
-        link = _scan_tree(payload, want_title=False, want_severity=False).link
+        link = _scan_tree(payload, want_title=False, want_severity=False, want_asset=False).link
 
     where = asset.name or asset.hostname or asset.ipv4 or asset.ipv6
     title = _ticket_title(_piece(info.number, 40), info.status, _piece(vuln_name), _piece(where))
@@ -864,21 +870,38 @@ _TITLE_RANK = {key: rank for rank, key in enumerate(_TITLE_KEYS)}
 # usually the *most* urgent, so only severity words are read there.
 _SEVERITY_NUMERIC_KEYS = ("severity", "severity_level", "sev")
 _SEVERITY_WORD_KEYS = ("priority", "level", "risk", "risk_level", "criticality", "urgency")
+# A CVSS score implies a severity, less directly than a word does: these rank last.
+_SEVERITY_CVSS_KEYS = (
+    "cvss",
+    "cvss_score",
+    "cvss3",
+    "cvss_v3",
+    "cvss3_score",
+    "cvss_base_score",
+    "base_score",
+)
 _SEVERITY_RANK = {
-    key: rank for rank, key in enumerate(_SEVERITY_NUMERIC_KEYS + _SEVERITY_WORD_KEYS)
+    key: rank
+    for rank, key in enumerate(_SEVERITY_NUMERIC_KEYS + _SEVERITY_WORD_KEYS + _SEVERITY_CVSS_KEYS)
 }
 # Items looked at per event; far above any real template, low enough to stay fast.
 _SCAN_ITEMS_MAX = 50_000
+# URLs weighed per event while looking for a better-ranked one.
+_URLS_MAX = 1000
+# Adaptive Cards whose heading is looked for per event (each look is bounded too).
+_HEADINGS_MAX = 4
+_NO_LINK_YET = cards.RANK_OTHER + 1
 _NO_TITLE = "Custom event (no title)"
 
 
 class _Found:
-    __slots__ = ("link", "severity", "title")
+    __slots__ = ("asset", "link", "severity", "title")
 
     def __init__(self) -> None:
         self.title: str | None = None
         self.severity: Severity | None = None
         self.link: str | None = None
+        self.asset: Asset | None = None
 
 
 def _items(node: object) -> Iterator[tuple[object, object]]:
@@ -890,62 +913,175 @@ def _items(node: object) -> Iterator[tuple[object, object]]:
 
 
 _LABEL_KEYS = ("name", "title", "key", "label")
+_Fact = tuple[str, object]
+
+
+def _field_text(text: str) -> _Fact | None:
+    """Slack's ``"*Severity:*\\nHigh"`` as ``("severity", "High")``."""
+    split = cards.split_field_text(text)
+    if split is None:
+        return None
+    label = _norm_key(split[0])
+    return (label, split[1]) if label else None
+
+
+def _fact(node: dict[Any, Any], ctx: int) -> _Fact | None:
+    """A facts/fields row (``{"name": "Severity", "value": "High"}``, an Adaptive Card fact's
+    ``title``, a Slack field's text) as its normalised label and its value."""
+    label = next((node[k] for k in _LABEL_KEYS if k in node), None)
+    if label is not None and "value" in node:
+        nk = _norm_key(cards.clean_label(label))
+        return (nk, node["value"]) if nk else None
+    if ctx == cards.ROWS:
+        text = node.get("text")
+        if isinstance(text, str):
+            return _field_text(text)
+    return None
 
 
 def _better_severity(
-    best: tuple[int, Severity] | None, nk: str, value: object
+    best: tuple[int, Severity] | None, nk: str, value: object, *, in_fact: bool = False
 ) -> tuple[int, Severity] | None:
-    """``best`` or the severity under key ``nk``, whichever comes from the better key."""
+    """``best`` or the severity under key ``nk``, whichever comes from the better key.
+
+    A fact's value may be dressed up (``"**High**"``, ``":red_circle: High (8.1)"``): with
+    ``in_fact`` its first word counts too.
+    """
     rank = _SEVERITY_RANK[nk]
     if best is not None and best[0] <= rank:
         return best
-    sev = _severity(value) if nk in _SEVERITY_NUMERIC_KEYS else _severity_word(value)
+    sev: Severity | None
+    if nk in _SEVERITY_CVSS_KEYS:
+        score = _cvss(value)
+        sev = None if score is None else _severity_from_cvss(score)
+    else:
+        sev = _severity(value) if nk in _SEVERITY_NUMERIC_KEYS else _severity_word(value)
+        if sev is None and in_fact and isinstance(value, str):
+            sev = _severity_word(cards.leading_word(value))
     return best if sev is None else (rank, sev)
 
 
-def _scan_tree(root: object, *, want_title: bool = True, want_severity: bool = True) -> _Found:
-    """Search ``root`` breadth-first for a title, a severity and the first http(s) URL.
+def _take_asset(into: dict[str, str], field: str, text: str | None) -> None:
+    """Keep ``text`` as the asset's ``field`` unless an earlier value has it."""
+    if not text:
+        return
+    if field == "ip":
+        field = "ipv6" if text.count(":") >= 2 else "ipv4"
+    into.setdefault(field, text)
 
-    The shallowest level with a title key wins, and within a level the better key (``title``
-    before ``text``); Slack/Teams bodies (``attachments[].title``, ``blocks[].text.text``,
-    ``sections[].activityTitle``) need no special case. Iterative, cycle-safe and bounded.
+
+def _fact_text(value: object) -> str | None:
+    text = _text(value)
+    return cards.clean_fact_text(text) if text is not None else None
+
+
+def _read_fact(
+    fact: _Fact,
+    best: tuple[int, Severity] | None,
+    assets: dict[str, str] | None,
+) -> tuple[int, Severity] | None:
+    """Read one fact: its asset part into ``assets`` (when given); return ``best`` or the
+    fact's severity, whichever comes from the better label."""
+    label, value = fact
+    if label in _SEVERITY_RANK:
+        best = _better_severity(best, label, value, in_fact=True)
+    if assets is not None and label in cards.ASSET_LABELS:
+        _take_asset(assets, cards.ASSET_LABELS[label], _fact_text(value))
+    return best
+
+
+def _scan_tree(
+    root: object,
+    *,
+    want_title: bool = True,
+    want_severity: bool = True,
+    want_asset: bool = True,
+) -> _Found:
+    """Search ``root`` breadth-first for a title, a severity, an asset and a link.
+
+    Title, severity and asset each come from the shallowest level that has one, and within a
+    level from the better key (``title`` before ``text``, ``severity`` before ``priority``
+    before ``cvss``). Chat-card facts and fields (``{"name": "Severity", "value": "High"}``,
+    Slack's ``"*Host:* web-02"``) count as keys; their names and button labels are never
+    titles. The link is the best-ranked URL, the first in breadth-first order within a rank:
+    a card's action target, then a Security Center link, then any other; metadata and picture
+    URLs never (:mod:`~holmtray.core.parsing.cards` has the tables). Slack, Teams and Discord
+    bodies need no other special case. Iterative, cycle-safe and bounded.
     """
     found = _Found()
-    need_title, need_severity, need_link = want_title, want_severity, True
+    need_title, need_severity, need_asset = want_title, want_severity, want_asset
+    link_rank = _NO_LINK_YET
     seen = {id(root)}
-    level: list[object] = [root]
+    level: list[tuple[object, int]] = [(root, cards.PLAIN)]
     items_left = _SCAN_ITEMS_MAX
     url_chars_left = _URL_SCAN_TOTAL
-    while level and items_left > 0 and (need_title or need_severity or need_link):
-        following: list[object] = []
+    urls_left = _URLS_MAX
+    headings_left = _HEADINGS_MAX
+    while level and items_left > 0:
+        if not (need_title or need_severity or need_asset or link_rank > cards.RANK_ACTION):
+            break
+        following: list[tuple[object, int]] = []
         best_title: tuple[int, str] | None = None
         best_severity: tuple[int, Severity] | None = None
-        for node in level:
-            if need_severity and isinstance(node, dict):
-                # Chat "facts"/"fields" rows: {"name": "Severity", "value": "High"}.
-                label = next((node[k] for k in _LABEL_KEYS if k in node), None)
-                nk = _norm_key(label)
-                if nk in _SEVERITY_RANK:
-                    best_severity = _better_severity(best_severity, nk, node.get("value"))
+        assets: dict[str, str] | None = {} if need_asset else None
+        facts_wanted = need_severity or need_asset
+        for node, ctx in level:
+            titles_here = need_title and cards.offers_titles(ctx)
+            if isinstance(node, dict) and (facts_wanted or titles_here):
+                # Facts and fields lists are ROWS, which offer no titles ("Severity" is none).
+                fact = _fact(node, ctx) if facts_wanted else None
+                if fact is not None:
+                    best_severity = _read_fact(fact, best_severity, assets)
+                if titles_here and headings_left and cards.is_adaptive_card(node):
+                    headings_left -= 1
+                    heading = cards.card_heading(node)
+                    better = best_title is None or best_title[0] > 0  # ranks as a "title"
+                    if heading is not None and better and (cleaned := _clean_title(heading)):
+                        best_title = (0, cleaned)
             for key, value in _items(node):
                 items_left -= 1
                 if items_left < 0:
                     break
+                nk = None if key is None else _norm_key(key)
                 if isinstance(value, (dict, list)):
                     if id(value) not in seen:
                         seen.add(id(value))
-                        following.append(value)
+                        following.append((value, cards.child_context(ctx, nk, value)))
                     continue
-                nk = _norm_key(key) if key is not None else ""
-                if need_severity and nk in _SEVERITY_RANK:
-                    best_severity = _better_severity(best_severity, nk, value)
+                if nk is not None:
+                    if need_severity and nk in _SEVERITY_RANK:
+                        best_severity = _better_severity(best_severity, nk, value)
+                    if assets is not None and nk in cards.ASSET_KEYS:
+                        _take_asset(assets, cards.ASSET_KEYS[nk], _text(value))
                 if not isinstance(value, str):
                     continue
-                if need_link and url_chars_left > 0:
-                    url_chars_left -= min(len(value), _URL_SCAN_PER_STRING)
-                    found.link = _find_url(value)
-                    need_link = found.link is None
-                if need_title and nk in _TITLE_RANK:
+                if link_rank > cards.RANK_ACTION and url_chars_left > 0 and urls_left > 0:
+                    end = min(len(value), _URL_SCAN_PER_STRING)
+                    url_chars_left -= end
+                    has_url = value.find("://", 0, end) >= 0
+                    role = cards.link_role(ctx, nk) if has_url else cards.NO_LINK
+                    if role == cards.TARGET:
+                        url = _link(value)
+                        if url is None:
+                            role = cards.TEXT  # not a bare URL: perhaps text with one
+                        else:
+                            urls_left -= 1
+                            if cards.url_rank(url) is not None:
+                                found.link, link_rank = url, cards.RANK_ACTION
+                    if role == cards.TEXT and link_rank > cards.RANK_SECURITY_CENTER:
+                        for url in _urls(value):
+                            urls_left -= 1
+                            rank = cards.url_rank(url)
+                            if rank is not None and rank < link_rank:
+                                found.link, link_rank = url, rank
+                            if link_rank <= cards.RANK_SECURITY_CENTER or urls_left <= 0:
+                                break
+                if nk is None:
+                    if ctx == cards.ROWS and facts_wanted:  # a field given as a bare string
+                        fact = _field_text(value)
+                        if fact is not None:
+                            best_severity = _read_fact(fact, best_severity, assets)
+                elif titles_here and nk in _TITLE_RANK:
                     rank = _TITLE_RANK[nk]
                     if best_title is None or rank < best_title[0]:
                         cleaned = _clean_title(value)
@@ -953,8 +1089,10 @@ def _scan_tree(root: object, *, want_title: bool = True, want_severity: bool = T
                             best_title = (rank, cleaned)
         if best_title is not None:
             found.title, need_title = best_title[1], False
-        if best_severity is not None:
+        if need_severity and best_severity is not None:
             found.severity, need_severity = best_severity[1], False
+        if assets:
+            found.asset, need_asset = Asset(**assets), False
         level = following
     return found
 
@@ -966,6 +1104,7 @@ def _custom(payload: dict[str, Any]) -> Event:
         title=found.title or _NO_TITLE,
         severity=found.severity if found.severity is not None else Severity.INFO,
         link=found.link,
+        asset=found.asset or Asset(),
         payload=payload,
     )
 

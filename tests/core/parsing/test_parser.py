@@ -34,6 +34,7 @@ SAMPLE_NAMES = (
     "ticket_opened_nested.json",
 )
 PARSER_BUG_TITLE = "Unreadable event (parser error)"
+_NO_TITLE = "Custom event (no title)"
 
 
 def _shared_samples() -> Path | None:
@@ -1089,6 +1090,426 @@ def test_first_url_is_searched_breadth_first() -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Custom payloads shaped like chat cards (Teams, Adaptive Cards, Slack, Discord)
+
+CARDS = HERE.parents[2] / "data" / "cards"
+WEB_02 = Asset(hostname="web-02.corp.example", ipv4="10.20.0.16")
+SC_TICKET = "https://sc.holmsecurity.com/tickets/4712"
+
+
+def _card(name: str) -> dict[str, Any]:
+    return decode_body((CARDS / name).read_bytes())
+
+
+CARD_TABLE = [
+    pytest.param(
+        "teams_message_card.json",
+        SC_TICKET,  # potentialAction OpenUri target; not @context, the image or HttpPOST
+        "New ticket 4712: Apache HTTP Server 2.4.x RCE",
+        Asset(name="web-02", hostname="web-02.corp.example", ipv4="10.20.0.16"),
+        Severity.CRITICAL,
+        id="teams-message-card",
+    ),
+    pytest.param(
+        "teams_workflows_adaptive_card.json",
+        SC_TICKET,  # Action.OpenUrl; not $schema or the Image element
+        "Ticket 4712 opened",  # the heading TextBlock, not a button or fact label
+        WEB_02,
+        Severity.HIGH,  # the Severity fact outranks the CVSS fact
+        id="adaptive-card-in-teams-workflows-message",
+    ),
+    pytest.param(
+        "adaptive_card_select_action.json",
+        "https://sc.holmsecurity.com/scans/view/88231",  # selectAction beats the text link
+        "Weekly external scan finished",  # bold TextBlock in a Container, not a shallower one
+        Asset(name="DMZ web servers"),
+        Severity.MEDIUM,  # "**Medium**"
+        id="adaptive-card-select-action",
+    ),
+    pytest.param(
+        "slack_blocks.json",
+        SC_TICKET,  # the button's url; not the advisory in the text or the accessory image
+        "Ticket 4712 opened: Apache HTTP Server 2.4.x RCE on web-02",
+        WEB_02,  # from "*Host:*\nweb-02.corp.example" and "*IP:*\n10.20.0.16"
+        Severity.HIGH,  # "*Severity:*\n:red_circle: High"
+        id="slack-blocks",
+    ),
+    pytest.param(
+        "slack_attachments.json",
+        SC_TICKET,  # title_link; not icon_url, author_icon, thumb_url or footer_icon
+        "Ticket 4712: Apache HTTP Server 2.4.x RCE",
+        Asset(name="web-02", ipv6="2001:db8::16"),
+        Severity.CRITICAL,  # the Priority field
+        id="slack-attachments",
+    ),
+    pytest.param(
+        "discord_embeds.json",
+        # The embed's url outranks even a Security Center host link (author.url) elsewhere.
+        "https://jira.corp.example/browse/VULN-4712",
+        "Ticket 4712 opened: Apache HTTP Server 2.4.x RCE",
+        WEB_02,
+        Severity.HIGH,  # the Risk field
+        id="discord-embeds",
+    ),
+    pytest.param(
+        "message_card_metadata_and_image_only.json",
+        None,  # its only http URLs are @context and the activity image
+        "Weekly scan finished",
+        Asset(),
+        Severity.HIGH,
+        id="only-metadata-and-image-urls",
+    ),
+    pytest.param(
+        "message_card_schema_and_security_center_text.json",
+        SC_TICKET,  # after a schema URL, @id and a generic link in the same text
+        "Ticket 4712 closed",
+        Asset(hostname="web-02"),
+        Severity.LOW,
+        id="schema-url-and-security-center-link",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "link", "title", "asset", "severity"), CARD_TABLE)
+def test_chat_cards(
+    name: str, link: str | None, title: str, asset: Asset, severity: Severity
+) -> None:
+    ev = _parse(_card(name))
+    assert ev.kind is Kind.CUSTOM
+    assert ev.link == link
+    assert ev.title == title
+    assert ev.asset == asset
+    assert ev.severity is severity
+
+
+def test_every_card_file_is_in_the_table() -> None:
+    assert {p.name for p in CARDS.glob("*.json")} == {p.values[0] for p in CARD_TABLE}
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["@context", "@id", "@type", "$schema", "@vocab"],
+)
+def test_json_ld_and_schema_keys_never_give_the_link(key: str) -> None:
+    assert _parse({key: "https://sc.holmsecurity.com/x", "text": "no link"}).link is None
+
+
+def test_schema_hosts_are_not_links_even_in_text() -> None:
+    ev = _parse({"text": "see http://schema.org/Thing and https://schema.org/x"})
+    assert ev.link is None
+    ev = _parse({"text": "types: https://schema.org/Event, https://x.example/page"})
+    assert ev.link == "https://x.example/page"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "activityImage",
+        "iconUrl",
+        "icon_url",
+        "thumb_url",
+        "image_url",
+        "image",
+        "footer_icon",
+        "author_icon",
+        "avatar_url",
+        "logo",
+        "backgroundImage",
+        "thumbnail",
+    ],
+)
+def test_picture_keys_never_give_the_link(key: str) -> None:
+    payload = {key: "https://sc.holmsecurity.com/x", "note": "https://other.example/page"}
+    assert _parse(payload).link == "https://other.example/page"
+    assert _parse({key: {"url": "https://sc.holmsecurity.com/x"}}).link is None
+
+
+@pytest.mark.parametrize("ext", [".png", ".JPG", ".jpeg", ".gif", ".svg", ".webp", ".ico"])
+def test_picture_urls_are_skipped_inside_text(ext: str) -> None:
+    ev = _parse({"text": f"logo https://x.example/a/logo{ext}?v=2 then https://x.example/page"})
+    assert ev.link == "https://x.example/page"
+    assert _parse({"text": f"https://sc.holmsecurity.com/logo{ext}"}).link is None
+
+
+def test_picture_elements_by_type_are_skipped() -> None:
+    adaptive = {"body": [{"type": "Image", "url": "https://cdn.example/hero"}], "text": "x"}
+    assert _parse(adaptive).link is None
+    slack = {"blocks": [{"type": "image", "image_url": "https://cdn.example/i", "title": "t"}]}
+    assert _parse(slack).link is None
+
+
+def test_security_center_link_outranks_an_earlier_generic_one() -> None:
+    ev = _parse({"text": "https://first.example/ then https://sc.holmsecurity.com/t/1"})
+    assert ev.link == "https://sc.holmsecurity.com/t/1"
+    deep = {"a": "https://first.example/", "b": {"c": {"d": "https://holmsecurity.com/t/2"}}}
+    assert _parse(deep).link == "https://holmsecurity.com/t/2"
+
+
+@pytest.mark.parametrize(
+    "lookalike",
+    [
+        "https://holmsecurity.com.evil.example/x",
+        "https://notholmsecurity.com/x",
+        "https://evil.example/sc.holmsecurity.com/x",
+        "https://sc.holmsecurity.com@evil.example/x",
+    ],
+)
+def test_only_holmsecurity_com_hosts_rank_as_security_center(lookalike: str) -> None:
+    assert _parse({"text": f"https://first.example/ {lookalike}"}).link == "https://first.example/"
+
+
+def test_action_target_outranks_a_security_center_link() -> None:
+    payload = {
+        "text": "see https://sc.holmsecurity.com/t/1",
+        "actions": [
+            {"type": "Action.OpenUrl", "title": "Open", "url": "https://tracker.example/1"}
+        ],
+    }
+    assert _parse(payload).link == "https://tracker.example/1"
+
+
+@pytest.mark.parametrize(
+    "actions",
+    [
+        {"potentialAction": [{"@type": "OpenUri", "targets": [{"uri": "https://t.example/1"}]}]},
+        {"potentialAction": [{"@type": "ViewAction", "target": ["https://t.example/1"]}]},
+        {"body": [{"type": "Container", "selectAction": {"url": "https://t.example/1"}}]},
+        {
+            "blocks": [
+                {"type": "section", "accessory": {"type": "button", "url": "https://t.example/1"}}
+            ]
+        },
+        {
+            "blocks": [
+                {"type": "actions", "elements": [{"type": "button", "url": "https://t.example/1"}]}
+            ]
+        },
+        {"attachments": [{"actions": [{"type": "button", "url": "https://t.example/1"}]}]},
+        {"attachments": [{"title_link": "https://t.example/1"}]},
+        {"embeds": [{"title": "t", "url": "https://t.example/1"}]},
+        {"components": [{"type": 1, "components": [{"type": 2, "url": "https://t.example/1"}]}]},
+        {"buttons": [{"text": "Open", "onClick": {"openLink": {"url": "https://t.example/1"}}}]},
+    ],
+)
+def test_every_kind_of_action_target_is_found(actions: dict[str, Any]) -> None:
+    payload = {"text": "first https://sc.holmsecurity.com/generic", **actions}
+    assert _parse(payload).link == "https://t.example/1"
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        {"@type": "HttpPOST", "name": "Ack", "target": "https://api.example/ack"},
+        {"type": "Action.Submit", "title": "Ack", "url": "https://api.example/ack"},
+        {"type": "Action.Execute", "verb": "ack", "url": "https://api.example/ack"},
+    ],
+)
+def test_actions_that_post_to_an_api_are_not_links(action: dict[str, Any]) -> None:
+    assert _parse({"title": "t", "potentialAction": [action]}).link is None
+
+
+def test_unusable_action_target_falls_back_to_the_next_candidate() -> None:
+    payload = {
+        "potentialAction": [
+            {"@type": "OpenUri", "targets": [{"uri": "javascript:alert(1)"}]},
+            {"@type": "OpenUri", "targets": [{"uri": "https://sc.holmsecurity.com/logo.png"}]},
+        ],
+        "text": "https://other.example/ and https://sc.holmsecurity.com/t/1",
+    }
+    assert _parse(payload).link == "https://sc.holmsecurity.com/t/1"
+
+
+def test_an_embeds_own_url_is_its_target_not_its_authors() -> None:
+    embed = {"author": {"name": "a", "url": "https://author.example/"}, "description": "d"}
+    assert _parse({"embeds": [embed]}).link == "https://author.example/"
+    embed["url"] = "https://t.example/1"
+    assert _parse({"embeds": [embed]}).link == "https://t.example/1"
+
+
+def test_button_labels_are_not_titles() -> None:
+    payload = {
+        "sections": [{"text": "Scan finished"}],
+        "potentialAction": [
+            {"@type": "OpenUri", "name": "Open in SC", "targets": [{"uri": "https://t.example/"}]}
+        ],
+    }
+    assert _parse(payload).title == "Scan finished"
+
+
+def test_fact_names_are_not_titles() -> None:
+    payload = {
+        "body": [
+            {"type": "Container", "items": [{"type": "TextBlock", "text": "Heading"}]},
+            {"type": "FactSet", "facts": [{"title": "Severity", "value": "High"}]},
+        ]
+    }
+    assert _parse(payload).title == "Heading"
+    assert _parse({"fields": [{"title": "Severity", "value": "High"}]}).title == _NO_TITLE
+
+
+def test_name_value_objects_outside_facts_lists_keep_their_titles() -> None:
+    assert _parse({"name": "x", "value": 3}).title == "x"
+    assert _parse({"alert": {"name": "Disk full", "value": 95}}).title == "Disk full"
+
+
+def test_adaptive_card_heading_is_found_in_reading_order() -> None:
+    card = {
+        "type": "AdaptiveCard",
+        "body": [
+            {"type": "TextBlock", "text": "Shallow detail"},
+            {"type": "TextBlock", "text": "Bold line", "weight": "Bolder"},
+            {
+                "type": "ColumnSet",
+                "columns": [{"items": [{"type": "TextBlock", "text": "Real", "style": "heading"}]}],
+            },
+        ],
+    }
+    assert _parse(card).title == "Real"
+    del card["body"][2]
+    assert _parse(card).title == "Bold line"
+    del card["body"][1]
+    assert _parse(card).title == "Shallow detail"
+    assert _parse({"type": "AdaptiveCard", "title": "Own title", "body": []}).title == "Own title"
+
+
+@pytest.mark.parametrize(
+    ("value", "severity"),
+    [
+        ("High", Severity.HIGH),
+        ("**High**", Severity.HIGH),
+        (":red_circle: High", Severity.HIGH),
+        ("🔴 High", Severity.HIGH),
+        ("High (CVSS 8.1)", Severity.HIGH),
+        ("critical", Severity.CRITICAL),
+        (3, Severity.HIGH),
+        ("4", Severity.CRITICAL),
+        ("{ticket.severity}", Severity.INFO),
+        ("urgent", Severity.INFO),
+        ("", Severity.INFO),
+        (None, Severity.INFO),
+    ],
+)
+def test_severity_fact_values(value: Any, severity: Severity) -> None:
+    facts = [{"name": "Severity", "value": value}]
+    assert _parse({"sections": [{"facts": facts}]}).severity is severity
+
+
+@pytest.mark.parametrize(
+    ("facts", "severity"),
+    [
+        ([{"name": "Severity:", "value": "Low"}], Severity.LOW),
+        ([{"name": "*Risk*", "value": "Medium"}], Severity.MEDIUM),
+        ([{"title": "PRIORITY", "value": "High"}], Severity.HIGH),
+        ([{"title": "Priority", "value": "1"}], Severity.INFO),  # P1 is not a severity
+        ([{"name": "CVSS", "value": "9.8"}], Severity.CRITICAL),
+        ([{"name": "CVSS score", "value": "7.5 (AV:N/AC:L)"}], Severity.HIGH),
+        ([{"name": "CVSS", "value": "9.8"}, {"name": "Severity", "value": "Low"}], Severity.LOW),
+        (
+            [{"name": "Priority", "value": "Low"}, {"name": "Severity", "value": "High"}],
+            Severity.HIGH,
+        ),
+    ],
+)
+def test_severity_fact_labels(facts: list[dict[str, Any]], severity: Severity) -> None:
+    assert _parse({"title": "t", "facts": facts}).severity is severity
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "*Severity:* High",
+        "*Severity*: High",
+        "Severity:\nHigh",
+        "_Severity_: *High*",
+        "*Severity:*\n:fire: High",
+    ],
+)
+def test_slack_field_texts(text: str) -> None:
+    blocks = [{"type": "section", "fields": [{"type": "mrkdwn", "text": text}]}]
+    assert _parse({"blocks": blocks}).severity is Severity.HIGH
+    assert _parse({"fields": [text]}).severity is Severity.HIGH
+
+
+@pytest.mark.parametrize(
+    ("label", "value", "asset"),
+    [
+        ("Asset", "web-02", Asset(name="web-02")),
+        ("Asset name", "`web-02`", Asset(name="web-02")),
+        ("Server", "**web-02**", Asset(name="web-02")),
+        ("Host", "web-02.corp", Asset(hostname="web-02.corp")),
+        ("Hostname:", "web-02.corp", Asset(hostname="web-02.corp")),
+        ("Host name", "web-02.corp", Asset(hostname="web-02.corp")),
+        ("FQDN", "web-02.corp", Asset(hostname="web-02.corp")),
+        ("IP", "10.0.0.5", Asset(ipv4="10.0.0.5")),
+        ("IP address", "10.0.0.5", Asset(ipv4="10.0.0.5")),
+        ("IPv4", "10.0.0.5", Asset(ipv4="10.0.0.5")),
+        ("IP", "2001:db8::5", Asset(ipv6="2001:db8::5")),
+        ("IPv6", "2001:db8::5", Asset(ipv6="2001:db8::5")),
+        ("IP", 5, Asset(ipv4="5")),
+        ("Host", "", Asset()),
+        ("Host", ["web-02"], Asset()),
+        ("Owner", "alice", Asset()),
+    ],
+)
+def test_asset_facts(label: str, value: Any, asset: Asset) -> None:
+    assert _parse({"title": "t", "facts": [{"name": label, "value": value}]}).asset == asset
+
+
+def test_asset_from_keys_of_a_custom_payload() -> None:
+    ev = _parse({"subject": "s", "hostname": "web-01", "ip": "10.0.0.1", "asset": "Web 01"})
+    assert ev.asset == Asset(name="Web 01", hostname="web-01", ipv4="10.0.0.1")
+    # "host" is too vague as a key of an unknown payload (a sender's server?); as a label not.
+    assert _parse({"title": "t", "host": "api.example"}).asset == Asset()
+
+
+def test_asset_comes_from_the_shallowest_level_that_names_one() -> None:
+    payload = {
+        "hostname": "top",
+        "sections": [
+            {"facts": [{"name": "Hostname", "value": "deep"}, {"name": "IP", "value": "1.2.3.4"}]}
+        ],
+    }
+    assert _parse(payload).asset == Asset(hostname="top")
+
+
+def test_sample_custom_placeholders_names_its_asset() -> None:
+    ev = _parse(_sample("custom_placeholders.json"))
+    assert ev.asset == Asset(name="web-02.corp.example (10.20.0.16)")
+
+
+def test_ticket_fallback_link_skips_pictures_and_metadata() -> None:
+    ev = _ticket(number=1, note="badge https://x.example/b.png, ticket https://other.example/x")
+    assert ev.link == "https://other.example/x"
+    assert _ticket(number=1, **{"@context": "https://schema.org"}).link is None
+
+
+def test_many_urls_do_not_hang_the_link_search() -> None:
+    # Fewer items than the walk looks at, more URLs than it weighs: it stops weighing them.
+    payload: dict[str, Any] = {"links": [f"https://x{i}.example/" for i in range(5000)]}
+    payload["z"] = {"actions": [{"type": "Action.OpenUrl", "url": "https://late.example/"}]}
+    assert _parse(payload).link == "https://x0.example/"
+    assert (
+        _parse({"links": payload["links"][:10], "z": payload["z"]}).link == "https://late.example/"
+    )
+
+
+def test_many_adaptive_cards_sharing_a_huge_body_do_not_hang() -> None:
+    body: list[Any] = [{"type": "Container", "items": [{"type": "Column"}] * 1000}] * 1000
+    payload = {"attachments": [{"content": {"type": "AdaptiveCard", "body": body}}] * 1000}
+    assert _parse(payload).title == _NO_TITLE
+
+
+def test_cyclic_card_does_not_loop_forever() -> None:
+    card: dict[str, Any] = {"type": "AdaptiveCard", "body": []}
+    card["body"].append(card)
+    card["body"].append({"type": "TextBlock", "text": "after the cycle"})
+    card["actions"] = [{"type": "Action.OpenUrl", "url": "https://t.example/"}]
+    ev = _parse(card)
+    assert ev.title == "after the cycle"
+    assert ev.link == "https://t.example/"
+
+
+# --------------------------------------------------------------------------------------------
 # Hostile and odd input
 
 
@@ -1330,6 +1751,18 @@ _INTERESTING_KEYS = st.sampled_from(
         "due_date",
         "ipv4",
         "hostname",
+        "@context",
+        "type",
+        "potentialAction",
+        "targets",
+        "uri",
+        "actions",
+        "facts",
+        "fields",
+        "value",
+        "embeds",
+        "title_link",
+        "icon_url",
     ]
 )
 _KEYS = st.one_of(_INTERESTING_KEYS, st.text(max_size=12))
@@ -1349,6 +1782,10 @@ _STRINGS = st.one_of(
             "00:57",
             "a\n\nb",
             "https://sc.holmsecurity.com/x",
+            "https://x.example/logo.png",
+            "AdaptiveCard",
+            "Action.OpenUrl",
+            "*Host:* web-02",
             "see <https://a.example/b|here>.",
             "javascript:alert(1)",
             "{asset.name}",
