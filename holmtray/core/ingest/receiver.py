@@ -44,7 +44,7 @@ from holmtray.core.ingest.rejected import RejectedLog
 from holmtray.core.ingest.tls import TLSConfigError, server_context
 from holmtray.core.netfilter import NetSet
 
-log = logging.getLogger("holmtray.receiver")
+log = logging.getLogger("holmtray.ingest.receiver")
 
 SHUTDOWN_GRACE_S = 10.0
 
