@@ -33,15 +33,28 @@ from holmtray.core.parsing.parser import decode_body, parse_event
 log = logging.getLogger("holmtray.ingest.bodies")
 
 COST_FACTOR_MAX = 64
-"""The most :func:`decoded_cost` charges per body byte (measured worst case: about 47)."""
+"""The most :func:`decoded_cost` charges per body byte for decoding (measured worst: 47)."""
 
-BUDGET_PER_CAP = 2 * COST_FACTOR_MAX
-"""The default budget, in bodies at the size cap: one source's half fits its costliest body."""
+PARSE_ALLOWANCE = 8 * 1024 * 1024
+"""The most it charges for parsing on top: the parser looks at a bounded part (measured: 4.2 MB)."""
+
+BASE_COST = 16 * 1024
+"""What any body costs besides its size: the event, the answer, the bookkeeping."""
 
 INLINE_DECODE_MAX = 16 * 1024
 """Bodies up to this size are decoded on the event loop (a few milliseconds at worst)."""
 
 DECODE_WORKERS = 2
+
+
+def max_cost(cap: int) -> int:
+    """The most :func:`decoded_cost` charges for a body of ``cap`` bytes."""
+    return BASE_COST + COST_FACTOR_MAX * cap + PARSE_ALLOWANCE
+
+
+def default_budget(cap: int) -> int:
+    """The budget for bodies of at most ``cap`` bytes: one source's half fits the costliest."""
+    return 2 * max_cost(cap)
 
 
 def decoded_cost(body: bytes) -> int:
@@ -50,13 +63,14 @@ def decoded_cost(body: bytes) -> int:
     Decoding JSON costs a Python object per value: a container costs ~100 bytes, a scalar or a
     key ~60, a body byte itself about two (the text copy). Every value but the first needs a
     ``,`` or a ``:`` before it and every container a ``{`` or ``[``, so counting those bytes
-    (in C, fast) bounds the count of objects whatever the body says. Kept between the body's
-    size and :data:`COST_FACTOR_MAX` times it.
+    (in C, fast) bounds the count of objects whatever the body says. Parsing then looks at a
+    bounded part of that, and may copy it once. At most :func:`max_cost` of the body's size.
     """
     size = len(body)
     containers = body.count(b"{") + body.count(b"[")
-    estimate = 2 * size + 112 * containers + 64 * body.count(b",") + 112 * body.count(b":")
-    return max(size, min(estimate, COST_FACTOR_MAX * size))
+    values = 2 * size + 112 * containers + 64 * body.count(b",") + 112 * body.count(b":")
+    decoding = min(values, COST_FACTOR_MAX * size)
+    return BASE_COST + decoding + min(decoding, PARSE_ALLOWANCE)
 
 
 class BodyBudget:
@@ -66,11 +80,13 @@ class BodyBudget:
     Each source may hold at most half of ``total``.
     """
 
-    __slots__ = ("_by_source", "_used")
+    __slots__ = ("_by_source", "_used", "peak", "peak_source")
 
     def __init__(self) -> None:
         self._used = 0
         self._by_source: dict[Hashable, int] = {}
+        self.peak = 0  # the most ever held, in total and by one source: what the limits allowed
+        self.peak_source = 0
 
     @property
     def used(self) -> int:
@@ -95,6 +111,8 @@ class BodyBudget:
         else:
             self._by_source.pop(key, None)
         self._used += delta
+        self.peak = max(self.peak, self._used)
+        self.peak_source = max(self.peak_source, held)
         return True
 
 

@@ -121,7 +121,8 @@ class GuardedHandler(web.RequestHandler):
         writer: AbstractStreamWriter,
         task: asyncio.Task[None],
     ) -> web.BaseRequest:
-        if not message.url.path and hdrs.EXPECT in message.headers:
+        url = message.url
+        if hdrs.EXPECT in message.headers and not (url.relative() if url.absolute else url).path:
             # No route takes a target without a path, so aiohttp's router would answer it
             # (404) after sending 100 Continue itself: drop the expectation it would honour.
             message = message._replace(

@@ -40,10 +40,11 @@ Everything up to step 5 looks at the request line and headers only; no body byte
    event loop for larger bodies: 400 for anything but a JSON object. Then parsing and storing:
    503 when the store cannot commit.
 
-/healthz takes steps 1 (allowlist only), 2 and the expectation check of 4. A rejection that
-leaves body bytes unread closes the connection after the answer (aiohttp's "lingering", which
-would read and discard them for seconds, is off), as do the flood-type ones of step 1, which
-are also logged at most once per source and status every ten seconds. A client that goes away
+/healthz takes steps 1 (allowlist only), 2 and the expectation check of 4. Every rejection
+closes the connection right after its answer: body bytes still on the wire are not read
+(aiohttp's "lingering", which would read and discard them for up to ten seconds, is off), and
+nothing pipelined behind a refused request is served. The flood-type rejections of step 1
+are logged at most once per source and status every ten seconds. A client that goes away
 mid-body is counted and noted at most once per ten seconds, at INFO: it is not an error.
 """
 
@@ -71,13 +72,13 @@ from holmtray.core.ingest.admission import (
     route,
 )
 from holmtray.core.ingest.bodies import (
-    BUDGET_PER_CAP,
     BodyBudget,
     BodyTooLarge,
     BodyTooSlow,
     Decoder,
     OverBudget,
     decoded_cost,
+    default_budget,
     receive,
 )
 from holmtray.core.ingest.ratelimit import OncePer, TokenBuckets
@@ -98,7 +99,8 @@ class ListenerConfig:
 
     The defaults here switch the source limits off; the shipped defaults are in the settings
     schema (``receiver.listener_config`` builds this from the settings). ``body_memory`` is
-    the budget of bytes held by bodies in flight; 0 means ``BUDGET_PER_CAP`` bodies at the cap.
+    the budget of bytes held by bodies in flight; 0 means twice what the costliest body at the
+    cap may take (``bodies.default_budget``).
     """
 
     token: str
@@ -118,7 +120,7 @@ class ListenerConfig:
 
     @property
     def body_budget(self) -> int:
-        return self.body_memory or BUDGET_PER_CAP * self.max_body_bytes
+        return self.body_memory or default_budget(self.max_body_bytes)
 
 
 class LiveConfig:
@@ -366,8 +368,9 @@ async def _guard(
         if counted:
             state.in_flight -= 1
     response = _error(status, reason, headers)
-    if quiet or not request.content.is_eof():
-        response.force_close()  # a flood, or body bytes still on the wire: do not read them
+    # Closed after the answer: body bytes still on the wire are never read, a tunnel or a
+    # pipelined request behind a refused one is never served, a flood gets no keep-alive.
+    response.force_close()
     state.reject(
         source=source,
         method=request.method,
