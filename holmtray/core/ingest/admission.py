@@ -74,6 +74,12 @@ def request_source(request: web.BaseRequest, trusted_proxies: NetSet) -> Source:
     return peer
 
 
+def check_version(version: tuple[int, int]) -> None:
+    """400 for anything but HTTP/1.0 and HTTP/1.1 (aiohttp's parser lets 0.9 and 2.0 through)."""
+    if version not in ((1, 0), (1, 1)):
+        raise Reject(400, "unsupported HTTP version; send HTTP/1.1")
+
+
 def check_source(
     *,
     source: Source,

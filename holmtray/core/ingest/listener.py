@@ -19,7 +19,8 @@ Everything up to step 5 looks at the request line and headers only; no body byte
 ``100 Continue`` is sent and nothing is inflated before it has passed:
 
 0. The connection (:mod:`holmtray.core.ingest.connections`): open connections per source, the
-   header deadline, and a JSON 400 for anything aiohttp cannot parse.
+   header deadline, and a JSON 400 for anything aiohttp cannot parse. Then 400 for an HTTP
+   version other than 1.0 and 1.1.
 1. The source: 403 outside ``allow_from`` (every path, /healthz included); then, except for
    /healthz, 429 with ``Retry-After`` over the source's rate (a token bucket per source; wrong
    tokens count too) and 503 with ``Retry-After`` when ``max_concurrent`` requests are in
@@ -68,6 +69,7 @@ from holmtray.core.ingest.admission import (
     check_body_headers,
     check_expect,
     check_source,
+    check_version,
     request_source,
     route,
 )
@@ -334,6 +336,7 @@ async def _guard(
     counted = False
     quiet = False
     try:
+        check_version(request.version)
         counted = check_source(
             source=source,
             path=request.path,
