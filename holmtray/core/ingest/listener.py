@@ -4,11 +4,12 @@ It owns the HTTP contract: which path, which credentials, which limits, and whic
 what. It does not store anything itself; it is given an ``ingest`` coroutine (the group-commit
 writer's ``submit``) and answers 2xx only once that coroutine says the row is committed.
 
-Answers: 200 ``{"id": N}`` (plus ``"duplicate": true``); 400 bad JSON; 401 missing or wrong
-Basic credentials; 403 source not allowed; 404 unknown path or wrong token (the same answer
-for both); 405 wrong method; 408 body too slow; 413 body over the cap; 415 compressed, form or
-multipart body; 417 an expectation other than ``100-continue``; 429 source over its rate; 503
-too much in progress or the store cannot commit (with ``Retry-After``). Every error is JSON
+Answers: 200 ``{"id": N}`` (plus ``"duplicate": true``); 400 bad JSON, a malformed request or
+an HTTP version other than 1.0 and 1.1; 401 missing or wrong Basic credentials; 403 source not
+allowed; 404 unknown path or wrong token (the same answer for both); 405 wrong method; 408
+body too slow; 413 body over the cap; 415 compressed, form or multipart body; 417 an
+expectation other than ``100-continue``; 429 source over its rate; 503 too much in progress
+or the store cannot commit (with ``Retry-After``). Every error is JSON
 ``{"error": "..."}`` and every rejection is recorded in the rejected-requests log, without
 body, token or credentials. ``GET /healthz`` answers 200 ``{"status": "ok"}``, or 503
 ``{"status": "error", "error": "<cause>"}`` while the store cannot commit (the ``health``

@@ -7,13 +7,12 @@ traceback or ERROR line in serve's log. Failing requests are kept in the artifac
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.procs import run_fuzzer
 
 FUZZER = Path(__file__).resolve().parents[2] / "fuzz" / "fuzz_http.py"
 MIN_REQUESTS = 1500  # ~5,000 in 20 s on a 2-core box with other suites running
@@ -21,14 +20,7 @@ MIN_REQUESTS = 1500  # ~5,000 in 20 s on a 2-core box with other suites running
 
 @pytest.mark.slow
 def test_http_fuzzer_finds_no_500_and_no_traceback_in_a_bounded_run(artifacts: Path) -> None:
-    seconds = int(os.environ.get("HOLMTRAY_FUZZ_SECONDS", "20"))
-    r = subprocess.run(
-        [sys.executable, str(FUZZER), "--seconds", str(seconds), "--artifacts", str(artifacts)],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 120,
-        check=False,
-    )
+    r, seconds = run_fuzzer(FUZZER, artifacts)
     output = r.stdout + r.stderr
     assert r.returncode == 0, output[-6000:]
     m = re.search(
