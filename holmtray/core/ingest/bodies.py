@@ -2,12 +2,12 @@
 
 It owns three things the listener does once a request has passed every header check:
 
-- :class:`BodyBudget`: the bytes held by bodies in flight, over all requests and per source.
-  A body is charged what it holds: its declared length (or, when chunked, what has arrived)
-  while it is received, then :func:`decoded_cost` of it while it is decoded, parsed and
-  stored, until its answer is sent. A charge the budget cannot take is refused (the listener
-  answers 503 with ``Retry-After``); one source may hold at most half the budget, so one
-  sender cannot take it all from the others.
+- :class:`BodyBudget`: the memory held by bodies in flight, over all requests and per source.
+  A body is charged what it may come to hold before a byte of it is read: :func:`max_cost` of
+  its declared length (a chunked body: of what has arrived, as it arrives). Once it is whole
+  the charge comes down to :func:`decoded_cost` of it, which holds until its answer is sent.
+  A charge the budget cannot take is refused (the listener answers 503 with ``Retry-After``);
+  one source may hold at most half the budget, so one sender cannot take it all.
 - :func:`receive`: reads a body with the size cap and the read deadline. The deadline bounds
   how long the client takes to *send*: bytes that have already arrived are taken whenever the
   handler gets to them, so a server that is busy (and late to read) never blames the client.
@@ -38,8 +38,11 @@ COST_FACTOR_MAX = 64
 PARSE_ALLOWANCE = 8 * 1024 * 1024
 """The most it charges for parsing on top: the parser looks at a bounded part (measured: 4.2 MB)."""
 
-BASE_COST = 16 * 1024
-"""What any body costs besides its size: the event, the answer, the bookkeeping."""
+BASE_COST = 8 * 1024
+"""What any body costs besides its size: the event, the answer, the bookkeeping (~2 KB)."""
+
+SMALL_ROOM = 64 * 1024 * 1024
+"""Budget beyond two of the costliest bodies: room for thousands of ordinary webhooks."""
 
 INLINE_DECODE_MAX = 16 * 1024
 """Bodies up to this size are decoded on the event loop (a few milliseconds at worst)."""
@@ -47,14 +50,18 @@ INLINE_DECODE_MAX = 16 * 1024
 DECODE_WORKERS = 2
 
 
-def max_cost(cap: int) -> int:
-    """The most :func:`decoded_cost` charges for a body of ``cap`` bytes."""
-    return BASE_COST + COST_FACTOR_MAX * cap + PARSE_ALLOWANCE
+def max_cost(size: int) -> int:
+    """The most :func:`decoded_cost` charges for a body of ``size`` bytes, whatever it holds."""
+    decoding = COST_FACTOR_MAX * size
+    return BASE_COST + decoding + min(decoding, PARSE_ALLOWANCE)
 
 
 def default_budget(cap: int) -> int:
-    """The budget for bodies of at most ``cap`` bytes: one source's half fits the costliest."""
-    return 2 * max_cost(cap)
+    """The budget for bodies of at most ``cap`` bytes.
+
+    One source's half holds the costliest body there can be and room for ordinary ones.
+    """
+    return 2 * max_cost(cap) + SMALL_ROOM
 
 
 def decoded_cost(body: bytes) -> int:
@@ -64,7 +71,7 @@ def decoded_cost(body: bytes) -> int:
     key ~60, a body byte itself about two (the text copy). Every value but the first needs a
     ``,`` or a ``:`` before it and every container a ``{`` or ``[``, so counting those bytes
     (in C, fast) bounds the count of objects whatever the body says. Parsing then looks at a
-    bounded part of that, and may copy it once. At most :func:`max_cost` of the body's size.
+    bounded part of that, and may copy it once. Never more than :func:`max_cost` of its size.
     """
     size = len(body)
     containers = body.count(b"{") + body.count(b"[")
@@ -117,7 +124,7 @@ class BodyBudget:
 
 
 class Reservation:
-    """One request's charge on a :class:`BodyBudget`; grows as the body does, released once."""
+    """One request's charge on a :class:`BodyBudget`: resized as its body is known, released."""
 
     __slots__ = ("_budget", "_key", "_total", "size")
 
@@ -128,9 +135,13 @@ class Reservation:
         self.size = 0
 
     def grow_to(self, size: int) -> bool:
-        """Hold ``size`` bytes in all (never less than now); False when that does not fit."""
+        """Hold at least ``size`` bytes in all; False (and no change) when that does not fit."""
         if size <= self.size:
             return True
+        return self.resize(size)
+
+    def resize(self, size: int) -> bool:
+        """Hold exactly ``size`` bytes; False (and no change) when growing does not fit."""
         if not self._budget._charge(self._key, size - self.size, self._total):
             return False
         self.size = size
@@ -159,7 +170,9 @@ async def receive(
 ) -> bytes:
     """The whole body, at most ``cap`` bytes, sent within ``timeout`` seconds.
 
-    Raises :class:`BodyTooLarge`, :class:`BodyTooSlow` or :class:`OverBudget`; a client that
+    ``reservation`` grows to :func:`max_cost` of what has arrived (for a declared length it
+    already holds that). Raises :class:`BodyTooLarge`, :class:`BodyTooSlow` or
+    :class:`OverBudget`; a client that
     goes away mid-body raises what aiohttp raises then (``ConnectionError`` or
     ``RequestPayloadError``). Bytes already buffered are taken even after the deadline: they
     arrived in time, and only waiting for more is the client's to answer for.
@@ -187,7 +200,7 @@ async def receive(
         size += len(chunk)
         if size > cap:
             raise BodyTooLarge
-        if not reservation.grow_to(size):
+        if not reservation.grow_to(max_cost(size)):  # a chunked body: charged as it arrives
             raise OverBudget
         chunks.append(chunk)
     return b"".join(chunks)

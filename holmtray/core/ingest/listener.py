@@ -32,15 +32,15 @@ Everything up to step 5 looks at the request line and headers only; no body byte
 4. The body's headers: 415 for a ``Content-Encoding`` other than identity (compressed bodies
    are refused, never inflated: see SECURITY.md), 415 for a form or multipart type, 413 for a
    declared length over the cap, 417 for an expectation other than ``100-continue``.
-5. Memory: the declared length is charged to the budget of bodies in flight
-   (:class:`~holmtray.core.ingest.bodies.BodyBudget`, per source and in total); 503 with
-   ``Retry-After`` when it cannot take it.
+5. Memory: what a body of the declared length may cost to hold, decode and parse is charged
+   to the budget of bodies in flight (:class:`~holmtray.core.ingest.bodies.BodyBudget`, per
+   source and in total); 503 with ``Retry-After`` when it cannot take it.
 6. Only now ``100 Continue`` (when asked for), and the body is received: 413 past the cap,
    408 when the client takes longer than ``read_timeout`` to send it (time the server spends
    busy elsewhere does not count), 503 when a chunked body outgrows the budget.
-7. Decoding, charged at the body's decoded cost first (503 if that does not fit), off the
-   event loop for larger bodies: 400 for anything but a JSON object. Then parsing and storing:
-   503 when the store cannot commit.
+7. The charge comes down to what this body's decoding can cost, and it is decoded, off the
+   event loop when larger: 400 for anything but a JSON object. Then parsing and storing: 503
+   when the store cannot commit.
 
 /healthz takes steps 1 (allowlist only), 2 and the expectation check of 4. Every rejection
 closes the connection right after its answer: body bytes still on the wire are not read
@@ -82,6 +82,7 @@ from holmtray.core.ingest.bodies import (
     OverBudget,
     decoded_cost,
     default_budget,
+    max_cost,
     receive,
 )
 from holmtray.core.ingest.ratelimit import OncePer, TokenBuckets
@@ -102,8 +103,8 @@ class ListenerConfig:
 
     The defaults here switch the source limits off; the shipped defaults are in the settings
     schema (``receiver.listener_config`` builds this from the settings). ``body_memory`` is
-    the budget of bytes held by bodies in flight; 0 means twice what the costliest body at the
-    cap may take (``bodies.default_budget``).
+    the budget of bytes held by bodies in flight; 0 means room for two of the costliest bodies
+    at the cap and many ordinary ones (``bodies.default_budget``).
     """
 
     token: str
@@ -240,7 +241,7 @@ async def _receive_and_store(
     """Steps 5 to 7: the memory charge, 100-continue, the body, decoding and storing."""
     expects_continue = check_body_headers(request, cap=config.max_body_bytes)
     reservation = state.budget.reserve(
-        source.key, request.content_length or 0, total=config.body_budget
+        source.key, max_cost(request.content_length or 0), total=config.body_budget
     )
     if reservation is None:
         raise _over_budget()
@@ -263,8 +264,7 @@ async def _receive_and_store(
             raise _over_budget() from None
         except (ConnectionError, web.RequestPayloadError):
             raise _ClientGone from None
-        if not reservation.grow_to(decoded_cost(body)):
-            raise _over_budget()
+        reservation.resize(decoded_cost(body))  # never more than it holds already
         try:
             decoded = await state.decoder.decode(body)
         except PayloadError as exc:

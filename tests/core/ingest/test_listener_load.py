@@ -25,6 +25,7 @@ from holmtray.core.parsing.parser import PayloadError
 from tests.attacks import MIB, cheap_to_send, gzipped
 from tests.core.ingest.wire import Rig, reconfigure, request, rig
 
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 EVENT = json.dumps({"finished_scan": {"name": "Daily scan", "status": "Completed"}}).encode()
 
 
@@ -107,17 +108,18 @@ def test_the_budget_charges_per_source_and_in_total() -> None:
 # --------------------------------------------------------------------------- over the wire
 
 
-async def test_bodies_beyond_the_budget_get_503_at_once_and_another_source_is_still_served(
+async def test_bodies_beyond_the_budget_get_503_before_they_are_read_and_another_source_is_served(
     tmp_path: Path,
 ) -> None:
     async with rig(tmp_path, **{"listener.max_body_bytes": 4096}) as r:
-        reconfigure(r, body_memory=80 * 1024)  # one source may hold 40 KiB
+        worst = max_cost(4096)  # what a 4 KiB body may come to hold
+        reconfigure(r, body_memory=4 * worst)  # one source may hold two of them
         held = []
-        for _ in range(10):  # ten declared 4 KiB bodies, not sent yet: 40 KiB held
+        for _ in range(2):  # two declared 4 KiB bodies, not sent yet
             conn = await r.connect()
             await conn.send(request(length=4096))
             held.append(conn)
-        await _until(lambda: r.state.budget.used == 40960, "the ten bodies to be charged")
+        await _until(lambda: r.state.budget.used == 2 * worst, "the two bodies to be charged")
 
         conn = await r.connect()
         await conn.send(request(headers=[("Expect", "100-continue")], length=4096))
@@ -130,9 +132,8 @@ async def test_bodies_beyond_the_budget_get_503_at_once_and_another_source_is_st
         other = await r.exchange(request(length=len(EVENT)) + EVENT, source="127.0.0.2")
         assert other.status == 200, other.body
 
-        for h in held[1:]:  # nine clients give up: their charges are released
-            h.close()
-        await _until(lambda: r.state.budget.used == 4096, "the charges to be released")
+        held[1].close()  # one client gives up: its charge is released
+        await _until(lambda: r.state.budget.used == worst, "the charge to be released")
         body = json.dumps({"subject": "held", "pad": "x" * 3000}).encode().ljust(4096)
         await held[0].send(body)
         assert (await held[0].answer()).status == 200
@@ -144,13 +145,13 @@ async def test_bodies_beyond_the_budget_get_503_at_once_and_another_source_is_st
 
 async def test_a_chunked_body_that_outgrows_the_budget_gets_503_mid_body(tmp_path: Path) -> None:
     async with rig(tmp_path, **{"listener.max_body_bytes": 4096}) as r:
-        reconfigure(r, body_memory=12 * 1024)  # one source may hold 6 KiB
+        reconfigure(r, body_memory=2 * (max_cost(4096) + max_cost(1000)))
         held = await r.connect()
         await held.send(request(length=4096))
-        await _until(lambda: r.state.budget.used == 4096, "the declared body to be charged")
+        await _until(lambda: r.state.budget.used == max_cost(4096), "the body to be charged")
         conn = await r.connect()
         await conn.send(request(headers=[("Transfer-Encoding", "chunked")]))
-        await conn.send(b"bb8\r\n" + b" " * 3000 + b"\r\n")  # 4096 + 3000 > 6 KiB
+        await conn.send(b"bb8\r\n" + b" " * 3000 + b"\r\n")  # more than this source has left
         answer = await conn.answer()
         assert answer.status == 503
         assert await conn.closed()
@@ -158,23 +159,31 @@ async def test_a_chunked_body_that_outgrows_the_budget_gets_503_mid_body(tmp_pat
         await _until(lambda: r.state.budget.used == 0, "every charge to be released")
 
 
-async def test_a_body_whose_decoded_cost_does_not_fit_is_refused_before_decoding(
+async def test_a_body_that_may_cost_more_than_a_source_may_hold_is_refused_unread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     decoded: list[int] = []
     real = bodies.decode_body
     monkeypatch.setattr(bodies, "decode_body", lambda b: decoded.append(len(b)) or real(b))
     async with rig(tmp_path, **{"listener.max_body_bytes": 4096}) as r:
-        reconfigure(r, body_memory=64 * 1024)  # 32 KiB a source; this body costs far more
-        costly = cheap_to_send(4096)
-        assert decoded_cost(costly) > 32 * 1024
-        answer = await r.exchange(request(length=len(costly)) + costly)
+        reconfigure(r, body_memory=max_cost(4096))  # half of that a source
+        conn = await r.connect()
+        await conn.send(request(length=4096))
+        answer = await conn.answer()  # the body was never sent
         assert answer.status == 503
-        assert decoded == []
+        conn.close()
         ok = await r.exchange(request(length=len(EVENT)) + EVENT)
         assert ok.status == 200
         assert decoded == [len(EVENT)]
         assert r.state.budget.used == 0
+
+
+def test_a_body_is_charged_its_worst_case_then_what_it_really_can_cost() -> None:
+    samples = [p.read_bytes() for p in sorted(SAMPLES.glob("*.json"))]
+    for body in (*samples, cheap_to_send(4096), cheap_to_send(MIB), b'"' + b"x" * 5000 + b'"'):
+        assert decoded_cost(body) <= max_cost(len(body))
+    for body in samples:  # a real webhook gives back half of its charge or more
+        assert decoded_cost(body) < max_cost(len(body)) * 0.55, body[:40]
 
 
 async def test_large_bodies_are_decoded_off_the_event_loop_and_small_ones_inline(
