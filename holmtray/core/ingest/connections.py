@@ -127,7 +127,7 @@ class GuardedHandler(web.RequestHandler):
             # (404) after sending 100 Continue itself: drop the expectation it would honour.
             message = message._replace(
                 headers=CIMultiDictProxy(
-                    CIMultiDict((k, v) for k, v in message.headers.items() if k != hdrs.EXPECT)
+                    CIMultiDict((k, v) for k, v in message.headers.items() if k.lower() != "expect")
                 ),
                 raw_headers=tuple((k, v) for k, v in message.raw_headers if k.lower() != b"expect"),
             )

@@ -174,15 +174,16 @@ async def test_a_declared_length_over_the_cap_gets_413_before_any_body_and_no_10
 # --------------------------------------------------------------------------- Expect
 
 
+@pytest.mark.parametrize("expect", ["Expect", "expect", "EXPECT"])
 @pytest.mark.parametrize(
     "line", ["CONNECT 127.0.0.1:443 HTTP/1.1", "OPTIONS * HTTP/1.1", "POST http://x HTTP/1.1"]
 )
 async def test_request_targets_no_route_takes_get_no_100_continue_either(
-    tmp_path: Path, line: str
+    tmp_path: Path, line: str, expect: str
 ) -> None:
     async with rig(tmp_path) as r:
         conn = await r.connect()
-        head = f"{line}\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n"
+        head = f"{line}\r\nHost: x\r\n{expect}: 100-continue\r\nContent-Length: 1000\r\n\r\n"
         await conn.send(head.encode())
         answer = await conn.answer()
         assert answer.interim == []
