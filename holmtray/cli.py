@@ -34,7 +34,13 @@ from holmtray.core.events import Kind, Severity, StoredEvent
 from holmtray.core.history.database import StoreError
 from holmtray.core.history.query import EventQuery
 from holmtray.core.history.store import Store
-from holmtray.core.ingest.endpoint import Endpoint, NotSubscribed, database_path, read_runtime
+from holmtray.core.ingest.endpoint import (
+    Endpoint,
+    NotSubscribed,
+    database_path,
+    direct_database_path,
+    read_runtime,
+)
 from holmtray.core.ingest.rejected import RejectedLog
 from holmtray.core.parsing.samples import KINDS
 
@@ -369,7 +375,7 @@ def cmd_relay_token(settings: Settings, paths: Paths, args: argparse.Namespace, 
     """
     from holmtray.core.history.tokens import TokenError  # noqa: PLC0415 - keeps the start quick
 
-    store = Store.open(database_path(settings, paths), check=False)
+    store = Store.open(direct_database_path(settings, paths), check=False)
     try:
         if args.action == "add":
             try:

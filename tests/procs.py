@@ -99,6 +99,22 @@ class Proc:
         self._reader.join(5)
 
 
+def run_fuzzer(script: Path, artifacts: Path) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run a fuzzer script of ``tests/fuzz/`` for ``HOLMTRAY_FUZZ_SECONDS`` (default 20).
+
+    Its result (output as text) and the seconds it was given; failing inputs go to ``artifacts``.
+    """
+    seconds = int(os.environ.get("HOLMTRAY_FUZZ_SECONDS", "20"))
+    result = subprocess.run(
+        [sys.executable, str(script), "--seconds", str(seconds), "--artifacts", str(artifacts)],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+        check=False,
+    )
+    return result, seconds
+
+
 def wait_until(cond: Callable[[], bool], timeout: float = 10, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not cond():

@@ -23,6 +23,7 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _V6_KEY_PREFIX = 64
+_UNPRINTABLE = dict.fromkeys([*range(32), 127], "?")
 
 
 def parse_network(entry: str) -> Network:
@@ -126,7 +127,10 @@ class Source:
     def of(cls, text: str) -> Source:
         ip = parse_address(text)
         if ip is None:
-            return cls(text=text[:64] or "?", ip=None, key=text[:64] or "?")
+            # Not an address: a header's garbage, shown and keyed as printable ASCII only (it
+            # may hold control characters, or lone surrogates from bytes that are not UTF-8).
+            shown = text[:64].translate(_UNPRINTABLE).encode("ascii", "replace").decode()
+            return cls(text=shown or "?", ip=None, key=shown or "?")
         if isinstance(ip, ipaddress.IPv6Address):
             net = ipaddress.IPv6Network((int(ip) >> 64 << 64, _V6_KEY_PREFIX))
             return cls(text=str(ip), ip=ip, key=str(net))

@@ -18,6 +18,13 @@ waits for the next head); the same state aiohttp's own keep-alive check reads. A
 arrives pipelined behind a request still in progress gets no header deadline of its own; its
 connection stays bounded by ``keepalive_timeout``.
 
+Its connections never inflate a compressed body (aiohttp's ``auto_decompress`` is off: the
+listener refuses ``Content-Encoding`` before reading) and never linger: aiohttp would read and
+discard an unread body for up to ten seconds after the answer; here the connection is closed
+right after it. And aiohttp's router, which answers ``Expect: 100-continue`` before any check
+of the application runs, never sees that header on a request target without a path (an
+authority-form ``CONNECT``, say) that the listener's catch-all route cannot take.
+
 Requests aiohttp cannot parse (a bad request line, header or chunk) are answered with a short
 JSON error instead of aiohttp's plain-text one, which echoes the offending line (and with it
 any token in the path), and are logged as rejections, sparingly, instead of as a traceback per
@@ -38,12 +45,15 @@ import ssl
 from http import HTTPStatus
 from typing import Any
 
-from aiohttp import web
+from aiohttp import StreamReader, hdrs, web
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.http_parser import RawRequestMessage
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from holmtray.core.ingest.listener import ListenerState
 from holmtray.core.netfilter import Source
 
-log = logging.getLogger("holmtray.listener")
+log = logging.getLogger("holmtray.ingest.connections")
 
 # Where a parser message starts quoting the request: keep only the words before it.
 _QUOTE_START = re.compile(r"""[(:"\\]|\bb'|bytearray""")
@@ -88,7 +98,7 @@ class SourceConnections:
 class GuardedHandler(web.RequestHandler):
     """aiohttp's connection handler plus the header deadline and the per-source cap."""
 
-    __slots__ = ("_counted", "_deadline", "_heads", "_state", "_tally", "source")
+    __slots__ = ("_counted", "_deadline", "_factory", "_heads", "_state", "_tally", "source")
 
     def __init__(
         self, manager: web.Server, *, state: ListenerState, tally: SourceConnections, **kw: Any
@@ -100,6 +110,29 @@ class GuardedHandler(web.RequestHandler):
         self._heads = 0
         self._counted = False
         self.source = Source(text="?", ip=None, key="?")
+        self._factory = self._request_factory
+        self._request_factory = self._make_request
+
+    def _make_request(
+        self,
+        message: RawRequestMessage,
+        payload: StreamReader,
+        protocol: web.RequestHandler,
+        writer: AbstractStreamWriter,
+        task: asyncio.Task[None],
+    ) -> web.BaseRequest:
+        url = message.url
+        if hdrs.EXPECT in message.headers and not (url.relative() if url.absolute else url).path:
+            # No route takes a target without a path, so aiohttp's router would answer it
+            # (404) after sending 100 Continue itself: drop the expectation it would honour.
+            message = message._replace(
+                headers=CIMultiDictProxy(
+                    CIMultiDict((k, v) for k, v in message.headers.items() if k.lower() != "expect")
+                ),
+                raw_headers=tuple((k, v) for k, v in message.raw_headers if k.lower() != b"expect"),
+            )
+        assert self._factory is not None
+        return self._factory(message, payload, protocol, writer, task)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.source = Source.of_peer(transport.get_extra_info("peername"))
@@ -220,9 +253,13 @@ class ListenerSite(web.BaseSite):
         self._tally = SourceConnections()
         self._handshake_timeout = handshake_timeout
         # access_log=None: an access line would carry the token in the path.
+        # auto_decompress=False: never inflate a body; lingering_time=0: never read the rest
+        # of a body after answering without it.
         self._handler_kw: dict[str, Any] = {
             "keepalive_timeout": keepalive_timeout,
             "access_log": None,
+            "auto_decompress": False,
+            "lingering_time": 0,
         }
 
     @property

@@ -4,61 +4,102 @@ It owns the HTTP contract: which path, which credentials, which limits, and whic
 what. It does not store anything itself; it is given an ``ingest`` coroutine (the group-commit
 writer's ``submit``) and answers 2xx only once that coroutine says the row is committed.
 
-Answers: 200 ``{"id": N}`` (plus ``"duplicate": true``); 400 bad JSON; 401 missing or wrong
-Basic credentials; 404 unknown path or wrong token (the same answer for both); 405 wrong
-method; 408 body too slow; 413 body over the cap; 415 form or multipart body; 503 the store
-cannot commit. Every error is JSON ``{"error": "..."}`` and every rejection is recorded in the
-rejected-requests log, without body, token or credentials. ``GET /healthz`` answers 200
-``{"status": "ok"}``, or 503 ``{"status": "error", "error": "<cause>"}`` while the store
-cannot commit (the ``health`` callable says why, in words that hold no path or secret).
+Answers: 200 ``{"id": N}`` (plus ``"duplicate": true``); 400 bad JSON, a malformed request or
+an HTTP version other than 1.0 and 1.1; 401 missing or wrong Basic credentials; 403 source not
+allowed; 404 unknown path or wrong token (the same answer for both); 405 wrong method; 408
+body too slow; 413 body over the cap; 415 compressed, form or multipart body; 417 an
+expectation other than ``100-continue``; 429 source over its rate; 503 too much in progress
+or the store cannot commit (with ``Retry-After``). Every error is JSON
+``{"error": "..."}`` and every rejection is recorded in the rejected-requests log, without
+body, token or credentials. ``GET /healthz`` answers 200 ``{"status": "ok"}``, or 503
+``{"status": "error", "error": "<cause>"}`` while the store cannot commit (the ``health``
+callable says why, in words that hold no path or secret).
 
-Before any of that, every request passes the source checks, in this order: 403 when its source
-is not in ``allow_from`` (every path, /healthz included); then, for every path except /healthz,
-429 with ``Retry-After`` when its source is over its rate (token bucket per source, table
-bounded) and 503 with ``Retry-After`` when ``max_concurrent`` requests are already in progress
-(answered at once, never queued). The source is the socket's peer, or the ``X-Forwarded-For``
-client when the peer is a trusted proxy. These flood-type rejections close the connection and
-are logged at most once per source and status every ten seconds, so a flood cannot flood the
-logs. The connection-level guards (header deadline, connections per source) are in
-:mod:`holmtray.core.ingest.connections`.
+The order of the checks, decided once (:mod:`~holmtray.core.ingest.admission` holds them).
+Everything up to step 5 looks at the request line and headers only; no body byte is read, no
+``100 Continue`` is sent and nothing is inflated before it has passed:
+
+0. The connection (:mod:`holmtray.core.ingest.connections`): open connections per source, the
+   header deadline, and a JSON 400 for anything aiohttp cannot parse. Then 400 for an HTTP
+   version other than 1.0 and 1.1.
+1. The source: 403 outside ``allow_from`` (every path, /healthz included); then, except for
+   /healthz, 429 with ``Retry-After`` over the source's rate (a token bucket per source; wrong
+   tokens count too) and 503 with ``Retry-After`` when ``max_concurrent`` requests are in
+   progress (answered at once, never queued). The source is the socket's peer, or the
+   ``X-Forwarded-For`` client when the peer is a trusted proxy.
+2. The target: 404 for an unknown path, 405 for a wrong method, 404 for a wrong token.
+3. The credentials: 401 without the configured Basic user name and password.
+4. The body's headers: 415 for a ``Content-Encoding`` other than identity (compressed bodies
+   are refused, never inflated: see SECURITY.md), 415 for a form or multipart type, 413 for a
+   declared length over the cap, 417 for an expectation other than ``100-continue``.
+5. Memory: what a body of the declared length may cost to hold, decode and parse is charged
+   to the budget of bodies in flight (:class:`~holmtray.core.ingest.bodies.BodyBudget`, per
+   source and in total); 503 with ``Retry-After`` when it cannot take it.
+6. Only now ``100 Continue`` (when asked for), and the body is received: 413 past the cap,
+   408 when the client takes longer than ``read_timeout`` to send it (time the server spends
+   busy elsewhere does not count), 503 when a chunked body outgrows the budget.
+7. The charge comes down to what this body's decoding can cost, and it is decoded, off the
+   event loop when larger: 400 for anything but a JSON object. Then parsing and storing: 503
+   when the store cannot commit.
+
+/healthz takes steps 1 (allowlist only), 2 and the expectation check of 4. Every rejection
+closes the connection right after its answer: body bytes still on the wire are not read
+(aiohttp's "lingering", which would read and discard them for up to ten seconds, is off), and
+nothing pipelined behind a refused request is served. The flood-type rejections of step 1
+are logged at most once per source and status every ten seconds. A client that goes away
+mid-body is counted and noted at most once per ten seconds, at INFO: it is not an error.
 
 A :class:`Mount` (the relay's ``/v1/``, :mod:`holmtray.core.ingest.relay`) claims paths of its
-own: those requests go to it right after the source is known, before every check here. It
-applies its own (allowlist, credentials, caps), and its requests never count against
-``max_concurrent``.
+own: those requests go to it right after the source is known (step 1 begins), before every
+other check here. It applies its own (its allowlist, bearer tokens, its cap on streams), and
+its requests never count against ``max_concurrent``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
-import contextlib
-import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 
-from holmtray.core.events import Event, Kind, Severity
+from holmtray.core.events import Event
 from holmtray.core.history.database import StoreUnavailable
 from holmtray.core.history.store import InsertResult
-from holmtray.core.ingest.endpoint import hook_path
-from holmtray.core.ingest.ratelimit import OncePer, TokenBuckets, retry_after
+from holmtray.core.ingest.admission import (
+    HEALTH_PATH,
+    Reject,
+    Target,
+    check_basic,
+    check_body_headers,
+    check_expect,
+    check_source,
+    check_version,
+    request_source,
+    route,
+)
+from holmtray.core.ingest.bodies import (
+    BodyBudget,
+    BodyTooLarge,
+    BodyTooSlow,
+    Decoder,
+    OverBudget,
+    decoded_cost,
+    default_budget,
+    max_cost,
+    receive,
+)
+from holmtray.core.ingest.ratelimit import OncePer, TokenBuckets
 from holmtray.core.ingest.rejected import RejectedLog
-from holmtray.core.netfilter import NetSet, Source, forwarded_client
-from holmtray.core.parsing.parser import PayloadError, decode_body, parse_event
+from holmtray.core.netfilter import NetSet, Source
+from holmtray.core.parsing.parser import PayloadError
 
-log = logging.getLogger("holmtray.listener")
+log = logging.getLogger("holmtray.ingest.listener")
 
 Ingest = Callable[[str, Event], Awaitable[InsertResult]]
 
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/")
-_CHUNK = 64 * 1024
-HEALTH_PATH = "/healthz"
 QUIET_INTERVAL_S = 10.0  # a flood-type rejection is logged once per source and status per this
 
 
@@ -67,7 +108,9 @@ class ListenerConfig:
     """What the listener needs from the settings, parsed once per change.
 
     The defaults here switch the source limits off; the shipped defaults are in the settings
-    schema (``receiver.listener_config`` builds this from the settings).
+    schema (``receiver.listener_config`` builds this from the settings). ``body_memory`` is
+    the budget of bytes held by bodies in flight; 0 means room for two of the costliest bodies
+    at the cap and many ordinary ones (``bodies.default_budget``).
     """
 
     token: str
@@ -83,6 +126,11 @@ class ListenerConfig:
     rate_burst: int = 600
     max_concurrent: int = 10_000
     max_connections_per_source: int = 0
+    body_memory: int = 0
+
+    @property
+    def body_budget(self) -> int:
+        return self.body_memory or default_budget(self.max_body_bytes)
 
 
 class LiveConfig:
@@ -100,11 +148,24 @@ class LiveConfig:
 class ListenerState:
     """What the listener keeps between requests, shared by the app and its connections.
 
-    The live config, the per-source token buckets, the count of requests in progress, and the
-    rejected-requests log with its flood throttle. ``clock`` is monotonic seconds.
+    The live config, the per-source token buckets, the count of requests in progress, the
+    budget of bodies in flight and the decoder, the rejected-requests log with its flood
+    throttle, and the count of clients that went away mid-body. ``clock`` is monotonic seconds.
     """
 
-    __slots__ = ("_quiet", "buckets", "clock", "in_flight", "live", "rejected")
+    __slots__ = (
+        "_gone_note",
+        "_gone_unnoted",
+        "_quiet",
+        "buckets",
+        "budget",
+        "clock",
+        "decoder",
+        "disconnects",
+        "in_flight",
+        "live",
+        "rejected",
+    )
 
     def __init__(
         self, *, live: LiveConfig, rejected: RejectedLog, clock: Callable[[], float]
@@ -113,8 +174,13 @@ class ListenerState:
         self.rejected = rejected
         self.clock = clock
         self.buckets = TokenBuckets(clock=clock)
+        self.budget = BodyBudget()
+        self.decoder = Decoder()
         self.in_flight = 0
+        self.disconnects = 0
+        self._gone_unnoted = 0
         self._quiet = OncePer(interval=QUIET_INTERVAL_S, clock=clock)
+        self._gone_note = OncePer(interval=QUIET_INTERVAL_S, clock=clock, max_keys=1)
 
     def reject(
         self,
@@ -135,26 +201,23 @@ class ListenerState:
         )
         log.info("rejected %s from %s: %d %s", method or "connection", source.text, status, reason)
 
+    def client_gone(self, source: Source) -> None:
+        """Count a client that went away mid-body; say so at most once per interval."""
+        self.disconnects += 1
+        self._gone_unnoted += 1
+        if self._gone_note(None):
+            log.info(
+                "a client (%s) went away before sending its whole body; %d such since the "
+                "last note, %d in all",
+                source.text,
+                self._gone_unnoted,
+                self.disconnects,
+            )
+            self._gone_unnoted = 0
 
-class _Reject(Exception):
-    """Raised inside the handler to answer with an error status and reason.
 
-    ``quiet`` marks flood-type rejections: logged sparingly, and the connection is closed.
-    """
-
-    def __init__(
-        self,
-        status: int,
-        reason: str,
-        headers: dict[str, str] | None = None,
-        *,
-        quiet: bool = False,
-    ) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.headers = headers or {}
-        self.quiet = quiet
+class _ClientGone(Exception):
+    """The client went away before its body was complete; there is nobody to answer."""
 
 
 class Mount(Protocol):
@@ -173,106 +236,73 @@ REJECTED_KEY = web.AppKey("rejected", RejectedLog)
 STATE_KEY = web.AppKey("state", ListenerState)
 HEALTH_KEY: web.AppKey[Callable[[], str | None]] = web.AppKey("health")
 MOUNT_KEY: web.AppKey[Mount | None] = web.AppKey("mount")
+SOURCE_KEY = web.RequestKey("source", Source)
 
 
 def _error(status: int, reason: str, headers: dict[str, str] | None = None) -> web.Response:
     return web.json_response({"error": reason}, status=status, headers=headers)
 
 
-def _same(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
-
-
-def _check_basic(request: web.Request, config: ListenerConfig) -> None:
-    if not (config.username or config.password):
-        return
-    challenge = {"WWW-Authenticate": 'Basic realm="holmtray", charset="UTF-8"'}
-    header = request.headers.get("Authorization", "")
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic" or not encoded:
-        raise _Reject(401, "authentication required", challenge)
-    try:
-        raw = base64.b64decode(encoded.strip(), validate=True)
-    except binascii.Error:
-        raise _Reject(401, "malformed Basic credentials", challenge) from None
-    # python-requests (Holm's sender) encodes URL credentials as Latin-1; browsers and curl
-    # use UTF-8. Accept either spelling of the configured user name and password.
-    candidates = [raw.decode("latin-1")]
-    with contextlib.suppress(UnicodeDecodeError):
-        candidates.append(raw.decode("utf-8"))
-    ok = False
-    for decoded in candidates:
-        user, sep, password = decoded.partition(":")
-        # Evaluate both comparisons so the time taken does not tell which one failed.
-        ok_user = _same(user, config.username)
-        ok_password = _same(password, config.password)
-        ok |= bool(sep) and ok_user and ok_password
-    if not ok:
-        raise _Reject(401, "wrong user name or password", challenge)
-
-
-async def _read_body(request: web.Request, config: ListenerConfig) -> bytes:
-    cap = config.max_body_bytes
-    declared = request.content_length
-    if declared is not None and declared > cap:
-        raise _Reject(413, f"body of {declared} bytes is over the limit of {cap} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async with asyncio.timeout(config.read_timeout):
-            while True:
-                chunk = await request.content.readany()
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > cap:
-                    raise _Reject(413, f"body is over the limit of {cap} bytes")
-                chunks.append(chunk)
-    except TimeoutError:
-        raise _Reject(408, f"body not received within {config.read_timeout:g} seconds") from None
-    return b"".join(chunks)
-
-
-def _fallback_event(payload: dict[str, Any]) -> Event:
-    return Event(
-        kind=Kind.CUSTOM, title="Unreadable event", severity=Severity.INFO, payload=payload
+def _over_budget() -> Reject:
+    return Reject(
+        503,
+        "too many request bodies in progress; try again shortly",
+        {"Retry-After": "1"},
+        quiet=True,
     )
 
 
-async def _hook(request: web.Request) -> web.Response:
-    config = request.app[CONFIG_KEY].current
-    if not _same(request.match_info.get("token", ""), config.token):
-        raise _Reject(404, "not found")
-    _check_basic(request, config)
-    ctype = request.headers.get("Content-Type", "").lower()
-    if any(ctype.startswith(t) for t in _FORM_TYPES):
-        raise _Reject(415, "form and multipart bodies are not accepted; send JSON")
-    body = await _read_body(request, config)
+async def _receive_and_store(
+    request: web.Request, config: ListenerConfig, state: ListenerState, source: Source
+) -> web.Response:
+    """Steps 5 to 7: the memory charge, 100-continue, the body, decoding and storing."""
+    expects_continue = check_body_headers(request, cap=config.max_body_bytes)
+    reservation = state.budget.reserve(
+        source.key, max_cost(request.content_length or 0), total=config.body_budget
+    )
+    if reservation is None:
+        raise _over_budget()
     try:
-        payload = decode_body(body)
-    except PayloadError as exc:
-        raise _Reject(400, str(exc)) from None
-    try:
-        event = parse_event(payload)
-    except Exception:
-        # A parser bug must not lose the event: store it with a plain title and say so.
-        log.exception(
-            "parser failed on a %d-byte body; storing it as an unreadable event", len(body)
-        )
-        event = _fallback_event(payload)
-    text = body.decode("utf-8")
-    try:
-        result = await request.app[INGEST_KEY](text, event)
-    except StoreUnavailable as exc:
-        # The cause only: the exception's full text names the database file.
-        raise _Reject(503, f"cannot store the event: {exc.cause}", {"Retry-After": "30"}) from None
+        try:
+            if expects_continue and request.version >= HttpVersion11:
+                await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                request.writer.output_size = 0  # the answer proper has not started
+            body = await receive(
+                request.content,
+                cap=config.max_body_bytes,
+                timeout=config.read_timeout,
+                reservation=reservation,
+            )
+        except BodyTooLarge:
+            raise Reject(413, f"body is over the limit of {config.max_body_bytes} bytes") from None
+        except BodyTooSlow:
+            raise Reject(408, f"body not received within {config.read_timeout:g} seconds") from None
+        except OverBudget:
+            raise _over_budget() from None
+        except (ConnectionError, web.RequestPayloadError):
+            raise _ClientGone from None
+        reservation.resize(decoded_cost(body))  # never more than it holds already
+        try:
+            decoded = await state.decoder.decode(body)
+        except PayloadError as exc:
+            raise Reject(400, str(exc)) from None
+        try:
+            result = await request.app[INGEST_KEY](decoded.text, decoded.event)
+        except StoreUnavailable as exc:
+            # The cause only: the exception's full text names the database file.
+            raise Reject(
+                503, f"cannot store the event: {exc.cause}", {"Retry-After": "30"}
+            ) from None
+    finally:
+        reservation.release()
     answer: dict[str, Any] = {"id": result.id}
     if result.duplicate:
         answer["duplicate"] = True
     return web.json_response(answer)
 
 
-async def _healthz(request: web.Request) -> web.Response:
+def _healthz(request: web.Request) -> web.Response:
+    check_expect(request.headers.getall("Expect", []))
     problem = request.app[HEALTH_KEY]()
     if problem is not None:
         return web.json_response(
@@ -281,59 +311,46 @@ async def _healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def _always_healthy() -> str | None:
-    return None
+async def _dispatch(request: web.Request) -> web.Response:
+    """The one route: every method and path comes here after the source checks (step 1)."""
+    state = request.app[STATE_KEY]
+    config = state.live.current
+    if route(request.method, request.path, config.token) is Target.HEALTH:
+        return _healthz(request)
+    check_basic(request.headers.get("Authorization", ""), config.username, config.password)
+    return await _receive_and_store(request, config, state, request[SOURCE_KEY])
 
 
-def request_source(request: web.Request, config: ListenerConfig) -> Source:
-    """The client of ``request``: the socket's peer, or behind a trusted proxy its client."""
-    peer = getattr(request.protocol, "source", None)  # parsed once per connection
-    if not isinstance(peer, Source):
-        peer = Source.of_peer(request.protocol.peername)
-    if config.trusted_proxies and peer.ip in config.trusted_proxies:
-        return forwarded_client(
-            peer, request.headers.getall("X-Forwarded-For", []), config.trusted_proxies
-        )
-    return peer
+async def _expect_later(request: web.Request) -> None:
+    """aiohttp's ``Expect`` hook, which runs before any check: nothing yet.
+
+    ``100 Continue`` is sent by the handler once the checks up to step 5 have passed, and an
+    unknown expectation is answered 417 there.
+    """
 
 
-def _admit(
-    request: web.Request, source: Source, config: ListenerConfig, state: ListenerState
-) -> bool:
-    """Raise the source checks' rejection, if any; True when the request counts as in flight."""
-    if config.allow_from and source.ip not in config.allow_from:
-        raise _Reject(403, "source address not allowed", quiet=True)
-    if request.path == HEALTH_PATH:
-        return False
-    if config.rate_per_minute and source.ip not in config.rate_exempt:
-        wait = state.buckets.take(
-            source.key, rate_per_s=config.rate_per_minute / 60.0, burst=config.rate_burst
-        )
-        if wait:
-            raise _Reject(
-                429,
-                f"too many requests: the limit is {config.rate_per_minute} per minute "
-                f"after a burst of {config.rate_burst}",
-                {"Retry-After": retry_after(wait)},
-                quiet=True,
-            )
-    if state.in_flight >= config.max_concurrent:
-        raise _Reject(
-            503,
-            "too many requests in progress; try again shortly",
-            {"Retry-After": "1"},
-            quiet=True,
-        )
-    return True
+class _EveryTarget(web.PlainResource):
+    """A resource that every request target matches, so every request reaches the checks.
+
+    aiohttp's router would answer unknown paths itself, with ``100 Continue`` first when asked.
+    """
+
+    def _match(self, path: str) -> dict[str, str] | None:
+        return {}
+
+    def raw_match(self, path: str) -> bool:
+        return True
 
 
 @web.middleware
-async def _errors(
+async def _guard(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
+    """Step 1, and every rejection turned into its JSON answer and rejected-log entry."""
     state = request.app[STATE_KEY]
     config = state.live.current
-    source = request_source(request, config)
+    source = request_source(request, config.trusted_proxies)
+    request[SOURCE_KEY] = source
     mount = request.app[MOUNT_KEY]
     if mount is not None and mount.claims(request.path):
         # Its own checks instead of these; never counted against max_concurrent.
@@ -341,13 +358,30 @@ async def _errors(
     counted = False
     quiet = False
     try:
-        counted = _admit(request, source, config, state)
+        check_version(request.version)
+        counted = check_source(
+            source=source,
+            path=request.path,
+            allow_from=config.allow_from,
+            rate_exempt=config.rate_exempt,
+            rate_per_minute=config.rate_per_minute,
+            rate_burst=config.rate_burst,
+            buckets=state.buckets,
+            in_flight=state.in_flight,
+            max_concurrent=config.max_concurrent,
+        )
         if counted:
             state.in_flight += 1
         return await handler(request)
-    except _Reject as exc:
+    except Reject as exc:
         status, reason, headers, quiet = exc.status, exc.reason, exc.headers, exc.quiet
+    except _ClientGone:
+        state.client_gone(source)
+        response = _error(400, "the body ended early: the client went away")
+        response.force_close()
+        return response
     except web.HTTPException as exc:
+        # Only for a request target no path matches (an authority-form CONNECT, say).
         if exc.status < 400:
             raise
         status = exc.status
@@ -359,8 +393,9 @@ async def _errors(
         if counted:
             state.in_flight -= 1
     response = _error(status, reason, headers)
-    if quiet or status in (408, 413):
-        response.force_close()  # the rest of the body is still on the wire; or a flood
+    # Closed after the answer: body bytes still on the wire are never read, a tunnel or a
+    # pipelined request behind a refused one is never served, a flood gets no keep-alive.
+    response.force_close()
     state.reject(
         source=source,
         method=request.method,
@@ -373,6 +408,14 @@ async def _errors(
     return response
 
 
+def _always_healthy() -> str | None:
+    return None
+
+
+async def _close_state(app: web.Application) -> None:
+    app[STATE_KEY].decoder.close()
+
+
 def create_app(
     *,
     config: ListenerConfig | LiveConfig,
@@ -382,22 +425,37 @@ def create_app(
     clock: Callable[[], float] = time.monotonic,
     mount: Mount | None = None,
 ) -> web.Application:
-    """The listener application; run it with ``AppRunner(app, access_log=None)``.
+    """The listener application.
 
-    The access log stays off: its lines would carry the token in the path. ``clock`` is the
-    monotonic clock of the rate limits (tests pass their own). ``health`` returns
-    ``None`` while the store can commit, else why not (``/healthz`` answers 503 with it).
+    Serve it through :class:`~holmtray.core.ingest.connections.ListenerSite`: its connections
+    never inflate a compressed body and never linger to read an unread one, and they add the
+    header deadline and the per-source connection cap. (Any aiohttp site can run it, without
+    those.) ``clock`` is the monotonic clock of the rate limits (tests pass their own).
+    ``health`` returns ``None`` while the store can commit, else why not (``/healthz``
+    answers 503 with it). The access log must stay off: its lines would carry the token.
     ``mount`` serves the paths it claims (see :class:`Mount`).
     """
     live = config if isinstance(config, LiveConfig) else LiveConfig(config)
-    # The body is read by _read_body with the configured cap, not by aiohttp's helpers.
-    app = web.Application(middlewares=[_errors])
+    app = web.Application(middlewares=[_guard])
     app[CONFIG_KEY] = live
     app[INGEST_KEY] = ingest
     app[REJECTED_KEY] = rejected
     app[STATE_KEY] = ListenerState(live=live, rejected=rejected, clock=clock)
     app[HEALTH_KEY] = health
     app[MOUNT_KEY] = mount
-    app.router.add_post(hook_path("{token}"), _hook)
-    app.router.add_get(HEALTH_PATH, _healthz)
+    app.on_cleanup.append(_close_state)
+    every = _EveryTarget("/")
+    app.router.register_resource(every)
+    every.add_route("*", _dispatch, expect_handler=_expect_later)
     return app
+
+
+__all__ = [
+    "CONFIG_KEY",
+    "HEALTH_PATH",
+    "STATE_KEY",
+    "ListenerConfig",
+    "ListenerState",
+    "LiveConfig",
+    "create_app",
+]

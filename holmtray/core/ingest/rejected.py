@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("holmtray.listener")
+log = logging.getLogger("holmtray.ingest.rejected")
 
 _HOOK_PATH = re.compile(r"^(/hooks/)[^/]*")
 MAX_PATH_CHARS = 200
@@ -93,7 +93,8 @@ class RejectedLog:
             self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._rotate_if_full()
             fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            # The path may hold lone surrogates (bytes that were not UTF-8): written escaped.
+            with os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace") as fh:
                 fh.write(line)
         except OSError as exc:
             log.warning("cannot write the rejected-requests log %s: %s", self._path, exc.strerror)

@@ -50,6 +50,8 @@ from holmtray.core.ingest.receiver import (
 )
 from holmtray.core.ingest.rejected import RejectedLog
 from holmtray.core.netfilter import NetSet, Source, check_networks, forwarded_client
+from tests.core.ingest import wire
+from tests.core.ingest.wire import FakeClock
 from tests.procs import Proc, run_cli
 
 TOKEN = "Hardening-token-0123456789abcdefghijklmn"
@@ -57,16 +59,6 @@ BODY = {"finished_scan": {"name": "Daily scan", "status": "Completed", "critical
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -110,17 +102,11 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def _rig(tmp_path: Path, **overrides: object) -> AsyncIterator[Rig]:
-    values: dict[str, object] = {"listener.token": TOKEN, "listener.port": 0}
-    values.update(overrides)
-    paths = Paths.under(tmp_path / "home")
-    clock = FakeClock()
-    receiver = Receiver(settings=Settings(values), paths=paths, monotonic=clock)
-    await receiver.start()
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Rig(receiver, paths, session, clock)
-    finally:
-        await receiver.stop()
+    async with (
+        wire.rig(tmp_path, **{"listener.token": TOKEN, **overrides}) as running,
+        aiohttp.ClientSession() as session,
+    ):
+        yield Rig(running.receiver, running.paths, session, running.clock)
 
 
 async def _rows(rig: Rig) -> int:

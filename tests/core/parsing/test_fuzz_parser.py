@@ -7,13 +7,12 @@ kept in the artifacts folder.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.procs import run_fuzzer
 
 FUZZER = Path(__file__).resolve().parents[2] / "fuzz" / "fuzz_parser.py"
 MIN_INPUTS = 2000  # ~1,200/s with atheris and ~800/s with hypothesis on a 2-core box
@@ -21,14 +20,7 @@ MIN_INPUTS = 2000  # ~1,200/s with atheris and ~800/s with hypothesis on a 2-cor
 
 @pytest.mark.slow
 def test_parser_fuzzer_finds_nothing_in_a_bounded_run(artifacts: Path) -> None:
-    seconds = int(os.environ.get("HOLMTRAY_FUZZ_SECONDS", "20"))
-    r = subprocess.run(
-        [sys.executable, str(FUZZER), "--seconds", str(seconds), "--artifacts", str(artifacts)],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 120,
-        check=False,
-    )
+    r, seconds = run_fuzzer(FUZZER, artifacts)
     output = r.stdout + r.stderr
     assert r.returncode == 0, output[-6000:]
     m = re.search(r"Done (\d+) runs|fuzz_parser: (\d+) inputs", output)
