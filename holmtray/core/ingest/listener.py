@@ -94,7 +94,7 @@ from holmtray.core.ingest.bodies import (
 from holmtray.core.ingest.ratelimit import OncePer, TokenBuckets
 from holmtray.core.ingest.rejected import RejectedLog
 from holmtray.core.netfilter import NetSet, Source
-from holmtray.core.parsing.parser import PayloadError
+from holmtray.core.parsing.decode import PayloadError
 
 log = logging.getLogger("holmtray.ingest.listener")
 
