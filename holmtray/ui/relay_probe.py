@@ -25,7 +25,6 @@ from holmtray.core.ingest.relayconn import (
     RelayRefused,
     RelayTarget,
     RelayTLSError,
-    RelayUnreachable,
     fetch_status,
     new_session,
 )
@@ -73,8 +72,6 @@ def failed(exc: RelayError) -> str:
         return f"The relay is busy; try again shortly ({said})."
     if isinstance(exc, RelayConfigError):
         return f"{said}."
-    if isinstance(exc, RelayUnreachable):
-        return f"Could not connect: {said}."
     return f"Could not connect: {said}."
 
 
@@ -105,17 +102,25 @@ async def probe(targets: list[RelayTarget]) -> Outcome:
 
 
 class ConnectionTester(QObject):
-    """Runs :func:`probe` off the GUI thread; ``finished(ok, words)`` arrives on the GUI thread."""
+    """Runs :func:`probe` off the GUI thread; ``finished(ok, words)`` arrives on the GUI thread.
+
+    Give it no parent: the thread keeps it alive until it has reported, so closing the
+    dialog mid-test deletes nothing the thread still uses (Qt drops the queued report to a
+    receiver that is gone).
+    """
 
     finished = Signal(bool, str)
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self) -> None:
+        super().__init__()
         self._thread: threading.Thread | None = None
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    def join(self, timeout: float) -> bool:
+        """Wait for the last test's thread to end; whether it did (for tests)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
 
     def start(self, targets: list[RelayTarget]) -> None:
         bounded = [
@@ -139,5 +144,5 @@ class ConnectionTester(QObject):
         except Exception as exc:  # never let the thread die silently
             log.exception("testing the relay connection failed")
             outcome = Outcome(False, f"Could not test the connection: {type(exc).__name__}")
-        with contextlib.suppress(RuntimeError):  # the dialog closed meanwhile
+        with contextlib.suppress(RuntimeError):  # Qt is shutting down
             self.finished.emit(outcome.ok, outcome.words)

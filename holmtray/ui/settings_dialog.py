@@ -258,8 +258,9 @@ class SettingsDialog(QDialog):
         self.test_result.setTextFormat(Qt.TextFormat.PlainText)
         self.test_result.setWordWrap(True)
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._tester = ConnectionTester(self)
-        self._tester.finished.connect(self._tested)
+        self.tester = ConnectionTester()
+        self._testing = False
+        self.tester.finished.connect(self._tested)
 
         self.open_log_button = QPushButton("Open log folder")
         self.open_log_button.setAutoDefault(False)
@@ -305,7 +306,7 @@ class SettingsDialog(QDialog):
         for key, placed in self._pages.placed.items():
             on = self.is_active(key)
             if key == TEST_CONNECTION:
-                self.test_button.setEnabled(on and not self._tester.running)
+                self.test_button.setEnabled(on and not self._testing)
                 on = True  # keep the result readable
             for part in placed.parts:
                 part.setEnabled(on)
@@ -388,18 +389,20 @@ class SettingsDialog(QDialog):
         ]
         self.test_result.setStyleSheet("")
         self.test_result.setText(TESTING)
-        self._tester.start(targets)
+        self._testing = True
+        self.tester.start(targets)
         self._update_enabled()
 
     def _tested(self, ok: bool, words: str) -> None:
+        self._testing = False
         self.test_result.setText(words)
         self.test_result.setStyleSheet("" if ok else ERROR_STYLE)
         self._update_enabled()
 
     @property
     def testing(self) -> bool:
-        """Whether a *Test connection* is under way."""
-        return self._tester.running or self.test_result.text() == TESTING
+        """Whether a *Test connection* is under way (its outcome not shown yet)."""
+        return self._testing
 
     def _on_button(self, button: QAbstractButton) -> None:
         role = self.buttons.standardButton(button)
