@@ -226,9 +226,7 @@ class SettingsDialog(QDialog):
         self.regenerate_button.setObjectName(TOKEN_KEY)
         self.regenerate_button.setToolTip(help_for(TOKEN_KEY))
         self.regenerate_button.clicked.connect(self._regenerate_token)
-        self.token_status = QLabel(
-            "Not shown here; Copy webhook URL in the tray menu copies the whole URL."
-        )
+        self.token_status = QLabel("Hidden here; Copy webhook URL in the tray menu copies it.")
         self.token_status.setTextFormat(Qt.TextFormat.PlainText)
         self.token_status.setWordWrap(True)
         row = expanding(hbox(self.regenerate_button, self.token_status, grow=1))

@@ -42,6 +42,7 @@ from holmtray.ui.settings_labels import Words, words_for
 
 FILE_KEYS = frozenset({"listener.tls_cert", "listener.tls_key", "subscribe.ca_file"})
 FOLDER_KEYS = frozenset({"storage.data_dir"})
+LIST_LINES = {"subscribe.urls": 2}  # lines shown; more scroll (usually one relay address)
 PEM_FILTER = "Certificates and keys (*.pem *.crt *.cer *.key);;All files (*)"
 CAPTION_STYLE = "color: palette(placeholder-text);"
 _INT_LIMIT = 2**31 - 1  # QSpinBox holds a C int
@@ -136,12 +137,13 @@ def editor_for(s: Setting, *, default_folder: Path | None = None) -> Field:
     if s.check is checks.check_weekdays:
         return _weekdays(s)
     if s.type is list:
-        return _lines(s)
+        return _lines(s, words)
     if s.check is checks.check_clock_time:
         return _time(s)
     field = _line_edit(s)
     line = field.editor
     assert isinstance(line, QLineEdit)
+    line.setPlaceholderText(words.example)
     if s.secret:
         line.setEchoMode(QLineEdit.EchoMode.Password)
         field.widget = hbox(line, show_toggle(line), grow=0)
@@ -343,11 +345,12 @@ def _weekdays(s: Setting) -> Field:
     return Field(s, row, row, get, set_value, watch)
 
 
-def _lines(s: Setting) -> Field:
+def _lines(s: Setting, words: Words) -> Field:
     text = QPlainTextEdit()
     text.setTabChangesFocus(True)
-    text.setPlaceholderText("one per line")
-    text.setFixedHeight(text.fontMetrics().lineSpacing() * 4 + 12)
+    text.setPlaceholderText(words.example or "one per line")
+    lines = LIST_LINES.get(s.key, 4)
+    text.setFixedHeight(text.fontMetrics().lineSpacing() * lines + 12)
 
     def set_lines(v: object) -> None:
         assert isinstance(v, list)

@@ -24,6 +24,7 @@ class Words:
     unit: str = ""  # spin box suffix
     inline: str = ""  # the label when the editor follows another on the same line
     special: str = ""  # shown instead of the minimum, where the minimum means something else
+    example: str = ""  # grey text in an empty editor
     choices: dict[str, str] = field(default_factory=dict)  # value -> words
     choice_help: dict[str, str] = field(default_factory=dict)  # value -> one line under it
 
@@ -56,6 +57,7 @@ WORDS: dict[str, Words] = {
         "Relay address",
         "The relay's web address, such as https://hooks.example.org. With more than one (one "
         "per line) they are tried in order.",
+        example="https://hooks.example.org",
     ),
     "subscribe.token": Words(
         "Read token",
@@ -122,13 +124,13 @@ WORDS: dict[str, Words] = {
         choices=_KIND_SEVERITIES,
     ),
     "notifications.custom": Words(
-        "Other payloads",
+        "Custom webhooks",
         "Notify about webhooks that are not a Security Center scan or ticket (your own "
         "templates, chat cards).",
     ),
     "notifications.min_severity_custom": Words(
-        "Minimum severity for other payloads",
-        "Notify only about other payloads at least this severe.",
+        "Minimum severity for custom webhooks",
+        "Notify only about custom webhooks at least this severe.",
         inline="at least",
         choices=_KIND_SEVERITIES,
     ),
@@ -172,12 +174,13 @@ WORDS: dict[str, Words] = {
     ),
     "notifications.missed_scan": Words(
         "Warn when a scheduled scan does not report",
-        "Warn when a scan that was scheduled has not reported as finished in time.",
+        "A scan that never reports may have failed without telling anyone, and then it "
+        "found nothing.",
     ),
     "notifications.missed_scan_default_grace_h": Words(
-        "Wait",
-        "How long after its start a scheduled scan may run before the warning, when how "
-        "long it takes is not known yet (otherwise: twice its last run).",
+        "Warn after",
+        "Counted from the scan's start, while its usual duration is not known yet; after "
+        "that a scan may take twice as long as its last run.",
         unit=" h",
     ),
     # Security Center hosts -----------------------------------------------------------------
@@ -190,13 +193,13 @@ WORDS: dict[str, Words] = {
     # Storage -------------------------------------------------------------------------------
     "storage.retention_days": Words(
         "Keep events for",
-        "Older events are deleted. The lowest value keeps them forever.",
+        "Older events are deleted. Turned all the way down it reads Forever: nothing is deleted for its age.",
         unit=" days",
         special="Forever",
     ),
     "storage.retention_count": Words(
         "Keep at most",
-        "When there are more, the oldest are deleted. The lowest value means no limit.",
+        "When there are more, the oldest are deleted. Turned all the way down it reads No limit.",
         unit=" events",
         special="No limit",
     ),
@@ -213,8 +216,8 @@ WORDS: dict[str, Words] = {
     ),
     "listener.port": Words(
         "Port",
-        "The network port in the webhook URL. The lowest value picks a free port at "
-        "every start (for tests; Security Center needs a fixed one).",
+        "The network port in the webhook URL. Turned all the way down it reads Any free port: "
+        "a new one at every start (for tests; Security Center needs a fixed one).",
         special="Any free port",
     ),
     "listener.token": Words(
@@ -268,7 +271,7 @@ WORDS: dict[str, Words] = {
     "listener.rate_per_minute": Words(
         "Webhooks per minute",
         "The average one sender may keep up after a burst; faster senders are told to retry "
-        "later. The lowest value means no limit.",
+        "later. Turned all the way down it reads No limit.",
         unit=" per sender",
         special="No limit",
     ),
@@ -288,7 +291,7 @@ WORDS: dict[str, Words] = {
     "listener.max_connections_per_source": Words(
         "Connections per sender",
         "Open connections one sender may hold; more are closed at once. Trusted proxies are "
-        "not limited. The lowest value means no limit.",
+        "not limited. Turned all the way down it reads No limit.",
         special="No limit",
     ),
     "relay.enabled": Words(

@@ -33,7 +33,7 @@ class Row:
     """Editors on one line; the first key's label names the row, the others use ``inline``."""
 
     keys: tuple[str, ...]
-    indent: int = 0  # steps to the right, under the switch it depends on
+    indent: int = 0  # steps to the right, under the switch it depends on (label-less rows)
     caption: bool = True  # the first key's help as grey text under the row
 
 
@@ -61,12 +61,11 @@ TABS: tuple[Tab, ...] = (
                 "Source",
                 (
                     Row(("source.mode",), caption=False),
-                    Row(("subscribe.urls",), indent=1),
-                    Row(("subscribe.token",), indent=1),
-                    Row((TEST_CONNECTION,), indent=1, caption=False),
-                    Row(("subscribe.ca_file",), indent=1),
-                    Row(("subscribe.allow_http",), indent=1),
-                    Row(("subscribe.read_timeout",), indent=1),
+                    # Under the choice, in the editors' column (no indent): every field here
+                    # belongs to "Subscribe to a relay" and is disabled without it.
+                    *_rows("subscribe.urls", "subscribe.token"),
+                    Row((TEST_CONNECTION,), caption=False),
+                    *_rows("subscribe.ca_file", "subscribe.allow_http", "subscribe.read_timeout"),
                 ),
             ),
             Group("Startup", (Row(("ui.start_at_login",), caption=False),)),
@@ -75,10 +74,7 @@ TABS: tuple[Tab, ...] = (
     Tab(
         NOTIFICATIONS,
         (
-            Group(
-                "Notifications",
-                _rows("notifications.enabled", "notifications.min_severity"),
-            ),
+            Group("All events", _rows("notifications.enabled", "notifications.min_severity")),
             Group(
                 "What to notify about",
                 (

@@ -131,9 +131,14 @@ class _Page:
 
     def _add_row(self, row: Row, widgets: Mapping[str, QWidget]) -> None:
         first = row.keys[0]
+        takes_label = not (
+            isinstance(widgets[first], QCheckBox) or first.startswith("@") or first in _NO_LABEL
+        )
         cell = QWidget()
         box = QVBoxLayout(cell)
-        box.setContentsMargins(INDENT_PX * row.indent, 0, 0, 0)
+        # A labelled row stays in the editors' column: its label, right next to it, already
+        # says what it is; only a switch under a switch moves right.
+        box.setContentsMargins(0 if takes_label else INDENT_PX * row.indent, 0, 0, 0)
         box.setSpacing(2)
         line = QWidget()
         line_box = _hbox(line)
@@ -163,9 +168,6 @@ class _Page:
             help_label = caption(text)
             box.addWidget(help_label)
             placed[0].parts.append(help_label)
-        takes_label = not isinstance(widgets[first], QCheckBox) and not first.startswith("@")
-        if takes_label and first in _NO_LABEL:
-            takes_label = False
         if takes_label:
             name = QLabel(label_for(first) + ":")
             name.setTextFormat(Qt.TextFormat.PlainText)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QObject, QTimer, QUrl, Slot
-from PySide6.QtGui import QColor, QDesktopServices, QImage
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QRadioButton,
+    QScrollArea,
     QSpinBox,
     QTimeEdit,
     QWidget,
@@ -43,6 +44,7 @@ from holmtray.ui.settings_dialog import (
 )
 from holmtray.ui.settings_labels import help_for
 from holmtray.ui.settings_layout import TAB_ORDER, tab_for
+from tests.ui.screenshots import save_screenshot
 from tests.ui.settings_words import assert_plain
 
 
@@ -407,21 +409,6 @@ def test_open_log_folder_opens_the_log_directory(
     assert paths.log_dir.is_dir()
 
 
-def save_screenshot(widget: QWidget, path: Path) -> None:
-    """Save ``widget`` as a PNG and check that the file shows something."""
-    assert widget.grab().save(str(path))
-    image = QImage(str(path))
-    assert not image.isNull()
-    assert image.width() >= 400
-    assert image.height() >= 300
-    colours = {
-        QColor(image.pixel(x, y)).name()
-        for x in range(0, image.width(), 7)
-        for y in range(0, image.height(), 7)
-    }
-    assert len(colours) > 10, "the screenshot is blank"
-
-
 def test_screenshots_of_every_tab_at_the_default_size(
     qtbot: QtBot, start: Settings, paths: Paths, artifacts: Path
 ) -> None:
@@ -431,6 +418,12 @@ def test_screenshots_of_every_tab_at_the_default_size(
         dialog.tabs.setCurrentIndex(index)
         slug = re.sub(r"[^a-z]+", "_", dialog.tabs.tabText(index).lower()).strip("_")
         save_screenshot(dialog, artifacts / f"settings_{index + 1}_{slug}.png")
+        # The whole page too, as it would show with room enough (the part below the fold).
+        page = dialog.tabs.widget(index)
+        assert isinstance(page, QScrollArea)
+        inner = page.widget()
+        if inner.height() < inner.sizeHint().height():
+            save_screenshot(inner, artifacts / f"settings_{index + 1}_{slug}_whole_page.png")
 
     # A refused value, as the user sees it: its tab up, the message under the field.
     host = dialog.editor("listener.host")

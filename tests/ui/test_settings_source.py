@@ -24,6 +24,7 @@ from holmtray.core.config.settings import Settings, new_token
 from holmtray.core.history.store import Store
 from holmtray.ui.settings_dialog import TESTING, SettingsDialog
 from tests.relaytools import RelayServer, post_events, running_relay
+from tests.ui.screenshots import save_screenshot
 from tests.ui.settings_words import assert_plain
 
 WAIT_S = 30.0  # only a bound for a broken build; nothing here is timed
@@ -76,7 +77,9 @@ def _relay_id(relay: RelayServer) -> str:
         return store.log.relay_id()
 
 
-def test_a_good_token_connects_and_names_the_relay(qtbot: QtBot, tmp_path: Path, run: Run) -> None:
+def test_a_good_token_connects_and_names_the_relay(
+    qtbot: QtBot, tmp_path: Path, run: Run, artifacts: Path
+) -> None:
     async def scenario() -> None:
         async with running_relay(tmp_path) as relay:
             async with aiohttp.ClientSession() as session:
@@ -90,12 +93,16 @@ def test_a_good_token_connects_and_names_the_relay(qtbot: QtBot, tmp_path: Path,
             )
             assert dialog.test_result.styleSheet() == ""  # not shown as an error
             assert relay.token not in words
+            dialog.tabs.setCurrentIndex(0)
+            save_screenshot(dialog, artifacts / "settings_source_connected.png")
+            dialog.tabs.setCurrentIndex(dialog.tabs.count() - 1)
+            save_screenshot(dialog, artifacts / "settings_source_listener_not_used.png")
 
     run(scenario())
 
 
 def test_a_token_the_relay_does_not_know_is_refused_in_words(
-    qtbot: QtBot, tmp_path: Path, run: Run
+    qtbot: QtBot, tmp_path: Path, run: Run, artifacts: Path
 ) -> None:
     async def scenario() -> None:
         async with running_relay(tmp_path) as relay:
@@ -106,6 +113,7 @@ def test_a_token_the_relay_does_not_know_is_refused_in_words(
             assert UNKNOWN_TOKEN not in words
             assert_plain(words)
             assert "#b91c1c" in dialog.test_result.styleSheet()
+            save_screenshot(dialog, artifacts / "settings_source_token_refused.png")
 
             # A revoked token reads the same.
             relay.revoke("alice")
