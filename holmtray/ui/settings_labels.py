@@ -193,7 +193,8 @@ WORDS: dict[str, Words] = {
     # Storage -------------------------------------------------------------------------------
     "storage.retention_days": Words(
         "Keep events for",
-        "Older events are deleted. Turned all the way down it reads Forever: nothing is deleted for its age.",
+        "Older events are deleted. Turned all the way down it reads Forever: nothing is "
+        "deleted for its age.",
         unit=" days",
         special="Forever",
     ),
