@@ -38,26 +38,15 @@ from holmtray.ui.settings_dialog import (
     APPLYING,
     DEFAULT_SIZE,
     HIDDEN_KEYS,
-    Apply,
     ApplyDone,
     SettingsDialog,
 )
 from holmtray.ui.settings_labels import help_for
 from holmtray.ui.settings_layout import TAB_ORDER, tab_for
 from tests.ui.screenshots import save_screenshot
-from tests.ui.settings_words import assert_plain
-
-
-class Applier:
-    """Stands in for the app's apply step: records what it got, reports ``answer`` at once."""
-
-    def __init__(self, answer: str | None = None) -> None:
-        self.answer = answer
-        self.calls: list[Settings] = []
-
-    def __call__(self, settings: Settings, done: ApplyDone) -> None:
-        self.calls.append(settings)
-        done(self.answer)
+from tests.ui.settings_tools import Applier, assert_plain
+from tests.ui.settings_tools import open_dialog as _dialog
+from tests.ui.settings_tools import press as _press
 
 
 @dataclass
@@ -82,20 +71,6 @@ def paths(tmp_path: Path) -> Paths:
 @pytest.fixture
 def start() -> Settings:
     return Settings({"listener.token": new_token(), "listener.password": "pw"})
-
-
-def _dialog(qtbot: QtBot, settings: Settings, paths: Paths, applier: Apply) -> SettingsDialog:
-    dialog = SettingsDialog(settings, paths=paths, apply=applier)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.waitExposed(dialog)
-    return dialog
-
-
-def _press(dialog: SettingsDialog, which: QDialogButtonBox.StandardButton) -> None:
-    button = dialog.buttons.button(which)
-    assert button is not None
-    button.click()
 
 
 def _on_modal(action: Callable[[QWidget], None]) -> None:

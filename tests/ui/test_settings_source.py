@@ -25,7 +25,7 @@ from holmtray.core.history.store import Store
 from holmtray.ui.settings_dialog import TESTING, SettingsDialog
 from tests.relaytools import RelayServer, post_events, running_relay
 from tests.ui.screenshots import save_screenshot
-from tests.ui.settings_words import assert_plain
+from tests.ui.settings_tools import assert_plain
 
 WAIT_S = 30.0  # only a bound for a broken build; nothing here is timed
 UNKNOWN_TOKEN = "htr_" + "Q" * 43

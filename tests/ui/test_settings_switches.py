@@ -23,34 +23,16 @@ from pytestqt.qtbot import QtBot
 
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings, new_token
-from holmtray.ui.settings_dialog import ApplyDone, SettingsDialog
-from tests.ui.settings_words import assert_plain
+from holmtray.ui.settings_dialog import SettingsDialog
+from tests.ui.settings_tools import Applier, assert_plain, open_dialog
+from tests.ui.settings_tools import press as _press
 
 READ_TOKEN = "htr_" + "A" * 43
 
 
-class Applier:
-    def __init__(self) -> None:
-        self.calls: list[Settings] = []
-
-    def __call__(self, settings: Settings, done: ApplyDone) -> None:
-        self.calls.append(settings)
-        done(None)
-
-
 def _dialog(qtbot: QtBot, tmp_path: Path, applier: Applier, **values: object) -> SettingsDialog:
     settings = Settings({"listener.token": new_token(), **values})
-    dialog = SettingsDialog(settings, paths=Paths.under(tmp_path / "home"), apply=applier)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.waitExposed(dialog)
-    return dialog
-
-
-def _press(dialog: SettingsDialog, which: QDialogButtonBox.StandardButton) -> None:
-    button = dialog.buttons.button(which)
-    assert button is not None
-    button.click()
+    return open_dialog(qtbot, settings, Paths.under(tmp_path / "home"), applier)
 
 
 def _day_boxes(dialog: SettingsDialog) -> list[QCheckBox]:

@@ -16,7 +16,7 @@ from holmtray.core.config.settings import Settings, new_token
 from holmtray.ui.settings_dialog import HIDDEN_KEYS, SettingsDialog
 from holmtray.ui.settings_labels import WORDS, keys_in, plain_words
 from holmtray.ui.settings_layout import TABS, unplaced_keys
-from tests.ui.settings_words import assert_plain, key_names_in
+from tests.ui.settings_tools import assert_plain, key_names_in
 
 SHOWN = [s for s in SCHEMA if s.key not in HIDDEN_KEYS]
 
