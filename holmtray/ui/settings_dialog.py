@@ -141,6 +141,9 @@ class SettingsDialog(QDialog):
             | QDialogButtonBox.StandardButton.RestoreDefaults
         )
         self.buttons.clicked.connect(self._on_button)
+        restore = self.buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
+        assert restore is not None
+        restore.setToolTip("Put the settings on this tab back as they were when installed")
         self.progress_label = QLabel(APPLYING)
         self.progress_label.setTextFormat(Qt.TextFormat.PlainText)
         self.progress_label.hide()
