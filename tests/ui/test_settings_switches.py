@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialogButtonBox,
+    QFileDialog,
     QLineEdit,
     QPlainTextEdit,
     QRadioButton,
@@ -368,3 +369,25 @@ def test_general_minimum_is_named_in_each_kinds_same_as_above(qtbot: QtBot, tmp_
     general.setCurrentIndex(general.findData("low"))
     assert kind.currentText() == "Same as above (Low)"
     assert dialog.values()["notifications.min_severity_custom"] == "default"
+
+
+@pytest.mark.parametrize("key", ["listener.tls_cert", "listener.tls_key", "subscribe.ca_file"])
+def test_browse_fills_a_certificate_file(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    chosen = str(tmp_path / "certs" / "chosen.pem")
+    asked: list[str] = []
+
+    def pick(parent: QWidget, title: str, start: str, filters: str) -> tuple[str, str]:
+        asked.append(filters)
+        return chosen, filters
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", pick)
+    dialog = _dialog(qtbot, tmp_path, Applier())
+    _check(dialog, "@https", True)
+    _mode(dialog, "relay" if key.startswith("subscribe.") else "direct")
+    browse = dialog.browse_buttons[key]
+    assert browse.isEnabled()
+    browse.click()
+    assert dialog.values()[key] == chosen
+    assert "*.pem" in asked[0]
