@@ -401,7 +401,7 @@ def cmd_relay_token(settings: Settings, paths: Paths, args: argparse.Namespace, 
 
     ``add`` prints the token once, on the last line of its output; it is stored only as a hash.
     """
-    from holmtray.core.history.tokens import TokenError  # noqa: PLC0415 - keeps the start quick
+    from holmtray.core.history.tokens import NAME_RE, TokenError  # noqa: PLC0415 - quick start
 
     store = Store.open(direct_database_path(settings, paths), check=False)
     try:
@@ -427,7 +427,8 @@ def cmd_relay_token(settings: Settings, paths: Paths, args: argparse.Namespace, 
             print(token, file=out)
             return EXIT_OK
         if args.action == "revoke":
-            if not store.tokens.revoke(args.name):
+            # A name no token can have (one from bytes that are not UTF-8, say) is not looked up.
+            if not NAME_RE.match(args.name) or not store.tokens.revoke(args.name):
                 _complain("relay token revoke", f"there is no read token named {args.name!r}")
                 return EXIT_FAIL
             print(

@@ -103,11 +103,29 @@ class Setting:
                 raise SettingsError(problem)
         if self.choices is not None and converted not in self.choices:
             raise SettingsError(problem)
+        if any(
+            not _encodable(v) for v in (converted if isinstance(converted, list) else [converted])
+        ):
+            raise SettingsError(
+                f"invalid value {shown} for setting '{self.key}': it holds bytes that are not "
+                "UTF-8 text"
+            )
         if self.check is not None:
             why = self.check(converted)
             if why:
                 raise SettingsError(f"invalid value {shown} for setting '{self.key}': {why}")
         return converted
+
+
+def _encodable(value: object) -> bool:
+    """False for text with a lone surrogate (bytes that were not UTF-8): no file can hold it."""
+    if not isinstance(value, str):
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _shown(value: Any) -> str:

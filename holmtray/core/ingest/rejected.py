@@ -131,7 +131,7 @@ class RejectedLog:
                 text = p.read_text(encoding="utf-8", errors="replace")
             except FileNotFoundError:
                 continue
-            for raw in text.splitlines():
+            for raw in text.split("\n"):  # not splitlines: U+2028 and NEL end no line here
                 try:
                     data = json.loads(raw)
                 except ValueError:
