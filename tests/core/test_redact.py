@@ -12,19 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from holmtray.core.redact import MASK, PIECE_MASK, Redactor, decoded
+from tests.attacks import TOKEN_PLACES, misspelled, token_paths
 
 TOKEN = "Wire-token-0123456789abcdefghijklmnopqrst"
 PASSWORD = "pä:ss w/rd#1"
 READ_TOKEN = "htr_" + "A1b2C3d4" * 5 + "xyz"
-
-# The paths of the attack run, which stored the live token in the rejected-requests log.
-ATTACK_PATHS = [
-    f"/api/hooks/{TOKEN}",
-    f"//hooks/{TOKEN}",
-    f"/hooks//{TOKEN}",
-    f"/HOOKS/{TOKEN}",
-    f"/x/../hooks/{TOKEN}",
-]
 
 
 def _leaks(text: str, secret: str = TOKEN) -> list[str]:
@@ -35,7 +27,7 @@ def _leaks(text: str, secret: str = TOKEN) -> list[str]:
     return [name for name, part in parts.items() if part.lower() in plain]
 
 
-@pytest.mark.parametrize("path", ATTACK_PATHS)
+@pytest.mark.parametrize("path", token_paths(TOKEN))
 def test_the_attack_paths_are_masked(path: str) -> None:
     masked = Redactor([TOKEN]).path(path)
     assert not _leaks(masked)
@@ -56,55 +48,13 @@ def test_paths_that_hold_no_secret_are_kept() -> None:
         assert r.path(path) == path
 
 
-def _case_variant(text: str, rng: random.Random) -> str:
-    return "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in text)
-
-
-def _percent_some(text: str, rng: random.Random, depth: int) -> str:
-    out = []
-    for c in text:
-        if rng.random() < 0.4:
-            enc = "".join(f"%{b:02X}" for b in c.encode())
-            for _ in range(depth - 1):
-                enc = enc.replace("%", "%25")
-            out.append(enc.lower() if rng.random() < 0.5 else enc)
-        else:
-            out.append(c)
-    return "".join(out)
-
-
-_WRAPS = [
-    "/hooks/{t}",
-    "/api/hooks/{t}",
-    "/{t}",
-    "//hooks//{t}/",
-    "/x/./../hooks/{t}",
-    "/hooks/%2e%2e/{t}",
-    "/hooks%2F{t}",
-    "/hooks%252F{t}",
-    "/x?token={t}",
-    "/x?a=1&b=pre{t}post",
-    "/x?{t}",
-    "/x#{t}",
-    "/x;p={t}",
-    "/x\\{t}",
-    "/hooks/{t};x=1",
-    "/hooks/{t}%00",
-    "/x/{t}{t}",
-]
-
-
 @settings(max_examples=400, deadline=None)
-@given(st.sampled_from(_WRAPS), st.integers(0, 2**32), st.integers(0, 3))
+@given(st.sampled_from(TOKEN_PLACES), st.integers(0, 2**32), st.integers(0, 3))
 def test_generated_variants_of_the_token_in_a_path_are_masked(
-    wrap: str, seed: int, depth: int
+    place: str, seed: int, encodings: int
 ) -> None:
     """Case, dot segments, percent-encoding of the token or the slashes, query values, fragments."""
-    rng = random.Random(seed)
-    token = _case_variant(TOKEN, rng) if rng.random() < 0.5 else TOKEN
-    if depth:
-        token = _percent_some(token, rng, depth)
-    path = wrap.format(t=token)
+    path = place.format(t=misspelled(TOKEN, random.Random(seed), encodings=encodings))
     masked = Redactor([TOKEN, PASSWORD]).path(path)
     assert not _leaks(masked), (path, masked)
     assert not _leaks(unquote(unquote(masked))), (path, masked)
@@ -155,7 +105,7 @@ def test_text_masks_every_spelling_of_each_secret() -> None:
 @given(st.integers(0, 2**32), st.text(max_size=20), st.text(max_size=20))
 def test_text_masks_generated_spellings_inside_anything(seed: int, before: str, after: str) -> None:
     rng = random.Random(seed)
-    token = _percent_some(_case_variant(TOKEN, rng), rng, rng.randrange(1, 3))
+    token = misspelled(TOKEN, rng, encodings=rng.randrange(0, 3))
     out = Redactor([TOKEN]).text(before + token + after)
     assert not _leaks(out), out
 
@@ -175,7 +125,6 @@ def test_a_fresh_token_is_never_left_in_a_path_or_a_line() -> None:
     for _ in range(50):
         token = secrets.token_urlsafe(32)
         r = Redactor([token])
-        for path in ATTACK_PATHS:
-            p = path.replace(TOKEN, token)
+        for p in token_paths(token):
             assert token not in r.path(p)
             assert token not in r.text(f"GET {p} HTTP/1.1")

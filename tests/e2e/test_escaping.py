@@ -17,7 +17,7 @@ from holmtray.core.config.file import save
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
 from holmtray.core.text import needs_escape
-from tests.procs import Proc, run_cli
+from tests.procs import Proc, cli_outputs
 
 TOKEN = "Escape-token-0123456789abcdefghijklmnop"
 HOSTILE = "\u009b31m\u202egnp.exe\x1b]0;owned\x07\u2028\u200b\x85"
@@ -79,16 +79,13 @@ def test_hostile_characters_from_requests_are_escaped_everywhere(tmp_path: Path)
     try:
         statuses = asyncio.run(_send(serve.port()))
         assert statuses == [200, 200, 404, 404, 404, 404, 400], statuses
-        outputs = {}
-        for args in (
+        outputs = cli_outputs(
+            home,
             ("rejected",),
             ("rejected", "--json", "--limit", "0"),
             ("events",),
             ("events", "--json", "--limit", "0"),
-        ):
-            r = run_cli(home, *args)
-            assert r.returncode == 0, r.stderr
-            outputs[" ".join(args)] = r.stdout + r.stderr
+        )
         assert serve.stop() == 0
     finally:
         if serve.popen.poll() is None:

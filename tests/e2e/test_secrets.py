@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import random
 import secrets
 import stat
 import subprocess
@@ -37,7 +36,8 @@ import aiohttp
 from holmtray.core.config.file import save
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
-from tests.procs import Proc, holmtray_env, run_cli
+from tests.attacks import token_path_variants
+from tests.procs import Proc, cli_outputs, holmtray_env, run_cli
 from tests.relaytools import SSEStream, post_events
 
 USER = "holm"
@@ -97,40 +97,9 @@ def _token_in_any_spelling(text: str, token: str) -> list[str]:
     return [name for name, part in parts.items() if any(part.lower() in f for f in forms)]
 
 
-ATTACK_PATHS = ("/api/hooks/{t}", "//hooks/{t}", "/hooks//{t}", "/HOOKS/{t}", "/x/../hooks/{t}")
-_VARIANT_WRAPS = (
-    *ATTACK_PATHS,
-    "/Api/HOOKS/{t}",
-    "/./hooks/./{t}",
-    "/a/b/../../hooks/{t}",
-    "/x/%2e%2e/hooks/{t}",
-    "/%68ooks/{t}",
-    "/hooks%2F{t}",
-    "/api%2fhooks%2f{t}",
-    "/hooks%252F{t}",
-    "/x?token={t}",
-    "/x?a=1&b=pre{t}post",
-    "/hooks/{t}?again={t}",
-    "/x#{t}",
-    "/hooks/{t}#{t}",
-    "/x;{t}",
-    "/{t}",
-)
-
-
-def path_variants(token: str, n: int = 40, seed: int = 12) -> dict[str, str]:
-    """The attack paths, then ``n`` generated ones (case, encoding, dot segments, query...)."""
-    rng = random.Random(seed)
-    variants = {f"attack path {w}": w.format(t=token) for w in ATTACK_PATHS}
-    for i in range(n):
-        spelled = "".join(
-            f"%{ord(c):02X}" if rng.random() < 0.3 else c.swapcase() if rng.random() < 0.2 else c
-            for c in token
-        )
-        if rng.random() < 0.2:
-            spelled = spelled.replace("%", "%25")  # encoded twice
-        variants[f"variant {i}"] = rng.choice(_VARIANT_WRAPS).format(t=spelled)
-    return variants
+def path_variants(token: str) -> dict[str, str]:
+    """The attack paths, then 40 generated ones (case, encoding, dot segments, query...)."""
+    return token_path_variants(token, 40)
 
 
 async def _raw_answers(base: str, raws: dict[str, str]) -> list[tuple[str, int, str]]:
@@ -260,9 +229,7 @@ def test_full_scenario_leaks_neither_token_nor_password(tmp_path: Path) -> None:
             ("rejected",),
             ("rejected", "--json", "--limit", "0"),
         ]
-        for args in cli:
-            r = run_cli(home, *args)
-            outputs[" ".join(args)] = r.stdout + r.stderr
+        outputs.update(cli_outputs(home, *cli))
         assert "HTTP 200" in outputs["send-test"]
         assert serve.stop() == 0
     finally:
@@ -447,15 +414,14 @@ def test_read_tokens_appear_only_on_the_last_line_of_token_add(tmp_path: Path) -
         assert r.returncode == 0
         outputs["token revoke bob"] = r.stdout + r.stderr
         answers = asyncio.run(_relay_scenario(base, webhook, tokens["alice"], tokens["bob"]))
-        for args in (
+        outputs |= cli_outputs(
+            home,
             ("relay", "token", "list"),
             ("relay", "token", "revoke", "carol"),
             ("events", "--json", "--limit", "0"),
             ("rejected",),
             ("rejected", "--json", "--limit", "0"),
-        ):
-            r = run_cli(home, *args)
-            outputs[" ".join(args)] = r.stdout + r.stderr
+        )
         assert serve.stop() == 0
     finally:
         if serve.popen.poll() is None:

@@ -11,18 +11,12 @@ import pytest
 from holmtray.core.ingest.rejected import MAX_PATH_CHARS, RejectedLog, mask_path
 from holmtray.core.redact import Redactor
 from holmtray.core.text import needs_escape
+from tests.attacks import token_paths
 
 TOKEN = "Rejected-token-0123456789abcdefghijklmn"
-ATTACK_PATHS = [
-    f"/api/hooks/{TOKEN}",
-    f"//hooks/{TOKEN}",
-    f"/hooks//{TOKEN}",
-    f"/HOOKS/{TOKEN}",
-    f"/x/../hooks/{TOKEN}",
-]
 
 
-@pytest.mark.parametrize("path", ATTACK_PATHS)
+@pytest.mark.parametrize("path", token_paths(TOKEN))
 def test_the_attack_paths_never_reach_the_file(tmp_path: Path, path: str) -> None:
     log = RejectedLog(tmp_path / "rejected.jsonl")
     entry = log.record(
