@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from holmtray.core import dsn
 from holmtray.core.config import checks
 from holmtray.core.events import Severity
 from holmtray.core.netfilter import check_networks
@@ -37,6 +38,7 @@ class Setting:
     choices: tuple[str, ...] | None = None
     check: Callable[[Any], str | None] | None = None  # returns a problem, or None
     secret: bool = False
+    redact: Callable[[str], str] | None = None  # how a value that holds a secret part is shown
 
     @property
     def section(self) -> str:
@@ -63,9 +65,13 @@ class Setting:
             return "a list of text values"
         return "text"
 
+    def shown(self, value: Any) -> Any:
+        """``value`` as it may be shown: with its secret part masked, for ``redact`` keys."""
+        return self.redact(value) if self.redact is not None and isinstance(value, str) else value
+
     def validate(self, value: Any) -> Value:
         """Return the value converted to this setting's type, or raise :class:`SettingsError`."""
-        shown = "********" if self.secret else repr(value)
+        shown = "********" if self.secret else repr(self.shown(value))
         problem = f"invalid value {shown} for setting '{self.key}': expected {self.allowed()}"
         converted: Value
         if self.type is bool:
@@ -410,6 +416,17 @@ SCHEMA: tuple[Setting, ...] = (
         "Act as a relay: keep serving the stored events to subscribing holmtray apps under "
         "/v1/ (also `holmtray serve --relay`). Analysts read with their own read token "
         "(`holmtray relay token add NAME`).",
+    ),
+    Setting(
+        "relay.store",
+        str,
+        "",
+        "Where `holmtray serve` stores the events: empty for this host's own database, or a "
+        "PostgreSQL database that several relays share "
+        "(postgresql://USER@HOST/DBNAME; needs pip install 'holmtray[postgres]'). Prefer a "
+        "~/.pgpass file to a password in the address; one here is never shown or logged.",
+        check=dsn.check,
+        redact=dsn.masked,
     ),
     Setting(
         "relay.allow_from",
