@@ -90,9 +90,12 @@ def test_duplicates_follow_the_same_rule_as_the_sqlite_store(pg_uri: str) -> Non
         (a,) = log.insert_many([new(1)])
         again = log.insert_many([new(1, at=NOW + timedelta(minutes=5)), new(2), new(2)])
         late = log.insert_many([new(1, at=NOW + DEDUP_WINDOW * 2)])
-    assert again[0].duplicate and again[0].id == a.id and again[0].stored is None
+    assert again[0].duplicate
+    assert again[0].id == a.id
+    assert again[0].stored is None
     assert not again[1].duplicate
-    assert again[2].duplicate and again[2].id == again[1].id  # a copy within the batch
+    assert again[2].duplicate
+    assert again[2].id == again[1].id
     assert not late[0].duplicate  # outside the window of the stored one
     assert late[0].id == again[1].id + 1  # duplicates take no id
 
