@@ -47,7 +47,6 @@ from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
 from holmtray.core.fileio import write_atomically
-from holmtray.core.history.backends import backend_for
 from holmtray.core.history.database import StoreError
 from holmtray.core.history.eventlog import LogBackend
 from holmtray.core.history.writer import GroupCommitWriter
@@ -57,6 +56,7 @@ from holmtray.core.ingest.endpoint import (
     Endpoint,
     database_path,
     direct_database_path,
+    log_backend,
     read_runtime,
 )
 from holmtray.core.ingest.listener import STATE_KEY, ListenerConfig, LiveConfig, create_app
@@ -121,14 +121,6 @@ def _bind_problem(exc: OSError, host: str, port: int) -> str:
     if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, socket.gaierror):
         return f"address {host} is not an address of this machine"
     return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
-
-
-def log_backend(settings: Settings, paths: Paths) -> LogBackend:
-    """The event log ``holmtray serve`` writes: ``relay.store``'s PostgreSQL database, or by
-    default this host's SQLite file. :class:`StoreError` without PostgreSQL support."""
-    return backend_for(
-        settings.text("relay.store"), sqlite_path=direct_database_path(settings, paths)
-    )
 
 
 def history_writer(
