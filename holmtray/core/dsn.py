@@ -10,9 +10,11 @@ masks them wherever else they might turn up. Pure text handling: no driver is im
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote
 
 SCHEMES = ("postgresql://", "postgres://")
+_KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 MASK = "********"
 
 
@@ -33,9 +35,10 @@ def _split(uri: str) -> tuple[str, str, str, str]:
 
 
 def masked(uri: str) -> str:
-    """``uri`` with any password replaced by ``********`` (anything else left as it is)."""
-    if not is_postgres(uri):
-        return uri
+    """``uri`` with any password replaced by ``********`` (anything else left as it is); also
+    for a value that is no PostgreSQL URI (it may be a typo of one, shown in an error)."""
+    if "//" not in uri:
+        return _KEYWORD_PASSWORD.sub(r"\1" + MASK, uri)
     head, userinfo, tail, query = _split(uri)
     user, colon, password = userinfo.partition(":")
     shown = head

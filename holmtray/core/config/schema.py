@@ -475,8 +475,9 @@ SCHEMA: tuple[Setting, ...] = (
         "subscribe.urls",
         list,
         [],
-        "Address of the relay to subscribe to, e.g. https://hooks.example.org (more than one: "
-        "tried in order).",
+        "Address of the relay to subscribe to, e.g. https://hooks.example.org. Several relays "
+        "sharing one database: list each; when one stops answering the next is used, resuming "
+        "where the last one left off.",
         check=checks.check_relay_urls,
     ),
     Setting(

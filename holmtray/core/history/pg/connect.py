@@ -70,7 +70,7 @@ class PgTarget:
     def connect(self, purpose: str) -> psycopg.Connection[TupleRow]:
         """A new connection (``purpose`` shows in ``pg_stat_activity``);
         :class:`StoreUnavailable` when the server cannot be reached."""
-        with self.failures(f"connect to {self.where} for"):
+        with self.failures("connect to"):
             conn = psycopg.connect(self._conninfo(purpose), autocommit=True)
         try:
             with self.failures("prepare"):
@@ -85,7 +85,7 @@ class PgTarget:
 
     async def connect_async(self, purpose: str) -> psycopg.AsyncConnection[TupleRow]:
         """An asynchronous connection, for waiting on notifications."""
-        with self.failures(f"connect to {self.where} for"):
+        with self.failures("connect to"):
             return await psycopg.AsyncConnection.connect(self._conninfo(purpose), autocommit=True)
 
     @contextlib.contextmanager
@@ -108,7 +108,7 @@ def _reason(exc: psycopg.Error, target: PgTarget) -> str:
 def unavailable(exc: psycopg.Error, target: PgTarget, doing: str) -> StoreError:
     """The store's error for a driver failure while ``doing`` (see the module docstring)."""
     reason = _reason(exc, target)
-    message = f"cannot {doing} the PostgreSQL database: {reason}"
+    message = f"cannot {doing} the PostgreSQL database {target.where}: {reason}"
     cause: str | None = None
     if isinstance(exc, errors.ReadOnlySqlTransaction):
         cause = "the PostgreSQL server is read-only (a standby, or failing over)"
