@@ -287,3 +287,26 @@ def test_the_database_password_is_never_shown(tmp_path: Path, pg_cluster: PgClus
     assert "cannot connect to the PostgreSQL database postgresql://holm:********@" in outputs[-1]
     for text in outputs:
         assert secret not in text
+
+
+def test_a_token_revoked_through_one_relay_ends_its_streams_on_the_other(
+    tmp_path: Path, pg_uri: str
+) -> None:
+    homes = relay_homes(tmp_path, pg_uri)
+    bob = add_token(homes[0])
+    with relays(*homes) as running:
+        bases = [base for _, base in running]
+
+        async def scenario() -> None:
+            async with aiohttp.ClientSession() as s, SSEStream(s, bases[1], bob) as stream:
+                await stream.until(lambda f: f.event == "live")
+                r = await asyncio.to_thread(run_cli, homes[0], "relay", "token", "revoke", "alice")
+                assert r.returncode == 0, r.stderr
+                frames = await stream.rest()
+                assert frames[-1].event == "bye"
+                assert frames[-1].json() == {"reason": "revoked"}
+                for base in bases:
+                    async with SSEStream(s, base, bob) as again:
+                        assert again.status == 401
+
+        asyncio.run(scenario())
