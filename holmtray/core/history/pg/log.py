@@ -120,7 +120,10 @@ class PgEventLog:
             last = int(row[0])
             hashes, lo, hi = dedupe.search_range(keys)
             stored: dedupe.Stored = {}
-            for body_hash, received_us, row_id in conn.execute(_STORED_HASHES, (hashes, lo, hi)):
+            # Planned for these values every time (never a generic plan): a handful of probes
+            # of the dedup index, however many events arrived within the window.
+            found = conn.execute(_STORED_HASHES, (hashes, lo, hi), prepare=False)
+            for body_hash, received_us, row_id in found:
                 stored.setdefault(str(body_hash), []).append((int(received_us), int(row_id)))
             dup_of, fresh = dedupe.plan(keys, stored)
             if fresh:
