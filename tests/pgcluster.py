@@ -10,6 +10,7 @@ without PostgreSQL (or psycopg), unless ``HOLMTRAY_REQUIRE_PG=1`` (CI), where th
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import pwd
 import shutil
@@ -23,6 +24,7 @@ from urllib.parse import quote
 import pytest
 
 REQUIRE_ENV = "HOLMTRAY_REQUIRE_PG"
+_DATABASES = itertools.count(1)  # numbers the test databases of one server
 
 
 def require_or_skip(reason: str) -> None:
@@ -149,6 +151,5 @@ def pg_uri(pg_cluster: PgCluster, request: pytest.FixtureRequest) -> str:
     """A fresh database for this test (the server restarted if an earlier test stopped it)."""
     if not pg_cluster.running():
         pg_cluster.start()
-    name = "t_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name)[:50].lower()
-    name += f"_{os.getpid()}_{id(request) % 100000}"
-    return pg_cluster.create_database(name)
+    name = "t_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name)[:40].lower()
+    return pg_cluster.create_database(f"{name}_{next(_DATABASES)}")
