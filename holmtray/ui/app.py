@@ -52,6 +52,7 @@ from holmtray.core.history.database import StoreError
 from holmtray.core.history.store import Store
 from holmtray.core.ingest.receiver import ListenerError, direct_database_path
 from holmtray.core.ingest.sendtest import SampleTarget, send_sample
+from holmtray.ui import gui_thread
 from holmtray.ui.events.window import EventWindow
 from holmtray.ui.icons import app_icon, resource_path
 from holmtray.ui.links import LinkOpener
@@ -546,6 +547,7 @@ def run(*, settings: Settings, paths: Paths, verbose: bool = False) -> int:
     )
     set_app_user_model_id()  # Windows: before any window, so toasts carry the app's name
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    gui_thread.install()  # workers hand their results to the GUI thread through it
     assert isinstance(app, QApplication)
     app.setApplicationName("holmtray")
     app.setApplicationDisplayName("holmtray")

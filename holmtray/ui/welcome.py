@@ -9,12 +9,11 @@ queued signal, so the widgets are only touched on the GUI thread.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from holmtray.ui.gui_thread import deliver_to
 from holmtray.ui.icons import app_icon
 
 TestDone = Callable[[bool, str], None]
@@ -76,8 +76,6 @@ def _plain(text: str = "") -> QLabel:
 
 class WelcomeDialog(QDialog):
     """First-run welcome; ``send_test`` is a :data:`SendTest`."""
-
-    _test_finished = Signal(int, bool, str)
 
     def __init__(
         self, *, webhook_url: str, send_test: SendTest, parent: QWidget | None = None
@@ -151,8 +149,6 @@ class WelcomeDialog(QDialog):
         layout.addStretch(1)
         layout.addWidget(buttons)
 
-        self._test_finished.connect(self._show_result)
-
     def _copy(self) -> None:
         clipboard = QGuiApplication.clipboard()
         clipboard.setText(self._url)
@@ -165,10 +161,12 @@ class WelcomeDialog(QDialog):
         self.send_button.setEnabled(False)
         self._set_result("Sending…", PENDING_STYLE)
 
+        # ``done`` may run on any thread, after the dialog was closed: it holds the dialog
+        # only weakly and reaches it on the GUI thread (see gui_thread).
+        show = deliver_to(self, lambda dialog: dialog._show_result)
+
         def done(ok: bool, message: str) -> None:
-            # RuntimeError: the dialog was closed and deleted before the POST finished.
-            with contextlib.suppress(RuntimeError):
-                self._test_finished.emit(attempt, ok, message)
+            show(attempt, ok, message)
 
         try:
             self._send_test(done)
