@@ -443,7 +443,8 @@ class EventWindow(QMainWindow):
         q = dataclasses.replace(self.model.query(), before_id=top + 1, limit=None)
         self.writes.mark_all_read(q, done=self._all_read_stored)
 
-    def _all_read_stored(self, n: int) -> None:
+    def _all_read_stored(self, ids: list[int]) -> None:
+        n = len(ids)
         unread_loaded = [
             self.model.event_at(r).id
             for r in range(self.model.rowCount())
