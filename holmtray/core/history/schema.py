@@ -162,14 +162,20 @@ def _migrate_v2_to_v3(conn: sqlite3.Connection) -> None:
 
 
 def _migrate_v3_to_v4(conn: sqlite3.Connection) -> None:
-    # v4 sorts the event list by title and by asset as cheaply as by kind or severity: one
-    # index per sort expression (the rowid ends every index entry, so walking one gives the
-    # (key, id) order that keyset paging needs). The expressions are the ones
-    # holmtray.core.history.query sorts on, spelled out here as they were at v4.
-    conn.execute("CREATE INDEX events_title ON events(title COLLATE NOCASE)")
+    # v4 sorts the event list by title, asset or severity as cheaply as by receive order: one
+    # index per sort expression, then the id (the order keyset paging walks), then the columns
+    # the window filters on, so that a walk skipping rows of other kinds or read rows reads the
+    # index alone (a ticket filter sorted by title had to look at 450,000 rows to skip them).
+    # The expressions are the ones holmtray.core.history.query sorts on, spelled out here as
+    # they were at v4. The severity index gains the same columns (a superset of v2's).
+    conn.execute("DROP INDEX events_severity")
+    conn.execute("CREATE INDEX events_severity ON events(severity, id, kind, read)")
+    conn.execute(
+        "CREATE INDEX events_title ON events(title COLLATE NOCASE, id, kind, severity, read)"
+    )
     conn.execute(
         "CREATE INDEX events_asset ON events("
-        "coalesce(hostname, ipv4, asset_name, X'') COLLATE NOCASE)"
+        "coalesce(hostname, ipv4, asset_name, X'') COLLATE NOCASE, id, kind, severity, read)"
     )
 
 

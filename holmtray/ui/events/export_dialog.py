@@ -1,17 +1,20 @@
 """The event window's side of an export: the save dialog and a cancellable progress dialog.
 
 The export itself (formats, paging, the ``.part`` file) is
-:class:`holmtray.core.history.export.ExportJob`; this module asks where to write, then runs the
-job one page per turn of the event loop under a progress dialog that can cancel it, and reports
-the outcome in the window's status bar.
+:class:`holmtray.core.history.export.ExportJob`; this module suggests where to write (a dated
+file name in the user's Documents or Downloads folder, not the working directory), asks, then
+runs the job one page per turn of the event loop under a progress dialog that can cancel it,
+and reports the outcome: a failure or a cancel in the window's status bar, a finished export
+to the ``done`` callback (the window offers "Show in folder").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QStandardPaths, Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QProgressDialog, QWidget
 
 from holmtray.core.history.database import StoreError
@@ -21,13 +24,33 @@ from holmtray.core.history.store import Store
 
 Report = Callable[[str, Exception], None]
 """Tells the user something failed: ``report("Cannot export", exc)``."""
+Done = Callable[[Path, int], None]
+"""An export finished: ``done(path, events written)``."""
 
 
-def ask_export_path(parent: QWidget, fmt: str) -> Path | None:
-    """Ask where to export to (``csv`` or ``json``); ``None`` if the user cancelled."""
+def default_folder() -> Path:
+    """The user's Documents folder, else Downloads, else home: where an export is offered."""
+    for location in (
+        QStandardPaths.StandardLocation.DocumentsLocation,
+        QStandardPaths.StandardLocation.DownloadLocation,
+    ):
+        folder = QStandardPaths.writableLocation(location)
+        if folder and Path(folder).is_dir():
+            return Path(folder)
+    return Path.home()
+
+
+def export_file_name(fmt: str, now: datetime) -> str:
+    """``holmtray-events-2024-03-13.csv``: dated, so exports on different days never clash."""
+    return f"holmtray-events-{now.astimezone():%Y-%m-%d}.{fmt}"
+
+
+def ask_export_path(parent: QWidget, fmt: str, *, suggested: Path) -> Path | None:
+    """Ask where to export to (``csv`` or ``json``), offering ``suggested``; ``None`` if the
+    user cancelled."""
     caption = "Export events to CSV" if fmt == "csv" else "Export events to JSON"
     pattern = "CSV files (*.csv)" if fmt == "csv" else "JSON files (*.json)"
-    name, _ = QFileDialog.getSaveFileName(parent, caption, f"holmtray-events.{fmt}", pattern)
+    name, _ = QFileDialog.getSaveFileName(parent, caption, str(suggested), pattern)
     return Path(name) if name else None
 
 
@@ -39,6 +62,7 @@ def run_export(
     path: Path,
     fmt: str,
     report: Report,
+    done: Done,
 ) -> QProgressDialog | None:
     """Export in steps on the event loop, with a progress dialog that can cancel it.
 
@@ -69,8 +93,13 @@ def run_export(
             job.abort()
             window.statusBar().showMessage("Export cancelled.", 5000)
         else:
-            job.finish()
-            window.statusBar().showMessage(f"Exported {job.written:,} events to {path}.", 8000)
+            try:
+                job.finish()
+            except OSError as exc:
+                job.abort()
+                report("Export failed", exc)
+            else:
+                done(path, job.written)
         progress.reset()
         progress.deleteLater()
 

@@ -1,10 +1,15 @@
 """The event window: the browsable, searchable history behind the tray icon.
 
 This module owns the window a person uses to look through stored events: it puts the filter
-bar, the table over :class:`~holmtray.ui.events.model.EventTableModel` and the detail pane
-together, and owns the actions on events (mark read/unread, mark all read, delete with undo,
-export), their shortcuts, and when the layout is saved and restored. It never opens a link
-itself: links go to the ``open_link`` callable it is given, which applies the link-safety rules.
+bar, the table over :class:`~holmtray.ui.events.model.EventTableModel` (sorted by a click on a
+column header), the detail pane and, with nothing to list, the empty state together, and owns
+the actions on events (mark read/unread, mark all read and delete, both with undo, export),
+their shortcuts, and when the layout is saved and restored. It never opens a link itself:
+links go to the ``open_link`` callable it is given, which applies the link-safety rules.
+``status_area`` at the top is the place for a strip about the receiver's state (the app fills
+it).
+
+A filter or search that changes, or a new sort, shows the first match selected at the top.
 
 Reading and writing are apart. The window reads through the read-only
 :class:`~holmtray.core.history.store.Store` it is given; every change (mark read/unread, mark
@@ -18,10 +23,10 @@ row for :attr:`EventWindow.MARK_READ_DELAY_MS` (so arrowing through the list doe
 everything read), or at once when its link is opened.
 
 Long histories: Ctrl+End in the list (or dragging the scroll bar to its very end) jumps to the
-oldest events instead of paging through everything in between; newer events then load above as
-the user scrolls up, a bar says so, and Ctrl+Home or its "Back to newest" button returns to
-the newest. The "N events" label counts up to :data:`~holmtray.ui.events.model.COUNT_CAP`
-matches and says "10,000+ events" beyond.
+last events (the oldest, in receive order) instead of paging through everything in between,
+selecting the last; earlier events then load above as the user scrolls up, a bar says so, and
+Ctrl+Home or its "Back to newest" button returns to the top. The "N events" label counts up to
+:data:`~holmtray.ui.events.model.COUNT_CAP` matches and says "10,000+ events" beyond.
 
 Everything from a payload is shown as plain text: labels are set to ``Qt.PlainText`` and the raw
 payload goes into a ``QPlainTextEdit``.
@@ -32,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +47,12 @@ from PySide6.QtCore import (
     QModelIndex,
     Qt,
     QTimer,
+    QUrl,
     Signal,
 )
 from PySide6.QtGui import (
     QCloseEvent,
+    QDesktopServices,
     QGuiApplication,
     QHideEvent,
 )
@@ -52,11 +60,14 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QMainWindow,
     QProgressDialog,
+    QPushButton,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from holmtray.core.clock import utc_now
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.database import StoreError
 from holmtray.core.history.query import EventQuery
@@ -66,16 +77,30 @@ from holmtray.ui.events.actions import EventActions
 from holmtray.ui.events.bars import IdsChip, OlderBar, UndoBar
 from holmtray.ui.events.detail import DetailPane
 from holmtray.ui.events.display import local_time
-from holmtray.ui.events.export_dialog import ask_export_path, run_export
+from holmtray.ui.events.empty_state import EmptyState, WebhookUrl
+from holmtray.ui.events.export_dialog import (
+    ask_export_path,
+    default_folder,
+    export_file_name,
+    run_export,
+)
 from holmtray.ui.events.filter_bar import FilterBar
 from holmtray.ui.events.layout_state import LayoutState
 from holmtray.ui.events.model import EventTableModel
 from holmtray.ui.events.table import EventTable
+from holmtray.ui.events.undo import Deleted, MarkedRead, UndoEntry
 from holmtray.ui.history_writes import HistoryWrites, Submit
+from holmtray.ui.welcome import SendTest
 
 log = logging.getLogger("holmtray.ui.events.window")
 
 OpenLink = Callable[[str, QWidget], None]
+ShowInFolder = Callable[[Path], None]
+
+
+def show_in_file_manager(path: Path) -> None:
+    """Open the folder holding ``path`` in the desktop's file manager."""
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
 
 
 class EventWindow(QMainWindow):
@@ -97,6 +122,10 @@ class EventWindow(QMainWindow):
         write: Submit,
         open_link: OpenLink,
         state_path: Path,
+        webhook_url: WebhookUrl | None = None,
+        send_test: SendTest | None = None,
+        show_in_folder: ShowInFolder = show_in_file_manager,
+        clock: Callable[[], datetime] = utc_now,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -104,29 +133,37 @@ class EventWindow(QMainWindow):
         self.writes = HistoryWrites(submit=write, parent=self)
         self.writes.failed.connect(self._show_problem)
         self._open_link = open_link
+        self._show_in_folder = show_in_folder
+        self._clock = clock
         self._ids_filter: frozenset[int] | None = None
-        self._undo: list[list[StoredEvent]] = []
+        self._undo: list[UndoEntry] = []
         self._deleting: set[int] = set()  # ids whose delete is on its way
-        self._restoring: list[StoredEvent] | None = None  # the undo entry on its way back
+        self._undoing: UndoEntry | None = None  # the undo entry on its way back
         self._export_progress: QProgressDialog | None = None
+        self._export_dir: Path | None = None  # where the last export went, this session
 
         self.setWindowTitle("holmtray — events")
         self.setWindowIcon(icons.app_icon())
         self.resize(1100, 650)
 
-        self.model = EventTableModel(store, self)
+        self.model = EventTableModel(store, self, clock=clock)
         self._build_filter_bar()
         self._build_table()
-        self.detail = DetailPane()
+        self.detail = DetailPane(clock=clock)
+        self.empty_state = EmptyState(webhook_url=webhook_url, send_test=send_test)
+        self.empty_state.clear_button.clicked.connect(self.clear_filters)
         self._build_bars()
         self._build_actions()
 
+        self.list_stack = QStackedWidget()
+        self.list_stack.addWidget(self.table)
+        self.list_stack.addWidget(self.empty_state)
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.setSpacing(0)
         top_layout.addWidget(self.older_bar)
-        top_layout.addWidget(self.table, 1)
+        top_layout.addWidget(self.list_stack, 1)
         top_layout.addWidget(self.undo_bar)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
@@ -142,11 +179,22 @@ class EventWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 4, 6, 0)
         layout.setSpacing(4)
+        self.status_area = QVBoxLayout()
+        """Empty: where the app puts a strip about receiving (e.g. "Not receiving: ...")."""
+        self.status_area.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.status_area)
         layout.addWidget(self.filter_bar)
         layout.addWidget(self.ids_chip)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self.statusBar().setSizeGripEnabled(True)
+        self.folder_button = QPushButton("Show in folder")
+        self.folder_button.setFlat(True)
+        self.folder_button.setVisible(False)
+        self.folder_button.clicked.connect(self._open_export_folder)
+        self.statusBar().addPermanentWidget(self.folder_button)
+        self.statusBar().messageChanged.connect(self._status_changed)
+        self._exported: Path | None = None
 
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -168,6 +216,8 @@ class EventWindow(QMainWindow):
         self.model.modelReset.connect(self._sync_detail)
         self.model.rowsRemoved.connect(self._sync_detail)
         self.model.showing_newest_changed.connect(self._update_older_bar)
+        for signal in (self.model.modelReset, self.model.rowsInserted, self.model.rowsRemoved):
+            signal.connect(self._update_empty)
 
         self._layout_state = LayoutState(
             path=state_path,
@@ -176,11 +226,18 @@ class EventWindow(QMainWindow):
             parts={
                 "events/splitter": self.splitter,
                 "events/detail_splitter": self.detail.splitter,
-                "events/columns": self.table.horizontalHeader(),
+                # "2": the columns of this version (an Asset column came); older widths are
+                # for other columns and are left unread.
+                "events/columns2": self.table.horizontalHeader(),
             },
+            toggles={"events/raw_json": self.detail.raw_toggle},
         )
         self._layout_state.restore()
+        # The saved header state brings a sort arrow; the order itself is not restored.
+        q = self.model.query()
+        self.table.show_sort(q.sort, ascending=q.oldest_first)
         self._update_count_label()
+        self._update_empty()
         self._update_actions()
 
     # ---- construction --------------------------------------------------------------------
@@ -203,6 +260,7 @@ class EventWindow(QMainWindow):
     def _build_table(self) -> None:
         table = EventTable(model=self.model)
         table.doubleClicked.connect(self.open_selected)
+        table.sorted.connect(self._select_first)
         # Both: the current row can change without the selection, and the other way round.
         table.selectionModel().currentRowChanged.connect(self._sync_detail)
         table.selectionModel().selectionChanged.connect(self._sync_detail)
@@ -212,7 +270,7 @@ class EventWindow(QMainWindow):
         self.undo_bar = UndoBar()
         self.undo_label = self.undo_bar.label
         self.undo_button = self.undo_bar.undo_button
-        self.undo_button.clicked.connect(self.undo_delete)
+        self.undo_button.clicked.connect(self.undo)
         self.undo_bar.dismiss_button.clicked.connect(self._dismiss_undo)
         self.older_bar = OlderBar()
         self.older_label = self.older_bar.label
@@ -239,6 +297,18 @@ class EventWindow(QMainWindow):
     def _update_older_bar(self, *args: Any) -> None:
         self.older_bar.setVisible(not self.model.showing_newest())
 
+    def _update_empty(self, *args: Any) -> None:
+        """The empty state instead of the table (and no detail pane) while nothing is listed."""
+        empty = self.model.rowCount() == 0 and not self.model.canFetchMore(QModelIndex())
+        if empty:
+            if self.model.is_filtered():
+                self.empty_state.show_no_matches()
+            else:
+                self.empty_state.show_no_events()
+        self.list_stack.setCurrentWidget(self.empty_state if empty else self.table)
+        self.detail.setVisible(not empty)
+        self._update_actions()
+
     # ---- state ---------------------------------------------------------------------------
 
     def save_state(self) -> None:
@@ -261,23 +331,31 @@ class EventWindow(QMainWindow):
     # ---- filtering -----------------------------------------------------------------------
 
     def current_query(self) -> EventQuery:
-        """The filter the widgets describe."""
-        return self.filter_bar.query(ids=self._ids_filter)
+        """The filter the widgets describe, in the order the list is sorted by."""
+        q = self.model.query()
+        filters = self.filter_bar.query(ids=self._ids_filter)
+        return dataclasses.replace(filters, sort=q.sort, oldest_first=q.oldest_first)
 
     def apply_filter_now(self) -> None:
-        """Apply the filter widgets at once (the search field otherwise waits for a pause)."""
+        """Apply the filter widgets at once (the search field otherwise waits for a pause).
+
+        The list then starts at its top, the first match selected.
+        """
         self._search_timer.stop()
         q = self.current_query()
         if q == self.model.query():
             return
-        keep = self.current_event()
         self.model.set_query(q)
-        if keep is not None and (row := self.model.row_of(keep.id)) is not None:
-            self._select_rows([row], current=row, scroll=True)
+        self._select_first()
         self._update_count_label()
 
+    def _select_first(self) -> None:
+        self.table.scrollToTop()
+        if self.model.rowCount() > 0:
+            self._select_rows([0], current=0, scroll=True)
+
     def is_filtered(self) -> bool:
-        return self.current_query() != EventQuery(limit=None)
+        return self.filter_bar.query(ids=self._ids_filter) != EventQuery(limit=None)
 
     def clear_filters(self) -> None:
         """Back to every event: clears search, kind, severity, unread and the id set."""
@@ -292,8 +370,7 @@ class EventWindow(QMainWindow):
         self._set_ids_filter(id_set, label)
         self.apply_filter_now()
         self._show_window()
-        if self.model.rowCount() > 0:
-            self._select_rows([0], current=0, scroll=True)
+        self._select_first()
 
     def clear_ids_filter(self) -> None:
         self._set_ids_filter(None, "")
@@ -368,10 +445,16 @@ class EventWindow(QMainWindow):
         self._set_read([s.id], True)
 
     def _update_actions(self, *args: Any) -> None:
+        if not hasattr(self, "_actions"):
+            return  # still being built
         selected = bool(self.table.selectionModel().selectedRows())
         s = self.current_event()
-        has_link = bool(s is not None and s.event.link)
-        self._actions.update(selected=selected, has_link=has_link, can_undo=bool(self._undo))
+        self._actions.update(
+            selected=selected,
+            has_link=bool(s is not None and s.event.link),
+            has_rows=self.model.rowCount() > 0,
+            undo=self._undo[-1].action if self._undo else None,
+        )
 
     # ---- actions -------------------------------------------------------------------------
 
@@ -435,7 +518,7 @@ class EventWindow(QMainWindow):
         self._set_read(self.selected_ids(), False)
 
     def mark_all_read(self) -> None:
-        """Mark every event matching the filter read, up to the newest one shown."""
+        """Mark every event matching the filter read, up to the newest one shown; undoable."""
         top = self.model.top_id()
         if top is None:
             return
@@ -444,17 +527,11 @@ class EventWindow(QMainWindow):
         self.writes.mark_all_read(q, done=self._all_read_stored)
 
     def _all_read_stored(self, ids: list[int]) -> None:
-        n = len(ids)
-        unread_loaded = [
-            self.model.event_at(r).id
-            for r in range(self.model.rowCount())
-            if not self.model.event_at(r).read
-        ]
-        self.model.refresh_rows(unread_loaded)
+        self._read_state_stored(ids)
         self.model.invalidate_count()
         self._update_count_label()
-        self.statusBar().showMessage(f"Marked {n:,} event{'s' if n != 1 else ''} read.", 5000)
-        self.read_state_changed.emit()
+        if ids:
+            self._push_undo(MarkedRead(ids))
 
     def delete_selected(self) -> None:
         """Delete the selected events; the undo bar (and Ctrl+Z) puts them back."""
@@ -475,39 +552,51 @@ class EventWindow(QMainWindow):
         self._deleting.difference_update(ids)
         rows = sorted(r for r in map(self.model.row_of, ids) if r is not None)
         self.model.remove_ids(ids)
-        self._undo.append(events)
-        self.undo_bar.show_deleted(len(events))
+        self._push_undo(Deleted(events))
         # Keep the keyboard flow: the row that moved into the first deleted place is selected.
         if rows and self.model.rowCount():
             row = min(rows[0], self.model.rowCount() - 1)
             self._select_rows([row], current=row, scroll=True)
         self._update_count_label()
-        self._update_actions()
         self.read_state_changed.emit()
 
-    def undo_delete(self) -> None:
-        """Restore the most recently deleted events (with their ids and read flags)."""
-        if not self._undo or self._restoring is not None:
+    def _push_undo(self, entry: UndoEntry) -> None:
+        self._undo.append(entry)
+        self.undo_bar.show_text(entry.done_text)
+        self._update_actions()
+
+    def undo(self) -> None:
+        """Undo the latest delete or "mark all read" (deleted events come back with their ids
+        and read flags; events marked read become unread again, exactly those)."""
+        if not self._undo or self._undoing is not None:
             return
-        events = self._restoring = self._undo[-1]
-        self.writes.restore(
-            events,
-            done=lambda _none: self._restored(events),
-            failed=self._restore_failed,
-        )
+        entry = self._undoing = self._undo[-1]
 
-    def _restore_failed(self, _exc: BaseException) -> None:
-        self._restoring = None  # the entry stays on the undo stack: undo may be tried again
+        def failed(_exc: BaseException) -> None:
+            self._undoing = None  # the entry stays on the stack: undo may be tried again
 
-    def _restored(self, events: list[StoredEvent]) -> None:
-        self._restoring = None
-        self._undo = [e for e in self._undo if e is not events]  # a delete may have followed
-        self.model.add_events(events)
-        rows = [r for r in (self.model.row_of(s.id) for s in events) if r is not None]
-        if rows:
-            self._select_rows(rows, current=rows[0], scroll=True)
+        if isinstance(entry, Deleted):
+            self.writes.restore(entry.events, done=lambda _none: self._undone(entry), failed=failed)
+        else:
+            self.writes.set_read(
+                entry.ids, False, done=lambda _n: self._undone(entry), failed=failed
+            )
+
+    def _undone(self, entry: UndoEntry) -> None:
+        self._undoing = None
+        self._undo = [e for e in self._undo if e is not entry]  # another may have followed
+        if isinstance(entry, Deleted):
+            self.model.add_events(entry.events)
+            rows = [r for r in (self.model.row_of(s.id) for s in entry.events) if r is not None]
+            if rows:
+                self._select_rows(rows, current=min(rows), scroll=True)
+        else:
+            self._read_timer.stop()  # the event on display is not read again behind the undo
+            self._pending_read = None
+            self.model.refresh_rows(entry.ids)
+            self.model.invalidate_count()
         if self._undo:
-            self.undo_bar.show_deleted(len(self._undo[-1]))
+            self.undo_bar.show_text(self._undo[-1].done_text)
         else:
             self.undo_bar.setVisible(False)
         self._update_count_label()
@@ -522,8 +611,10 @@ class EventWindow(QMainWindow):
     # ---- export --------------------------------------------------------------------------
 
     def export_dialog(self, fmt: str) -> None:
-        """Ask for a file name and export with a cancellable progress dialog."""
-        path = ask_export_path(self, fmt)
+        """Ask for a file name (dated, in Documents or Downloads) and export with a
+        cancellable progress dialog."""
+        folder = self._export_dir or default_folder()
+        path = ask_export_path(self, fmt, suggested=folder / export_file_name(fmt, self._clock()))
         if path is not None:
             self.start_export(path, fmt)
 
@@ -536,9 +627,25 @@ class EventWindow(QMainWindow):
             path=path,
             fmt=fmt,
             report=self._report,
+            done=self._export_done,
         )
         if progress is not None:
             self._export_progress = progress
+
+    def _export_done(self, path: Path, n: int) -> None:
+        self._export_dir = path.parent
+        self.statusBar().showMessage(f"Exported {n:,} events to {path}.", 15_000)
+        self._exported = path
+        self.folder_button.setVisible(True)  # until the message goes
+
+    def _status_changed(self, message: str) -> None:
+        if self._exported is None or not message.startswith("Exported "):
+            self.folder_button.setVisible(False)
+            self._exported = None
+
+    def _open_export_folder(self) -> None:
+        if self._exported is not None:
+            self._show_in_folder(self._exported)
 
     # ---- entry points for the app --------------------------------------------------------
 

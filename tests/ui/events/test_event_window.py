@@ -25,7 +25,7 @@ from holmtray.core.history.store import Store
 from holmtray.core.parsing.parser import parse_event
 from holmtray.core.text import show_bidi_controls
 from holmtray.ui.events import model as event_model
-from holmtray.ui.events.display import COL_RECEIVED, COL_TITLE
+from holmtray.ui.events.display import COL_COUNTS, COL_RECEIVED, COL_TITLE
 from holmtray.ui.events.model import PAGE_SIZE
 from holmtray.ui.events.window import EventWindow
 from tests.stored_events import (
@@ -309,7 +309,9 @@ def test_detail_pane_shows_every_field_as_plain_text(
     ]
     assert d.value_label("Scan", "Duration").text() == "2:41:07"
     assert d.value_label("Scan", "Findings").text() == "0 critical, 0 high, 2 medium, 1 low"
-    assert d.value_label("Event", "Attention").text() == "Needs attention"
+    assert d.value_label("Event", "Attention").text() == (
+        "Needs attention: the scan's status is “Stopped”, not Completed, and it reported 2 errors"
+    )
 
 
 def test_detail_value_labels_never_interpret_rich_text(
@@ -587,7 +589,7 @@ def test_shortcuts_are_set(make_window: Any) -> None:
     assert text["Mark unread"] == "Ctrl+U"
     assert text["Mark all read"] == "Ctrl+Shift+R"
     assert text["Delete"] == "Del"
-    assert text["Undo delete"] == "Ctrl+Z"
+    assert text["Undo"] == "Ctrl+Z"  # a delete or a "mark all read"
     assert text["Open in Security Center"] == "Return"
 
 
@@ -726,8 +728,8 @@ def test_counts_column_only_for_finished_scans(make_window: Any, store: Store) -
         ],
     )
     w = make_window(show=False)
-    assert w.model.data(w.model.index(1, 4)) == "1C 3H 5M 12L"
-    assert w.model.data(w.model.index(0, 4)) == ""
+    assert w.model.data(w.model.index(1, COL_COUNTS)) == "1 C · 3 H · 5 M · 12 L"
+    assert w.model.data(w.model.index(0, COL_COUNTS)) == ""
 
 
 def test_hiding_the_window_stops_the_read_timer(make_window: Any, store: Store, qtbot: Any) -> None:
