@@ -269,6 +269,10 @@ def cvss_text(ev: Event) -> str | None:
     return f"{score:.1f} — {vector}" if vector else f"{score:.1f}"
 
 
+ALARMING = frozenset({"Yes — a public exploit exists", "Yes — used in ransomware campaigns"})
+"""Facts that raise a ticket's urgency (the detail pane shows them in red, as "overdue")."""
+
+
 def ticket_facts(ev: Event) -> list[tuple[str, str]]:
     """The triage facts a ticket's payload carries, as (label, plain text), in triage order.
 

@@ -171,6 +171,29 @@ def order_key(s: StoredEvent, key: SortKey) -> tuple[Any, ...]:
     return (value, event_id)
 
 
+class _Reversed:
+    """Wraps a sort key so that the larger one sorts first (a descending order)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return bool(other.key < self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and self.key == other.key
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def result_key(s: StoredEvent, q: EventQuery) -> Any:
+    """A key that sorts events in the order ``q`` returns them (its sort and direction)."""
+    key = order_key(s, q.sort)
+    return key if q.oldest_first else _Reversed(key)
+
+
 def sort_sql(key: SortKey, *, prefix: str) -> str:
     """The SQL expression sorted on for ``key`` (``prefix`` qualifies the columns)."""
     if key is SortKey.RECEIVED:

@@ -2,9 +2,10 @@
 
 This module owns the roles other than the display text (:mod:`holmtray.ui.events.display`
 has that): bold for unread rows and nothing else bold; the severity colour on the severity
-column only (the kind icon is drawn in the text colour, so the two never compete); the
+column only (the kind icon is drawn in a neutral grey, so the two never compete); the
 attention mark and colour on the status; closed tickets greyed, their status struck through;
-and the escaped rich-text tooltips. :class:`CellLook` builds the fonts and brushes once.
+the escaped rich-text tooltips; and the header's roles (which way a first click sorts, what a
+header's tooltip says). :class:`CellLook` builds the fonts and brushes once.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from holmtray.ui.events.display import (
     COL_KIND,
     COL_SEVERITY,
     COL_STATUS,
-    COL_TITLE,
+    FIRST_ASCENDING,
+    HEADERS,
     NO_FINDINGS,
+    SORT_KEYS,
     cell_tooltip,
     counts_text,
     is_closed_ticket,
@@ -43,6 +46,22 @@ def severity_tint(severity: Severity) -> QColor:
 def severity_text_colour(severity: Severity) -> QColor:
     """The severity colour, darkened enough to read as text on its own tint."""
     return QColor(SEVERITY_COLORS[severity]).darker(120)
+
+
+def header_data(section: int, role: int) -> Any:
+    """A role's value for column ``section``'s header (``None``: Qt's default)."""
+    if not 0 <= section < len(HEADERS):
+        return None
+    if role == Role.DisplayRole:
+        return HEADERS[section]
+    if role == Role.InitialSortOrderRole and section in SORT_KEYS:
+        first_ascending = SORT_KEYS[section] in FIRST_ASCENDING
+        return Qt.SortOrder.AscendingOrder if first_ascending else Qt.SortOrder.DescendingOrder
+    if role == Role.ToolTipRole:
+        if section in SORT_KEYS:
+            return f"Sort by {HEADERS[section].lower()} (click again to reverse)"
+        return "Not sortable: sort by severity instead"
+    return None
 
 
 class CellLook:
@@ -89,8 +108,8 @@ class CellLook:
             return self._sev_fg[ev.severity]
         if col == COL_STATUS and ev.attention:
             return self._attention_fg
-        if is_closed_ticket(ev) and col in (COL_TITLE, COL_STATUS):
-            return self._muted  # nothing left to do: it reads as done
+        if is_closed_ticket(ev):
+            return self._muted  # nothing left to do: the row reads as done
         if col == COL_COUNTS and counts_text(ev) == NO_FINDINGS:
             return self._muted
         if col == COL_STATUS and (ev.scan_status or "").lower() == "completed":

@@ -44,6 +44,8 @@ class EventDelegate(QStyledItemDelegate):
 
     def initStyleOption(self, option: QStyleOptionViewItem, index: _Index) -> None:
         super().initStyleOption(option, index)
+        # Whole rows are selected: a focus frame around one cell of the row only distracts.
+        option.state &= ~QStyle.StateFlag.State_HasFocus
         if index.column() == COL_KIND:
             option.text = ""
             option.displayAlignment = Qt.AlignmentFlag.AlignCenter

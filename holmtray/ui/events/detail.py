@@ -36,6 +36,7 @@ from holmtray.core.clock import utc_now
 from holmtray.core.events import Event, Kind, Severity, StoredEvent
 from holmtray.core.text import show_bidi_controls
 from holmtray.core.triage import (
+    ALARMING,
     attention_reason,
     cvss_text,
     due_text,
@@ -53,6 +54,8 @@ from holmtray.ui.events.display import (
 )
 
 Rows = list[tuple[str, str | None]]
+ALARM_STYLE = "color: #b91c1c; font-weight: bold;"
+"""An overdue date, a public exploit: what should make a ticket jump the queue."""
 
 
 def _text(value: object) -> str | None:
@@ -326,6 +329,7 @@ class DetailPane(QWidget):
         self.placeholder.setVisible(not has)
         self.open_button.setEnabled(bool(has and s is not None and s.event.link))
         self.copy_button.setEnabled(bool(has and s is not None and s.event.link))
+        self.raw_toggle.setEnabled(has)
         if s is None:
             self.title.clear()
             self.meta.clear()
@@ -381,7 +385,10 @@ class DetailPane(QWidget):
             for offset, (name, text) in enumerate(extra.get(section, []), start=1):
                 value = _plain_label()
                 value.setText(show_bidi_controls(text))
+                if text in ALARMING or (name == "Due" and "overdue" in text):
+                    value.setStyleSheet(ALARM_STYLE)
                 form.insertRow(heading_row + offset, _caption(name), value)
+                form.setRowVisible(value, True)  # at once, not when the event loop next runs
                 self._values[(section, name)] = value
                 self._extra_rows[section].append(value)
 

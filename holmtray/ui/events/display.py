@@ -128,11 +128,24 @@ def is_closed_ticket(ev: Event) -> bool:
     return ev.kind is Kind.TICKET and ev.ticket.is_closed
 
 
-def title_text(ev: Event) -> str:
-    """The title, saying "closed" for a closed ticket whose title does not already say it."""
-    if is_closed_ticket(ev) and "closed" not in ev.title.lower():
-        return f"{ev.title} (closed)"
-    return ev.title
+def title_text(ev: Event, *, in_list: bool = False) -> str:
+    """The title, saying "closed" for a closed ticket whose title does not already say it.
+
+    ``in_list``: for the list, whose Asset column names the asset, a ticket title's closing
+    " on web-01" (as the parser writes it) is left out, so the rest fits; the detail pane, the
+    tooltip, notifications and exports keep the whole title.
+    """
+    title = ev.title
+    if in_list and asset_label(ev) is not None:
+        a = ev.asset
+        for where in (a.name, a.hostname, a.ipv4, a.ipv6):
+            suffix = f" on {where}"
+            if where and title.endswith(suffix) and len(title) > len(suffix):
+                title = title[: -len(suffix)]
+                break
+    if is_closed_ticket(ev) and "closed" not in title.lower():
+        return f"{title} (closed)"
+    return title
 
 
 def status_text(ev: Event) -> str:
@@ -163,7 +176,7 @@ def cell_text(s: StoredEvent, col: int, now: datetime) -> str:
     if col == COL_SEVERITY:
         return ev.severity.label
     if col == COL_TITLE:
-        return title_text(ev)
+        return title_text(ev, in_list=True)
     if col == COL_ASSET:
         return asset_label(ev) or ""
     if col == COL_COUNTS:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from holmtray.ui.welcome import ERROR_STYLE, OK_STYLE, PENDING_STYLE, SendTest
+from holmtray.ui.welcome import ERROR_STYLE, OK_STYLE, PENDING_STYLE, REACHABILITY, SendTest
 
 WebhookUrl = Callable[[], "str | None"]
 """The webhook URL to show now, or ``None`` while there is no working one."""
@@ -37,15 +37,20 @@ NO_EVENTS_HELP = (
 NO_URL = "(no webhook URL: holmtray is not receiving events)"
 NO_MATCHES = "No events match the filter"
 NO_MATCHES_HELP = "Change the search or the filters above, or clear them to see every event."
+TEXT_WIDTH = 620
+"""The column the explanation is set in: lines a reader can follow, in any window size."""
 
 
-def _label(text: str = "", *, muted: bool = False) -> QLabel:
+def _label(text: str = "", *, small: bool = False) -> QLabel:
     label = QLabel(text)
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setWordWrap(True)
     label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-    if muted:
-        label.setEnabled(False)
+    if small:
+        font = QFont(label.font())
+        font.setPointSizeF(font.pointSizeF() * 0.9)
+        label.setFont(font)
+        label.setStyleSheet(PENDING_STYLE)  # the palette's quieter text colour
     return label
 
 
@@ -72,11 +77,11 @@ class EmptyState(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.4)
         font.setBold(True)
         self.heading.setFont(font)
-        self.help = _label(muted=True)
+        self.help = _label()
+        self.reachability = _label(REACHABILITY, small=True)
 
         self.url_edit = QLineEdit()
         self.url_edit.setReadOnly(True)
-        self.url_edit.setMinimumWidth(420)
         self.copy_button = QPushButton("Copy")
         self.copy_button.clicked.connect(self._copy)
         self.send_button = QPushButton("Send test event")
@@ -86,27 +91,39 @@ class EmptyState(QWidget):
         self.clear_button = QPushButton("Clear filters")
 
         url_row = QHBoxLayout()
-        url_row.addStretch(1)
-        url_row.addWidget(self.url_edit, 4)
+        url_row.setContentsMargins(0, 0, 0, 0)
+        url_row.addWidget(self.url_edit, 1)
         url_row.addWidget(self.copy_button)
-        url_row.addStretch(1)
+        self._url_row = QWidget()
+        self._url_row.setLayout(url_row)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.clear_button)
         buttons.addStretch(1)
-        self._url_row = QWidget()
-        self._url_row.setLayout(url_row)
 
+        column = QWidget()
+        column.setMaximumWidth(TEXT_WIDTH)
+        inner = QVBoxLayout(column)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.setSpacing(10)
+        inner.addWidget(self.heading)
+        inner.addWidget(self.help)
+        inner.addSpacing(4)
+        inner.addWidget(self._url_row)
+        inner.addLayout(buttons)
+        inner.addWidget(self.result_label)
+        inner.addSpacing(8)
+        inner.addWidget(self.reachability)
+
+        centred = QHBoxLayout()
+        centred.addStretch(1)
+        centred.addWidget(column, 100)  # as wide as it may be, up to TEXT_WIDTH
+        centred.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 24, 24, 24)
-        layout.setSpacing(10)
         layout.addStretch(1)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.help)
-        layout.addWidget(self._url_row)
-        layout.addLayout(buttons)
-        layout.addWidget(self.result_label)
+        layout.addLayout(centred)
         layout.addStretch(2)
 
         self._test_finished.connect(self._show_result)
@@ -119,6 +136,7 @@ class EmptyState(QWidget):
         self.heading.setText(NO_EVENTS)
         self.help.setText(NO_EVENTS_HELP)
         self._url_row.setVisible(True)
+        self.reachability.setVisible(True)
         self.send_button.setVisible(True)
         self.clear_button.setVisible(False)
         self.refresh_url()
@@ -128,6 +146,7 @@ class EmptyState(QWidget):
         self.heading.setText(NO_MATCHES)
         self.help.setText(NO_MATCHES_HELP)
         self._url_row.setVisible(False)
+        self.reachability.setVisible(False)
         self.send_button.setVisible(False)
         self.result_label.clear()
         self.clear_button.setVisible(True)

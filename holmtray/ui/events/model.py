@@ -45,12 +45,12 @@ from holmtray.core.history.query import (
     SortKey,
     SortPosition,
     matches,
-    order_key,
+    result_key,
     sort_position,
 )
 from holmtray.core.history.store import Store
-from holmtray.ui.events.cells import CellLook
-from holmtray.ui.events.display import FIRST_ASCENDING, HEADERS, SORT_KEYS, cell_text
+from holmtray.ui.events.cells import CellLook, header_data
+from holmtray.ui.events.display import HEADERS, SORT_KEYS, cell_text
 
 EventRole = int(Qt.ItemDataRole.UserRole) + 1
 """Returns the row's :class:`StoredEvent`."""
@@ -69,23 +69,6 @@ _ID_CHUNK = 5000
 """Ids per store query when re-reading rows, to keep each statement's parameter small."""
 
 _Index = QModelIndex | QPersistentModelIndex
-
-
-class _Reversed:
-    """Wraps a sort key so that the larger one sorts first (a descending order)."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, key: Any) -> None:
-        self.key = key
-
-    def __lt__(self, other: _Reversed) -> bool:
-        return bool(other.key < self.key)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Reversed) and self.key == other.key
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 def _runs(rows: Iterable[int]) -> list[tuple[int, int]]:
@@ -214,8 +197,7 @@ class EventTableModel(QAbstractTableModel):
 
     def _key(self, s: StoredEvent) -> Any:
         """A key that is ascending in the order the rows are shown."""
-        key = order_key(s, self._query.sort)
-        return key if self._query.oldest_first else _Reversed(key)
+        return result_key(s, self._query)
 
     def _position(self, s: StoredEvent | None) -> SortPosition | None:
         return sort_position(s, self._query.sort) if s is not None else None
@@ -465,18 +447,9 @@ class EventTableModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(HEADERS):
+        if orientation != Qt.Orientation.Horizontal:
             return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
-        if role == Qt.ItemDataRole.InitialSortOrderRole and section in SORT_KEYS:
-            first_ascending = SORT_KEYS[section] in FIRST_ASCENDING
-            return Qt.SortOrder.AscendingOrder if first_ascending else Qt.SortOrder.DescendingOrder
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if section in SORT_KEYS:
-                return f"Sort by {HEADERS[section].lower()} (click again to reverse)"
-            return "Not sortable: sort by severity instead"
-        return None
+        return header_data(section, role)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.parent().isValid():

@@ -13,11 +13,13 @@ Ctrl+End select the row they reach, so Enter opens it.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
     QAbstractItemModel,
     QEvent,
+    QItemSelection,
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
@@ -25,7 +27,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QKeyEvent, QWheelEvent
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractSlider,
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from holmtray.core.events import StoredEvent
 from holmtray.core.history.query import SortKey
 from holmtray.ui.events.delegate import EventDelegate, chips_width
 from holmtray.ui.events.display import (
@@ -49,6 +52,9 @@ from holmtray.ui.events.display import (
 from holmtray.ui.events.model import EventTableModel
 
 _JUMP_KEYS = (Qt.Key.Key_Home, Qt.Key.Key_End)
+ROOM_FOR_TITLES = 500
+"""Pixels the title column keeps before the asset column grows into a wider window."""
+ASSET_GROWTH_MAX = 120
 
 
 class EventTable(QTableView):
@@ -112,19 +118,53 @@ class EventTable(QTableView):
         header.setStretchLastSection(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setMinimumSectionSize(28)
-        pad = 24  # the cell's margins and the header's sort arrow
+        # Sized for unread (bold) text, so that the title gets the rest: about 500 px at the
+        # window's default width, enough for a ticket's title with its asset.
+        bold = QFont(self.font())
+        bold.setBold(True)
+        bfm = QFontMetrics(bold)
+        pad = 8  # the cell's margins
+        arrow = 14  # the header's sort arrow
         widths = {
-            COL_RECEIVED: fm.horizontalAdvance("Yesterday 00:00") + pad,
-            COL_KIND: 40,
-            COL_SEVERITY: fm.horizontalAdvance("Critical") + pad + 8,
-            COL_ASSET: fm.horizontalAdvance("web-01.corp.example") + pad,
-            COL_COUNTS: chips_width(fm, ["1 C", "3 H", "12 M"]) + 12,
-            COL_STATUS: fm.horizontalAdvance("Completed") + pad + 20,  # + the attention mark
+            COL_RECEIVED: bfm.horizontalAdvance("Yesterday 00:00") + pad,
+            COL_KIND: 36,
+            COL_SEVERITY: max(bfm.horizontalAdvance("Critical"), fm.horizontalAdvance("Severity"))
+            + pad
+            + arrow,
+            COL_ASSET: bfm.horizontalAdvance("web-01.corp.example") + pad,
+            # Three chips; a fourth (the lows) is left to the tooltip when there is no room.
+            COL_COUNTS: chips_width(fm, ["1 C", "3 H", "5 M"]) + pad,
+            COL_STATUS: bfm.horizontalAdvance("Completed") + pad + 20,  # + the attention mark
         }
         for col, width in widths.items():
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(col, width)
         header.setSectionResizeMode(COL_TITLE, QHeaderView.ResizeMode.Stretch)
+        self._asset_width = widths[COL_ASSET]
+        self._asset_auto = True  # until the user sizes the column
+        self._sizing = False
+        header.sectionResized.connect(self._section_resized)
+
+    def _section_resized(self, column: int, _old: int, _new: int) -> None:
+        if column == COL_ASSET and not self._sizing:
+            self._asset_auto = False
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if not self._asset_auto:
+            return
+        # Wider than the default window, the asset shares the room the title does not need.
+        header = self.horizontalHeader()
+        others = sum(
+            header.sectionSize(c) for c in range(header.count()) if c not in (COL_TITLE, COL_ASSET)
+        )
+        spare = self.viewport().width() - others - self._asset_width - ROOM_FOR_TITLES
+        width = self._asset_width + max(0, min(spare * 2 // 5, ASSET_GROWTH_MAX))
+        self._sizing = True
+        try:
+            header.resizeSection(COL_ASSET, width)
+        finally:
+            self._sizing = False
 
     # ---- sorting -------------------------------------------------------------------------
 
@@ -150,6 +190,33 @@ class EventTable(QTableView):
         model.sort(column, order)
         self.scrollToTop()
         self.sorted.emit()
+
+    # ---- selection -----------------------------------------------------------------------
+
+    def current_event(self) -> StoredEvent | None:
+        """The current row's event, if that row is selected (else nothing is being read)."""
+        model = self._event_model()
+        sm = self.selectionModel()
+        index = sm.currentIndex()
+        if model is None or not index.isValid() or not sm.isRowSelected(index.row()):
+            return None
+        return model.event_at(index.row())
+
+    def selected_rows(self) -> list[int]:
+        return sorted(i.row() for i in self.selectionModel().selectedRows())
+
+    def select_rows(self, rows: Sequence[int], *, current: int, scroll: bool) -> None:
+        """Select exactly ``rows`` (whole rows), ``current`` the current one."""
+        model = self.model()
+        selection = QItemSelection()
+        last_col = model.columnCount() - 1
+        for r in rows:
+            selection.select(model.index(r, 0), model.index(r, last_col))
+        flags = QItemSelectionModel.SelectionFlag
+        self.selectionModel().select(selection, flags.ClearAndSelect | flags.Rows)
+        self.selectionModel().setCurrentIndex(model.index(current, 0), flags.NoUpdate)
+        if scroll:
+            self.scrollTo(model.index(current, 0))
 
     def _event_model(self) -> EventTableModel | None:
         model = self.model()

@@ -4,12 +4,10 @@ This module owns the window a person uses to look through stored events: it puts
 bar, the table over :class:`~holmtray.ui.events.model.EventTableModel` (sorted by a click on a
 column header), the detail pane and, with nothing to list, the empty state together, and owns
 the actions on events (mark read/unread, mark all read and delete, both with undo, export),
-their shortcuts, and when the layout is saved and restored. It never opens a link itself:
-links go to the ``open_link`` callable it is given, which applies the link-safety rules.
-``status_area`` at the top is the place for a strip about the receiver's state (the app fills
-it).
-
-A filter or search that changes, or a new sort, shows the first match selected at the top.
+their shortcuts, and when the layout is saved and restored. Links go to the ``open_link``
+callable it is given, which applies the link-safety rules. ``status_area`` at the top is the
+place for a strip about the receiver's state (the app fills it). A filter or search that
+changes, or a new sort, shows the first match selected at the top.
 
 Reading and writing are apart. The window reads through the read-only
 :class:`~holmtray.core.history.store.Store` it is given; every change (mark read/unread, mark
@@ -42,17 +40,13 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QItemSelection,
-    QItemSelectionModel,
     QModelIndex,
     Qt,
     QTimer,
-    QUrl,
     Signal,
 )
 from PySide6.QtGui import (
     QCloseEvent,
-    QDesktopServices,
     QGuiApplication,
     QHideEvent,
 )
@@ -60,7 +54,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QMainWindow,
     QProgressDialog,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -78,29 +71,18 @@ from holmtray.ui.events.bars import IdsChip, OlderBar, UndoBar
 from holmtray.ui.events.detail import DetailPane
 from holmtray.ui.events.display import local_time
 from holmtray.ui.events.empty_state import EmptyState, WebhookUrl
-from holmtray.ui.events.export_dialog import (
-    ask_export_path,
-    default_folder,
-    export_file_name,
-    run_export,
-)
+from holmtray.ui.events.export_dialog import ExportFlow, ShowInFolder, show_in_file_manager
 from holmtray.ui.events.filter_bar import FilterBar
 from holmtray.ui.events.layout_state import LayoutState
 from holmtray.ui.events.model import EventTableModel
 from holmtray.ui.events.table import EventTable
-from holmtray.ui.events.undo import Deleted, MarkedRead, UndoEntry
+from holmtray.ui.events.undo import Deleted, MarkedRead, UndoEntry, UndoStack
 from holmtray.ui.history_writes import HistoryWrites, Submit
 from holmtray.ui.welcome import SendTest
 
 log = logging.getLogger("holmtray.ui.events.window")
 
 OpenLink = Callable[[str, QWidget], None]
-ShowInFolder = Callable[[Path], None]
-
-
-def show_in_file_manager(path: Path) -> None:
-    """Open the folder holding ``path`` in the desktop's file manager."""
-    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
 
 
 class EventWindow(QMainWindow):
@@ -133,14 +115,9 @@ class EventWindow(QMainWindow):
         self.writes = HistoryWrites(submit=write, parent=self)
         self.writes.failed.connect(self._show_problem)
         self._open_link = open_link
-        self._show_in_folder = show_in_folder
         self._clock = clock
         self._ids_filter: frozenset[int] | None = None
-        self._undo: list[UndoEntry] = []
         self._deleting: set[int] = set()  # ids whose delete is on its way
-        self._undoing: UndoEntry | None = None  # the undo entry on its way back
-        self._export_progress: QProgressDialog | None = None
-        self._export_dir: Path | None = None  # where the last export went, this session
 
         self.setWindowTitle("holmtray — events")
         self.setWindowIcon(icons.app_icon())
@@ -188,21 +165,19 @@ class EventWindow(QMainWindow):
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self.statusBar().setSizeGripEnabled(True)
-        self.folder_button = QPushButton("Show in folder")
-        self.folder_button.setFlat(True)
-        self.folder_button.setVisible(False)
-        self.folder_button.clicked.connect(self._open_export_folder)
-        self.statusBar().addPermanentWidget(self.folder_button)
-        self.statusBar().messageChanged.connect(self._status_changed)
-        self._exported: Path | None = None
+        self.exports = ExportFlow(
+            window=self,
+            store=store,
+            query=self.model.query,
+            report=self._report,
+            clock=clock,
+            show_in_folder=show_in_folder,
+        )
+        self.folder_button = self.exports.folder_button
 
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(self.SEARCH_DEBOUNCE_MS)
+        self._search_timer = QTimer(self, singleShot=True, interval=self.SEARCH_DEBOUNCE_MS)
         self._search_timer.timeout.connect(self.apply_filter_now)
-        self._read_timer = QTimer(self)
-        self._read_timer.setSingleShot(True)
-        self._read_timer.setInterval(self.MARK_READ_DELAY_MS)
+        self._read_timer = QTimer(self, singleShot=True, interval=self.MARK_READ_DELAY_MS)
         self._read_timer.timeout.connect(self._mark_current_read)
         self._pending_read: int | None = None
 
@@ -240,9 +215,7 @@ class EventWindow(QMainWindow):
         self._update_empty()
         self._update_actions()
 
-    # ---- construction --------------------------------------------------------------------
-
-    # The parts' widgets and actions are reachable as the window's attributes as well
+    # ---- construction: the parts' widgets and actions are the window's attributes as well
     # (w.search, w.undo_button, w.act_read, ...): the app and the tests use them from here.
 
     def _build_filter_bar(self) -> None:
@@ -270,8 +243,9 @@ class EventWindow(QMainWindow):
         self.undo_bar = UndoBar()
         self.undo_label = self.undo_bar.label
         self.undo_button = self.undo_bar.undo_button
-        self.undo_button.clicked.connect(self.undo)
-        self.undo_bar.dismiss_button.clicked.connect(self._dismiss_undo)
+        self.undo_stack = UndoStack(
+            writes=self.writes, bar=self.undo_bar, undone=self._undone, changed=self._update_actions
+        )
         self.older_bar = OlderBar()
         self.older_label = self.older_bar.label
         self.newest_button = self.older_bar.newest_button
@@ -300,11 +274,12 @@ class EventWindow(QMainWindow):
     def _update_empty(self, *args: Any) -> None:
         """The empty state instead of the table (and no detail pane) while nothing is listed."""
         empty = self.model.rowCount() == 0 and not self.model.canFetchMore(QModelIndex())
+        nothing_stored = empty and not self.model.is_filtered()
         if empty:
-            if self.model.is_filtered():
-                self.empty_state.show_no_matches()
-            else:
+            if nothing_stored:
                 self.empty_state.show_no_events()
+            else:
+                self.empty_state.show_no_matches()
         self.list_stack.setCurrentWidget(self.empty_state if empty else self.table)
         self.detail.setVisible(not empty)
         self._update_actions()
@@ -392,28 +367,16 @@ class EventWindow(QMainWindow):
     # ---- selection and detail ------------------------------------------------------------
 
     def current_event(self) -> StoredEvent | None:
-        index = self.table.selectionModel().currentIndex()
-        if not index.isValid() or not self.table.selectionModel().isRowSelected(index.row()):
-            return None
-        return self.model.event_at(index.row())
+        return self.table.current_event()
 
     def selected_rows(self) -> list[int]:
-        return sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return self.table.selected_rows()
 
     def selected_ids(self) -> list[int]:
         return self.model.ids_for_rows(self.selected_rows())
 
     def _select_rows(self, rows: Sequence[int], *, current: int, scroll: bool) -> None:
-        sm = self.table.selectionModel()
-        selection = QItemSelection()
-        last_col = self.model.columnCount() - 1
-        for r in rows:
-            selection.select(self.model.index(r, 0), self.model.index(r, last_col))
-        flags = QItemSelectionModel.SelectionFlag
-        sm.select(selection, flags.ClearAndSelect | flags.Rows)
-        sm.setCurrentIndex(self.model.index(current, 0), flags.NoUpdate)
-        if scroll:
-            self.table.scrollTo(self.model.index(current, 0))
+        self.table.select_rows(rows, current=current, scroll=scroll)
 
     def _sync_detail(self, *args: Any) -> None:
         """Show the current event (if selected) and start its read timer when it changed."""
@@ -453,7 +416,7 @@ class EventWindow(QMainWindow):
             selected=selected,
             has_link=bool(s is not None and s.event.link),
             has_rows=self.model.rowCount() > 0,
-            undo=self._undo[-1].action if self._undo else None,
+            undo=latest.action if (latest := self.undo_stack.latest) is not None else None,
         )
 
     # ---- actions -------------------------------------------------------------------------
@@ -531,7 +494,7 @@ class EventWindow(QMainWindow):
         self.model.invalidate_count()
         self._update_count_label()
         if ids:
-            self._push_undo(MarkedRead(ids))
+            self.undo_stack.push(MarkedRead(ids))
 
     def delete_selected(self) -> None:
         """Delete the selected events; the undo bar (and Ctrl+Z) puts them back."""
@@ -552,7 +515,7 @@ class EventWindow(QMainWindow):
         self._deleting.difference_update(ids)
         rows = sorted(r for r in map(self.model.row_of, ids) if r is not None)
         self.model.remove_ids(ids)
-        self._push_undo(Deleted(events))
+        self.undo_stack.push(Deleted(events))
         # Keep the keyboard flow: the row that moved into the first deleted place is selected.
         if rows and self.model.rowCount():
             row = min(rows[0], self.model.rowCount() - 1)
@@ -560,31 +523,12 @@ class EventWindow(QMainWindow):
         self._update_count_label()
         self.read_state_changed.emit()
 
-    def _push_undo(self, entry: UndoEntry) -> None:
-        self._undo.append(entry)
-        self.undo_bar.show_text(entry.done_text)
-        self._update_actions()
-
     def undo(self) -> None:
         """Undo the latest delete or "mark all read" (deleted events come back with their ids
         and read flags; events marked read become unread again, exactly those)."""
-        if not self._undo or self._undoing is not None:
-            return
-        entry = self._undoing = self._undo[-1]
-
-        def failed(_exc: BaseException) -> None:
-            self._undoing = None  # the entry stays on the stack: undo may be tried again
-
-        if isinstance(entry, Deleted):
-            self.writes.restore(entry.events, done=lambda _none: self._undone(entry), failed=failed)
-        else:
-            self.writes.set_read(
-                entry.ids, False, done=lambda _n: self._undone(entry), failed=failed
-            )
+        self.undo_stack.undo()
 
     def _undone(self, entry: UndoEntry) -> None:
-        self._undoing = None
-        self._undo = [e for e in self._undo if e is not entry]  # another may have followed
         if isinstance(entry, Deleted):
             self.model.add_events(entry.events)
             rows = [r for r in (self.model.row_of(s.id) for s in entry.events) if r is not None]
@@ -595,57 +539,22 @@ class EventWindow(QMainWindow):
             self._pending_read = None
             self.model.refresh_rows(entry.ids)
             self.model.invalidate_count()
-        if self._undo:
-            self.undo_bar.show_text(self._undo[-1].done_text)
-        else:
-            self.undo_bar.setVisible(False)
         self._update_count_label()
-        self._update_actions()
         self.read_state_changed.emit()
-
-    def _dismiss_undo(self) -> None:
-        self._undo.clear()
-        self.undo_bar.setVisible(False)
-        self._update_actions()
 
     # ---- export --------------------------------------------------------------------------
 
     def export_dialog(self, fmt: str) -> None:
-        """Ask for a file name (dated, in Documents or Downloads) and export with a
-        cancellable progress dialog."""
-        folder = self._export_dir or default_folder()
-        path = ask_export_path(self, fmt, suggested=folder / export_file_name(fmt, self._clock()))
-        if path is not None:
-            self.start_export(path, fmt)
+        """Ask where to (a dated file in Documents or Downloads), then export with progress."""
+        self.exports.ask(fmt)
 
     def start_export(self, path: Path, fmt: str) -> None:
-        """Export in steps on the event loop, with a progress dialog that can cancel it."""
-        progress = run_export(
-            window=self,
-            store=self._store,
-            query=self.model.query(),
-            path=path,
-            fmt=fmt,
-            report=self._report,
-            done=self._export_done,
-        )
-        if progress is not None:
-            self._export_progress = progress
+        """Export to ``path`` in steps on the event loop, with a progress dialog."""
+        self.exports.start(path, fmt)
 
-    def _export_done(self, path: Path, n: int) -> None:
-        self._export_dir = path.parent
-        self.statusBar().showMessage(f"Exported {n:,} events to {path}.", 15_000)
-        self._exported = path
-        self.folder_button.setVisible(True)  # until the message goes
-
-    def _status_changed(self, message: str) -> None:
-        if self._exported is None or not message.startswith("Exported "):
-            self.folder_button.setVisible(False)
-            self._exported = None
-
-    def _open_export_folder(self) -> None:
-        if self._exported is not None:
-            self._show_in_folder(self._exported)
+    @property
+    def _export_progress(self) -> QProgressDialog | None:
+        return self.exports.progress
 
     # ---- entry points for the app --------------------------------------------------------
 

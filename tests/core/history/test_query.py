@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from holmtray.core.history.query import (
     matches,
     order_key,
     page_sql,
+    result_key,
     sort_position,
 )
 from holmtray.core.history.store import NewEvent, Store
@@ -235,6 +237,9 @@ def test_store_and_order_key_sort_alike_and_keyset_pages_add_up(
         reverse=not ascending,
     )
     assert by_sql == [s.id for s in by_python]
+    # The same order by the key that places rows in the event window (direction included).
+    shuffled = random.Random(7).sample(by_python, len(by_python))
+    assert by_sql == [s.id for s in sorted(shuffled, key=lambda s: result_key(s, q))]
     # Keyset paging: each page starts after the last row of the one before, in any order.
     by_id = {s.id: s for s in stored}
     for size in (1, 4, 7):
