@@ -238,15 +238,16 @@ def test_sorting_a_million_events_walks_an_index_page_by_page(
                 assert loaded == list(range(1_000_000, 1_000_000 - 5 * 4 * PAGE_SIZE, -5))
             else:
                 hosts = [w.model.event_at(r).event.asset.hostname for r in range(4 * PAGE_SIZE)]
-                assert hosts[0] == "host1.example"
+                assert hosts[0] == "host0.example"
                 assert hosts == sorted(hosts, key=lambda h: (h or "").lower())
-        # Ctrl+End: the last page, in one step; the last row (an event without an asset,
-        # the oldest of them) selected.
+        # Ctrl+End: the last page, in one step, its last row selected: the events without an
+        # asset come last, ties in id order, so the newest of them (event 999,999).
         w.table.setFocus()
         QTest.keyClick(w.table, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
         current = w.current_event()
         assert current is not None
-        assert current.id == 1  # event 0: no asset, the first id
+        assert current.id == 1_000_000
+        assert current.event.asset.hostname is None
         assert w.model.rowCount() == PAGE_SIZE
         # Every ordered read went through an index, stopped by LIMIT: no sort of a million.
         con = sqlite3.connect(f"file:{million}?mode=ro", uri=True)
@@ -255,7 +256,11 @@ def test_sorting_a_million_events_walks_an_index_page_by_page(
         for sql in pages:
             plan = " | ".join(str(r[3]) for r in con.execute(f"EXPLAIN QUERY PLAN {sql}"))
             assert "TEMP B-TREE" not in plan, (sql, plan)
-            assert "INDEX" in plan or "INTEGER PRIMARY KEY" in plan, plan
+            # An index, or the rowid itself (receive order) walked from where the page starts.
+            assert "INDEX" in plan or "INTEGER PRIMARY KEY" in plan or plan == "SCAN e", plan
+        # ... among them the sorted pages: by severity, and by the asset expression.
+        assert any("ORDER BY e.severity DESC, e.id DESC" in sql for sql in pages)
+        assert any("ORDER BY coalesce(e.hostname, e.ipv4, e.asset_name" in sql for sql in pages)
         con.close()
     finally:
         store.close()
