@@ -7,7 +7,6 @@ import html
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,13 +52,6 @@ from tests.stored_events import (
 pytestmark = pytest.mark.usefixtures("qapp")
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "events.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ writer on its own thread; a change shows once the writer has stored it, so the t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QAbstractSlider, QApplication, QWidget
+from PySide6.QtWidgets import QAbstractSlider
 
 from holmtray.core.events import Counts, Kind, Severity, StoredEvent
 from holmtray.core.history.query import EventQuery
@@ -38,78 +37,7 @@ from tests.stored_events import (
     store_mixed,
     varied_events,
 )
-from tests.ui.writer_thread import WriterThread
-
-
-class LinkRecorder:
-    """Stands in for the app's safe link opener."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, QWidget]] = []
-
-    def __call__(self, url: str, parent: QWidget) -> None:
-        self.calls.append((url, parent))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "events.db")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def writes(store: Store, tmp_path: Path) -> Iterator[WriterThread]:
-    """The writer every change from the window goes through."""
-    w = WriterThread(tmp_path / "events.db")
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def gui_store(store: Store, tmp_path: Path) -> Iterator[Store]:
-    """The window's own connection: read-only, as in the app."""
-    s = Store.open(tmp_path / "events.db", readonly=True, check=False)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def links() -> LinkRecorder:
-    return LinkRecorder()
-
-
-@pytest.fixture
-def make_window(
-    qtbot: Any,
-    gui_store: Store,
-    writes: WriterThread,
-    links: LinkRecorder,
-    tmp_path: Path,
-) -> Iterator[Any]:
-    made: list[EventWindow] = []
-
-    def make(*, show: bool = True, state_path: Path | None = None) -> EventWindow:
-        w = EventWindow(
-            store=gui_store,
-            write=writes.write,
-            open_link=links,
-            state_path=state_path or tmp_path / "window.ini",
-        )
-        qtbot.addWidget(w)
-        made.append(w)
-        if show:
-            with qtbot.waitExposed(w):
-                w.show()
-            # Window shortcuts (Esc, Ctrl+Z, ...) only fire in the active window.
-            w.activateWindow()
-            qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=2000)
-            w.table.setFocus()
-        return w
-
-    yield make
-    # Answers still on their way are handled before the writer and the store close.
-    qtbot.waitUntil(lambda: all(w.writes.pending == 0 for w in made), timeout=10_000)
+from tests.ui.events.conftest import LinkRecorder
 
 
 def select(w: EventWindow, row: int) -> None:

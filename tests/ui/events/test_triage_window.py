@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import html
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel, QPoint, QStandardPaths, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from holmtray.core.events import Kind, Severity, StoredEvent
 from holmtray.core.history.query import EventQuery, SortKey
@@ -54,27 +54,6 @@ NOW = datetime(2024, 4, 16, 15, 30, tzinfo=UTC)
 URL = "https://holm.example.org:8747/hook/T0ken-0123456789abcdef"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "events.db")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def writes(store: Store, tmp_path: Path) -> Iterator[WriterThread]:
-    w = WriterThread(tmp_path / "events.db")
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def gui_store(store: Store, tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "events.db", readonly=True, check=False)
-    yield s
-    s.close()
-
-
 class Recorder:
     """Stands in for the app's callables (open a link, show a folder, send a test)."""
 
@@ -86,32 +65,14 @@ class Recorder:
 
 
 @pytest.fixture
-def make_window(
-    qtbot: Any, gui_store: Store, writes: WriterThread, tmp_path: Path
-) -> Iterator[Callable[..., EventWindow]]:
-    made: list[EventWindow] = []
+def make_window(make_window: Any) -> Callable[..., EventWindow]:
+    """The event tests' windows, with the clock at :data:`NOW`."""
 
-    def make(*, show: bool = True, state_path: Path | None = None, **kw: Any) -> EventWindow:
-        kw.setdefault("open_link", Recorder())
+    def make(**kw: Any) -> EventWindow:
         kw.setdefault("clock", lambda: NOW)
-        w = EventWindow(
-            store=gui_store,
-            write=writes.write,
-            state_path=state_path or tmp_path / "window.ini",
-            **kw,
-        )
-        qtbot.addWidget(w)
-        made.append(w)
-        if show:
-            with qtbot.waitExposed(w):
-                w.show()
-            w.activateWindow()
-            qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=2000)
-            w.table.setFocus()
-        return w
+        return make_window(**kw)  # type: ignore[no-any-return]
 
-    yield make
-    qtbot.waitUntil(lambda: all(w.writes.pending == 0 for w in made), timeout=10_000)
+    return make
 
 
 def select(w: EventWindow, row: int) -> None:
