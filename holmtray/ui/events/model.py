@@ -495,20 +495,15 @@ class EventTableModel(QAbstractTableModel):
         """Insert newly committed (or restored) events that match the filter; returns how many
         matched (and were added to the match count).
 
-        Events after the loaded rows are left for ``fetchMore`` to bring; events already
-        shown are skipped; so are, though counted, events before the first row when it is not
-        the first match (:meth:`fetch_newer` or going back to the first page brings them).
-        Events land where they belong in the order, in one ``beginInsertRows`` per place, so a
-        view keeps its selection. When the filter includes a full-text search, which only the
-        store can evaluate, the candidates are re-read from it by id with the filter applied.
+        Events after the loaded rows are left for ``fetchMore`` to bring (counted if they are
+        new: a sorted list can have a new event anywhere); events already shown are skipped;
+        so are, though counted, events before the first row when it is not the first match
+        (:meth:`fetch_newer` or going back to the first page brings them). Events land where
+        they belong in the order, in one ``beginInsertRows`` per place, so a view keeps its
+        selection. When the filter includes a full-text search, which only the store can
+        evaluate, the candidates are re-read from it by id with the filter applied.
         """
-        last = self._last()
-        cut = self._key(last) if (last is not None and not self._exhausted) else None
-        candidates = {
-            s.id: s
-            for s in events
-            if self.row_of(s.id) is None and (cut is None or self._key(s) < cut)
-        }
+        candidates = {s.id: s for s in events if self.row_of(s.id) is None}
         if not candidates:
             return 0
         fresh: list[StoredEvent]
@@ -516,9 +511,17 @@ class EventTableModel(QAbstractTableModel):
             fresh = self._query_ids(frozenset(candidates), filtered=True)
         else:
             fresh = [s for s in candidates.values() if matches(self._query, s)]
-        if not fresh:
-            return 0
-        counted = len(fresh)
+        last = self._last()
+        if last is not None and not self._exhausted:
+            cut = self._key(last)
+            later = [s for s in fresh if not self._key(s) < cut]
+            fresh = [s for s in fresh if self._key(s) < cut]
+        else:
+            later = []
+        # Of the events after the loaded rows, only new ones are new matches (a restored one
+        # was never taken off the count).
+        horizon = self._horizon or 0
+        counted = len(fresh) + sum(1 for s in later if s.id > horizon)
         if self._count is not None:
             self._count += counted
         first = self._first()
