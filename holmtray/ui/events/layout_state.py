@@ -65,10 +65,14 @@ class LayoutState:
         if s.status() != QSettings.Status.NoError:
             log.warning("cannot save the event window layout to %s", self._path)
 
-    def restore(self) -> None:
-        """Apply what the file holds; a missing file or key leaves that part as it is."""
+    def restore(self) -> set[str]:
+        """Apply what the file holds; a missing file or key leaves that part as it is.
+
+        Returns the keys of the parts and toggles it applied.
+        """
+        restored: set[str] = set()
         if not self._path.exists():
-            return
+            return restored
         s = self._settings()
 
         def get(key: str) -> QByteArray | None:
@@ -79,9 +83,11 @@ class LayoutState:
         if (geometry := get(self._geometry_key)) is not None:
             self._window.restoreGeometry(geometry)
         for key, part in self._parts.items():
-            if (state := get(key)) is not None:
-                part.restoreState(state)
+            if (state := get(key)) is not None and part.restoreState(state):
+                restored.add(key)
         for key, button in self._toggles.items():
             value = s.value(key)
             if value in ("on", "off"):
                 button.setChecked(value == "on")
+                restored.add(key)
+        return restored

@@ -145,6 +145,10 @@ class EventTable(QTableView):
         self._sizing = False
         header.sectionResized.connect(self._section_resized)
 
+    def keep_column_widths(self) -> None:
+        """The widths were set (restored from the last session): do not size the asset's."""
+        self._asset_auto = False
+
     def _section_resized(self, column: int, _old: int, _new: int) -> None:
         if column == COL_ASSET and not self._sizing:
             self._asset_auto = False

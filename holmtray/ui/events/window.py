@@ -207,8 +207,17 @@ class EventWindow(QMainWindow):
             },
             toggles={"events/raw_json": self.detail.raw_toggle},
         )
-        self._layout_state.restore()
-        # The saved header state brings a sort arrow; the order itself is not restored.
+        # The saved header state brings its sort arrow, and restoring it says so: the list
+        # would sort. It opens in receive order instead, the newest first, whatever the last
+        # session's sort was (a notification's event is then where one expects it).
+        header = self.table.horizontalHeader()
+        blocked = header.blockSignals(True)
+        try:
+            restored = self._layout_state.restore()
+        finally:
+            header.blockSignals(blocked)
+        if "events/columns2" in restored:
+            self.table.keep_column_widths()
         q = self.model.query()
         self.table.show_sort(q.sort, ascending=q.oldest_first)
         self._update_count_label()

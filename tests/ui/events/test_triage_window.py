@@ -227,6 +227,23 @@ def test_sorting_a_million_events_walks_an_index_page_by_page(
         store.close()
 
 
+def test_a_new_window_opens_newest_first_with_the_last_sessions_column_widths(
+    make_window: Any, store: Store, tmp_path: Path
+) -> None:
+    fill_fast(store, 30)
+    state = tmp_path / "layout.ini"
+    w = make_window(state_path=state)
+    click_header(w, COL_SEVERITY)
+    w.table.horizontalHeader().resizeSection(COL_ASSET, 250)
+    w.close()  # saves the layout, the sort arrow with it
+    again = make_window(state_path=state)
+    assert again.model.query().sort is SortKey.RECEIVED
+    assert again.table.horizontalHeader().sortIndicatorSection() == COL_RECEIVED
+    assert again.model.event_at(0).id == 30
+    again.resize(1280, 800)  # wider: the asset column is not sized anew over the user's width
+    assert again.table.columnWidth(COL_ASSET) == 250
+
+
 # ---- navigation ------------------------------------------------------------------------------
 
 
