@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 from holmtray.core.events import StoredEvent
 from holmtray.core.text import show_bidi_controls
 from holmtray.ui.events.cells import severity_text_colour, severity_tint
-from holmtray.ui.events.display import COL_COUNTS, COL_KIND, count_chips
+from holmtray.ui.events.display import count_chips
 from holmtray.ui.events.model import EventRole
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -35,7 +35,9 @@ def chips_width(fm: QFontMetrics, texts: list[str]) -> int:
 
 
 class EventDelegate(QStyledItemDelegate):
-    """Paints the event table's cells (see the module docstring)."""
+    """Paints the event table's cells as plain text, without a focus frame (rows are selected
+    whole). The kind and findings columns get the subclasses below: every method overridden
+    here runs in Python for every cell painted, so each column gets only what it needs."""
 
     def displayText(self, value: Any, locale: QLocale | QLocale.Language) -> str:
         if isinstance(value, str):
@@ -46,18 +48,25 @@ class EventDelegate(QStyledItemDelegate):
         super().initStyleOption(option, index)
         # Whole rows are selected: a focus frame around one cell of the row only distracts.
         option.state &= ~QStyle.StateFlag.State_HasFocus
-        if index.column() == COL_KIND:
-            option.text = ""
-            option.displayAlignment = Qt.AlignmentFlag.AlignCenter
-            option.decorationAlignment = Qt.AlignmentFlag.AlignCenter
-            option.decorationPosition = QStyleOptionViewItem.Position.Top
+
+
+class KindDelegate(EventDelegate):
+    """The kind column: its icon alone, centred (the word is in the tooltip)."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: _Index) -> None:
+        super().initStyleOption(option, index)
+        option.text = ""
+        option.displayAlignment = Qt.AlignmentFlag.AlignCenter
+        option.decorationAlignment = Qt.AlignmentFlag.AlignCenter
+        option.decorationPosition = QStyleOptionViewItem.Position.Top
+
+
+class FindingsDelegate(EventDelegate):
+    """The findings column: a finished scan's counts as chips in their severity's colours."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         s = index.data(EventRole)
-        if index.column() != COL_COUNTS or not isinstance(s, StoredEvent):
-            super().paint(painter, option, index)
-            return
-        chips = count_chips(s.event.counts) if s.event.counts is not None else []
+        chips = count_chips(s.event.counts) if isinstance(s, StoredEvent) and s.event.counts else []
         if not chips:
             super().paint(painter, option, index)  # "No findings", muted, or nothing
             return
@@ -94,7 +103,7 @@ class EventDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         hint = super().sizeHint(option, index)
         s = index.data(EventRole)
-        if index.column() == COL_COUNTS and isinstance(s, StoredEvent) and s.event.counts:
+        if isinstance(s, StoredEvent) and s.event.counts:
             texts = [t for _, t in count_chips(s.event.counts)]
             hint.setWidth(chips_width(QFontMetrics(option.font), texts) + 8)
         return hint

@@ -38,7 +38,12 @@ from PySide6.QtWidgets import (
 
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.query import SortKey
-from holmtray.ui.events.delegate import EventDelegate, chips_width
+from holmtray.ui.events.delegate import (
+    EventDelegate,
+    FindingsDelegate,
+    KindDelegate,
+    chips_width,
+)
 from holmtray.ui.events.display import (
     COL_ASSET,
     COL_COUNTS,
@@ -85,6 +90,8 @@ class EventTable(QTableView):
         self.verticalScrollBar().actionTriggered.connect(self._scroll_bar_action)
         self.setModel(model)
         self.setItemDelegate(EventDelegate(self))
+        self.setItemDelegateForColumn(COL_KIND, KindDelegate(self))
+        self.setItemDelegateForColumn(COL_COUNTS, FindingsDelegate(self))
         self._set_look()
         header = self.horizontalHeader()
         header.setSectionsClickable(True)
