@@ -35,19 +35,14 @@ def chips_width(fm: QFontMetrics, texts: list[str]) -> int:
 
 
 class EventDelegate(QStyledItemDelegate):
-    """Paints the event table's cells as plain text, without a focus frame (rows are selected
-    whole). The kind and findings columns get the subclasses below: every method overridden
-    here runs in Python for every cell painted, so each column gets only what it needs."""
+    """Paints the event table's cells as plain text. The kind and findings columns get the
+    subclasses below: every method overridden here runs in Python for every cell painted (a
+    repaint of the list is ~150 cells), so each column gets only what it needs."""
 
     def displayText(self, value: Any, locale: QLocale | QLocale.Language) -> str:
         if isinstance(value, str):
             return show_bidi_controls(value)
         return str(super().displayText(value, locale))
-
-    def initStyleOption(self, option: QStyleOptionViewItem, index: _Index) -> None:
-        super().initStyleOption(option, index)
-        # Whole rows are selected: a focus frame around one cell of the row only distracts.
-        option.state &= ~QStyle.StateFlag.State_HasFocus
 
 
 class KindDelegate(EventDelegate):

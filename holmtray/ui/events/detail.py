@@ -187,6 +187,18 @@ _PLACEHOLDER = StoredEvent(
 _SECTION_FIELDS = {
     section: [name for name, _ in rows] for section, rows in detail_fields(_PLACEHOLDER)
 }
+_WRAPPED = frozenset(
+    {
+        ("Vulnerability", "Name"),
+        ("Vulnerability", "Summary"),
+        ("Vulnerability", "Solution"),
+        ("Scan", "Name"),
+        ("Scan", "Errors"),
+        ("Event", "Attention"),
+    }
+)
+"""The fields whose text runs long; the others are a line (wrapping costs a layout pass that
+measures every label's height: half the time of showing an event)."""
 _EXTRA_SECTIONS = ("Triage", "Fields")
 """Sections whose rows depend on the payload: rebuilt for every event."""
 _DETAIL_COLUMNS = (("Triage", "Ticket", "Scan"), ("Vulnerability", "Fields"), ("Asset", "Event"))
@@ -220,6 +232,7 @@ class DetailPane(QWidget):
         self._extra_rows: dict[str, list[QLabel]] = {s: [] for s in _EXTRA_SECTIONS}
         self._section_heading: dict[str, QLabel] = {}
         self._section_form: dict[str, QFormLayout] = {}
+        self._field_form: dict[QWidget, QFormLayout] = {}  # every row's value (or heading)
         self._columns: list[tuple[QWidget, tuple[str, ...]]] = []
         columns_row = QHBoxLayout()
         columns_row.setSpacing(24)
@@ -234,12 +247,14 @@ class DetailPane(QWidget):
             for section in sections:
                 heading = _heading(section)
                 form.addRow(heading)
+                self._field_form[heading] = form
                 self._section_heading[section] = heading
                 self._section_form[section] = form
                 for name in _SECTION_FIELDS.get(section, ()):
-                    value = _plain_label()
+                    value = _plain_label(wrap=(section, name) in _WRAPPED)
                     form.addRow(_caption(name), value)
                     self._values[(section, name)] = value
+                    self._field_form[value] = form
             columns_row.addWidget(column, 1, Qt.AlignmentFlag.AlignTop)
             self._columns.append((column, sections))
 
@@ -317,6 +332,7 @@ class DetailPane(QWidget):
         layout.addWidget(self.splitter)
         self.raw_toggle.toggled.connect(self.raw_panel.setVisible)
         self.raw_panel.setVisible(False)
+        self._row_shown: dict[QWidget, bool] = {}
         self.set_event(None)
 
     def shown_event(self) -> StoredEvent | None:
@@ -347,27 +363,52 @@ class DetailPane(QWidget):
         meta.append(f"received {local_time(s.received_at)}")
         meta.append("unread" if not s.read else "read")
         self.meta.setText("  ·  ".join(meta))
+        wanted: dict[QWidget, bool] = {}
         shown: set[str] = set()
         for section, rows in detail_fields(s):
-            form = self._section_form[section]
             for name, text in rows:
                 label = self._values[(section, name)]
                 label.setText(show_bidi_controls(text or ""))
-                form.setRowVisible(label, text is not None)
+                wanted[label] = text is not None
                 if text is not None:
                     shown.add(section)
         if another:
             self._set_extra_rows(s)
         shown.update(sec for sec, rows in self._extra_rows.items() if rows)
         for section, heading in self._section_heading.items():
-            self._section_form[section].setRowVisible(heading, section in shown)
+            wanted[heading] = section in shown
         for column, sections in self._columns:
-            column.setVisible(any(sec in shown for sec in sections))
+            self._show_rows(column, sections, wanted, any(sec in shown for sec in sections))
         if another:
             # Only for another event: the read flag changing a second after selection must not
             # throw the reader back to the top of the JSON. A new event starts at its title.
             self.raw.setPlainText(json.dumps(s.event.payload, indent=2, ensure_ascii=False))
             self.scroll_area.verticalScrollBar().setValue(0)
+
+    def _set_row_visible(self, form: QFormLayout, field: QWidget, visible: bool) -> None:
+        # Only on a change: QFormLayout re-lays out the form on every call (35 a selection).
+        if self._row_shown.get(field) is not visible:
+            form.setRowVisible(field, visible)
+            self._row_shown[field] = visible
+
+    def _show_rows(
+        self,
+        column: QWidget,
+        sections: tuple[str, ...],
+        wanted: dict[QWidget, bool],
+        column_shown: bool,
+    ) -> None:
+        """Show the rows of ``column`` that are ``wanted``, the column if ``column_shown``."""
+        form = self._section_form[sections[0]]
+        changes = [
+            (field, on)
+            for field, on in wanted.items()
+            if self._row_shown.get(field) is not on and self._field_form.get(field) is form
+        ]
+        for field, on in changes:
+            self._set_row_visible(form, field, on)
+        if column.isVisibleTo(self) != column_shown:
+            column.setVisible(column_shown)
 
     def _set_extra_rows(self, s: StoredEvent) -> None:
         """Rebuild the Triage and Fields sections for ``s`` (their rows vary by payload)."""
@@ -375,6 +416,8 @@ class DetailPane(QWidget):
         for section in _EXTRA_SECTIONS:
             form = self._section_form[section]
             for widget in self._extra_rows[section]:
+                self._row_shown.pop(widget, None)
+                self._field_form.pop(widget, None)
                 form.removeRow(widget)
             self._extra_rows[section] = []
             for key in [k for k in self._values if k[0] == section]:
@@ -388,7 +431,9 @@ class DetailPane(QWidget):
                 if text in ALARMING or (name == "Due" and "overdue" in text):
                     value.setStyleSheet(ALARM_STYLE)
                 form.insertRow(heading_row + offset, _caption(name), value)
-                form.setRowVisible(value, True)  # at once, not when the event loop next runs
+                self._field_form[value] = form
+                self._row_shown.pop(value, None)
+                self._set_row_visible(form, value, True)  # at once, not on the next event loop
                 self._values[(section, name)] = value
                 self._extra_rows[section].append(value)
 
