@@ -300,15 +300,13 @@ class EventWindow(QMainWindow):
         self._layout_state.save()
 
     def hideEvent(self, event: QHideEvent) -> None:
-        # Nobody is reading a hidden window: the event on display must not become read.
-        self._read_timer.stop()
+        self._read_timer.stop()  # nobody reads a hidden window: the event shown stays unread
         if not event.spontaneous():
             self.save_state()
         super().hideEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        # The app lives in the tray: closing the window only hides it.
-        self.save_state()
+        self.save_state()  # the app lives in the tray: closing the window only hides it
         event.ignore()
         self.hide()
 
@@ -336,7 +334,7 @@ class EventWindow(QMainWindow):
     def _select_first(self) -> None:
         self.table.scrollToTop()
         if self.model.rowCount() > 0:
-            self._select_rows([0], current=0, scroll=True)
+            self.table.select_rows([0], current=0, scroll=True)
 
     def is_filtered(self) -> bool:
         return self.filter_bar.query(ids=self._ids_filter) != EventQuery(limit=None)
@@ -383,9 +381,6 @@ class EventWindow(QMainWindow):
 
     def selected_ids(self) -> list[int]:
         return self.model.ids_for_rows(self.selected_rows())
-
-    def _select_rows(self, rows: Sequence[int], *, current: int, scroll: bool) -> None:
-        self.table.select_rows(rows, current=current, scroll=scroll)
 
     def _sync_detail(self, *args: Any) -> None:
         """Show the current event (if selected) and start its read timer when it changed."""
@@ -528,7 +523,7 @@ class EventWindow(QMainWindow):
         # Keep the keyboard flow: the row that moved into the first deleted place is selected.
         if rows and self.model.rowCount():
             row = min(rows[0], self.model.rowCount() - 1)
-            self._select_rows([row], current=row, scroll=True)
+            self.table.select_rows([row], current=row, scroll=True)
         self._update_count_label()
         self.read_state_changed.emit()
 
@@ -542,7 +537,7 @@ class EventWindow(QMainWindow):
             self.model.add_events(entry.events)
             rows = [r for r in (self.model.row_of(s.id) for s in entry.events) if r is not None]
             if rows:
-                self._select_rows(rows, current=min(rows), scroll=True)
+                self.table.select_rows(rows, current=min(rows), scroll=True)
         else:
             self._read_timer.stop()  # the event on display is not read again behind the undo
             self._pending_read = None
@@ -596,7 +591,7 @@ class EventWindow(QMainWindow):
             self.show_ids([event_id], f"event #{event_id} of {local_time(stored.received_at)}")
             row = self.model.row_of(event_id)
         if row is not None:
-            self._select_rows([row], current=row, scroll=False)
+            self.table.select_rows([row], current=row, scroll=False)
             self.table.scrollTo(
                 self.model.index(row, 0), QAbstractItemView.ScrollHint.PositionAtCenter
             )
