@@ -132,6 +132,8 @@ class TrayApp(QObject):
             write=self.receiver.write,
             open_link=self._open_link,
             state_path=self.paths.config_dir / "window.ini",
+            webhook_url=self.webhook_url,
+            send_test=self.send_test_then,
         )
         self.window.read_state_changed.connect(self._refresh_tray)
         self.notifier = await Notifier.choose(
@@ -439,16 +441,19 @@ class TrayApp(QObject):
             self.settings_dialog.deleteLater()
             self.settings_dialog = None
 
+    def send_test_then(self, done: Callable[[bool, str], None]) -> None:
+        """Post a test event to our own listener; ``done(ok, message)`` when it is answered."""
+
+        async def run() -> None:
+            ok, message = await self.post_test()
+            done(ok, message)
+
+        self._spawn(run())
+
     def show_welcome(self) -> WelcomeDialog:
-        def send_test(done: Callable[[bool, str], None]) -> None:
-            async def run() -> None:
-                ok, message = await self.post_test()
-                done(ok, message)
-
-            self._spawn(run())
-
         dialog = WelcomeDialog(
-            webhook_url=self.webhook_url() or "(listener not running)", send_test=send_test
+            webhook_url=self.webhook_url() or "(listener not running)",
+            send_test=self.send_test_then,
         )
         dialog.setWindowIcon(app_icon())
         dialog.show()

@@ -92,11 +92,12 @@ class HistoryWrites(QObject):
         self,
         query: EventQuery,
         *,
-        done: Callable[[int], None],
+        done: Callable[[list[int]], None],
         failed: Callable[[BaseException], None] | None = None,
     ) -> None:
-        """Mark every event matching ``query`` read; ``done(rows changed)``."""
-        self._run("mark_all_read", lambda w: w.mark_all_read(query), done, failed)
+        """Mark every event matching ``query`` read; ``done(ids changed)`` (for an undo:
+        :meth:`set_read` of exactly those ids back to unread)."""
+        self._run("mark_all_read", lambda w: w.mark_all_read_ids(query), done, failed)
 
     def delete(
         self,

@@ -1,8 +1,10 @@
-"""Fixtures for the GUI tests: a qasync loop like the tray app's."""
+"""Fixtures for the GUI tests: a qasync loop like the tray app's, and Qt garbage collected
+at the end of the test that made it."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
@@ -24,3 +26,15 @@ def run(qapp: QApplication) -> Iterator[Callable[[Coroutine[Any, Any, None]], No
         loop.close()
         asyncio.set_event_loop(None)
         qapp.setQuitOnLastWindowClosed(quits)
+
+
+@pytest.fixture(autouse=True)
+def _collect_qt_garbage(qapp: QApplication) -> Iterator[None]:
+    """Collect the test's Qt objects (and their posted events) before the next test starts.
+
+    Python's cycle collector otherwise deletes a test's widgets and models at whatever moment
+    a later test allocates enough; a fault in that deletion then surfaces in the wrong test.
+    """
+    yield
+    gc.collect()
+    qapp.processEvents()

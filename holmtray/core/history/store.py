@@ -25,7 +25,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from holmtray.core.events import Severity, StoredEvent
 from holmtray.core.history import dedupe
@@ -48,7 +48,13 @@ from holmtray.core.history.database import (
 )
 from holmtray.core.history.dedupe import DEDUP_WINDOW
 from holmtray.core.history.eventlog import InsertResult, NewEvent
-from holmtray.core.history.query import EventQuery, select_sql, sorted_ids, update_where
+from holmtray.core.history.query import (
+    EventQuery,
+    page_sql,
+    select_sql,
+    sorted_ids,
+    update_where,
+)
 from holmtray.core.history.relaylog import Mirror, RelayLog
 from holmtray.core.history.schema import SCHEMA_VERSION, check_version, migrate
 from holmtray.core.history.tokens import ReadTokens
@@ -259,6 +265,23 @@ class Store:
         with self._write("update") as conn:
             return conn.execute(sql, params).rowcount
 
+    def mark_all_read_ids(self, q: EventQuery | None = None) -> list[int]:
+        """:meth:`mark_all_read`, returning the ids it changed (ascending), for an undo.
+
+        The ids are read and updated in one transaction, so they are exactly the rows changed:
+        ``set_read(ids, False)`` puts them back as they were.
+        """
+        where, params = update_where(q or EventQuery())
+        select = f"SELECT id FROM events WHERE read = 0 AND {where} ORDER BY id"  # noqa: S608
+        with self._write("update") as conn:
+            ids = [int(row[0]) for row in conn.execute(select, params)]
+            if ids:
+                conn.execute(
+                    "UPDATE events SET read = 1 WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(ids),),
+                )
+            return ids
+
     def delete(self, ids: Iterable[int]) -> int:
         """Delete these events; returns how many existed. Undo with :meth:`restore`."""
         id_list = sorted_ids(ids)
@@ -359,16 +382,23 @@ class Store:
         return stored_event(row) if row is not None else None
 
     def query(self, q: EventQuery) -> list[StoredEvent]:
-        """Matching events, newest (highest id) first, or oldest first with ``q.oldest_first``."""
-        sql, params = select_sql(q, ROW_COLUMNS, paging=True)
-        with self._read() as conn:
-            return [stored_event(row) for row in conn.execute(sql, params)]
+        """Matching events in the order ``q`` asks: newest (highest id) first by default."""
+        return [stored_event(row) for row in self._page(q, ROW_COLUMNS)]
 
     def query_ids(self, q: EventQuery) -> list[int]:
         """The ids :meth:`query` would return, in the same order."""
-        sql, params = select_sql(q, "e.id", paging=True)
+        return [int(row[0]) for row in self._page(q, "e.id")]
+
+    def _page(self, q: EventQuery, columns: str) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
         with self._read() as conn:
-            return [int(row[0]) for row in conn.execute(sql, params)]
+            for sql, params in page_sql(q, columns):
+                if q.limit is not None:
+                    params[-1] = max(q.limit - len(rows), 0)
+                rows.extend(conn.execute(sql, params))
+                if q.limit is not None and len(rows) >= q.limit:
+                    break
+        return rows
 
     def count(self, q: EventQuery, *, cap: int | None = None) -> int:
         """How many events match ``q``; its paging fields and ``oldest_first`` are ignored.

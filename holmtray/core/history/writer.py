@@ -251,6 +251,13 @@ class GroupCommitWriter:
         """:meth:`Store.mark_all_read` in turn with the inserts; rows changed."""
         return await self._call("mark_all_read", lambda store: store.mark_all_read(query))
 
+    async def mark_all_read_ids(self, query: EventQuery | None = None) -> list[int]:
+        """:meth:`Store.mark_all_read_ids` in turn with the inserts: the ids changed (logged
+        as ``"mark_all_read"``), so that ``set_read(ids, False)`` can undo it."""
+        return await self._call(
+            "mark_all_read", lambda store: store.mark_all_read_ids(query), rows=len
+        )
+
     async def delete(self, ids: Iterable[int]) -> int:
         """:meth:`Store.delete` in turn with the inserts; rows deleted (undo: :meth:`restore`)."""
         id_list = list(ids)
