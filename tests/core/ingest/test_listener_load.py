@@ -40,7 +40,13 @@ async def _until(cond: object, what: str, timeout: float = 10) -> None:
 
 
 def _peak(body: bytes) -> int:
-    """The most memory decoding and parsing ``body`` took, as the listener does it."""
+    """The most memory decoding and parsing ``body`` took, as the listener does it.
+
+    Decoded once untraced first: a first call in a fresh process also pays one-time costs (lazy
+    imports, caches), which belong to the process, not to the body.
+    """
+    with contextlib.suppress(PayloadError):
+        bodies.decode(body)
     tracemalloc.start()
     try:
         with contextlib.suppress(PayloadError):
