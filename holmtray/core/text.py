@@ -1,4 +1,5 @@
-"""Plain-text helpers shared by every layer: one table of bidi controls, one plural rule.
+"""Plain-text helpers shared by every layer: one table of bidi controls, one plural rule,
+one way to say how long something took.
 
 Payload text is untrusted. Bidirectional embedding/override/isolate controls and the invisible
 direction marks can make ``"invoice\u202egnp.exe"`` read as ``invoiceexe.png``; wherever
@@ -8,6 +9,8 @@ Every module that treats them asks this one table, so a newly found control is a
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 BIDI_CONTROLS: frozenset[int] = frozenset(
     (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
@@ -26,3 +29,19 @@ def show_bidi_controls(text: str) -> str:
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     """``"1 event"``, ``"2 events"``; ``plural_form`` for words that do not just add an s."""
     return f"{n} {singular if n == 1 else (plural_form or singular + 's')}"
+
+
+def duration_words(d: timedelta) -> str:
+    """``"45 s"``, ``"57 min"``, ``"1 h 5 min"``, ``"2 h"``, ``"3 d 4 h"``: the largest two
+    units that matter, rounded down."""
+    total = max(0, int(d.total_seconds()))
+    if total < 60:
+        return f"{total} s"
+    minutes = total // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"

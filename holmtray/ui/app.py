@@ -101,7 +101,6 @@ class TrayApp(QObject):
         self.window: EventWindow | None = None
         self.notifier: Notifier | None = None
         self.settings_dialog: SettingsDialog | None = None
-        self._summary_ids: dict[str, frozenset[int]] = {}
         self._last_drain = 0.0
         self._drain_timer = QTimer(self, singleShot=True)
         self._drain_timer.timeout.connect(self._drain)
@@ -235,16 +234,17 @@ class TrayApp(QObject):
         if self.notifier is None or not self.settings.flag("notifications.enabled"):
             return
         for action in actions:
-            if isinstance(action, ShowSummary) and action.notice.replace_key:
-                self._summary_ids[action.notice.replace_key] = action.event_ids
-            self._spawn(self.notifier.show(action.notice))
+            # A summary carries its (bounded) event ids on the notice itself: they live as long
+            # as the notifier keeps that notification for a click, and no longer.
+            update = isinstance(action, ShowSummary) and action.update
+            self._spawn(self.notifier.show(action.notice, update=update))
 
     def _notice_clicked(self, notice: Notice) -> None:
         if self.window is None:
             return
-        ids = self._summary_ids.get(notice.replace_key or "")
+        ids = notice.event_ids
         if notice.event_id is None and ids:
-            self.window.show_ids(ids, f"{len(ids)} events from the burst")
+            self.window.show_ids(ids, _summary_label(len(ids), ids.total))
         elif notice.event_id is not None:
             log.info("notification clicked: showing event %d", notice.event_id)
             self.window.show_event(notice.event_id)
@@ -363,6 +363,7 @@ class TrayApp(QObject):
             self.policy.snooze(None)
         else:
             self.policy.resume()
+            self._act(self.policy.tick())  # the catch-up summary of what the pause held back
         self._refresh_tray()
 
     def apply_settings(self, new: Settings, done: ApplyDone) -> None:
@@ -475,6 +476,14 @@ class TrayApp(QObject):
             f"Logs: {html.escape(str(self.paths.log_dir))}",
         ]
         QMessageBox.about(None, "About holmtray", "<br>".join(lines))
+
+
+def _summary_label(kept: int, total: int) -> str:
+    """The event window's chip for a summary's events: ``"212 events from the summary"``, or
+    ``"the newest 5,000 of 20,000 events"`` when the summary kept only the newest ids."""
+    if kept >= total:
+        return f"{kept:,} event{'s' if kept != 1 else ''} from the summary"
+    return f"the newest {kept:,} of {total:,} events from the summary"
 
 
 def _set_start_at_login(on: bool) -> None:

@@ -69,7 +69,7 @@ from holmtray.ui.events.display import local_time
 from holmtray.ui.events.export_dialog import ask_export_path, run_export
 from holmtray.ui.events.filter_bar import FilterBar
 from holmtray.ui.events.layout_state import LayoutState
-from holmtray.ui.events.model import EventTableModel
+from holmtray.ui.events.model import LIVE_ROWS, EventTableModel
 from holmtray.ui.events.table import EventTable
 from holmtray.ui.history_writes import HistoryWrites, Submit
 
@@ -542,9 +542,22 @@ class EventWindow(QMainWindow):
     # ---- entry points for the app --------------------------------------------------------
 
     def add_events(self, events: Sequence[StoredEvent]) -> None:
-        """A batch of newly committed events (from the writer thread, on the GUI thread)."""
+        """A batch of newly committed events (from the writer thread, on the GUI thread).
+
+        Rows pushed down past the last one in use (shown, selected or current) by more than
+        :data:`LIVE_ROWS` are let go; scrolling brings them back.
+        """
         if self.model.add_events(events):
             self._update_count_label()
+            sm = self.table.selectionModel()
+            ranges = sm.selection()
+            in_use = max(
+                [sm.currentIndex().row()] + [ranges.at(i).bottom() for i in range(ranges.size())]
+            )
+            if self.isVisible():
+                bottom = self.table.rowAt(self.table.viewport().height() - 1)
+                in_use = max(in_use, bottom if bottom >= 0 else self.model.rowCount())
+            self.model.keep_rows(in_use + 1 + LIVE_ROWS)
 
     def show_event(self, event_id: int) -> None:
         """Show and raise the window with ``event_id`` selected (a notification was clicked).
