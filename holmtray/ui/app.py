@@ -61,7 +61,7 @@ from holmtray.ui.receiver_thread import ReceiverThread
 from holmtray.ui.settings_dialog import ApplyDone, SettingsDialog
 from holmtray.ui.single_instance import SingleInstance
 from holmtray.ui.tray import Tray, TrayView
-from holmtray.ui.welcome import WelcomeDialog
+from holmtray.ui.welcome import WelcomeDialog, describe_test_answer
 
 log = logging.getLogger("holmtray.ui.app")
 
@@ -244,6 +244,7 @@ class TrayApp(QObject):
             return
         ids = notice.event_ids
         if notice.event_id is None and ids:
+            log.info("notification clicked: showing the %d events of a summary", len(ids))
             self.window.show_ids(ids, _summary_label(len(ids), ids.total))
         elif notice.event_id is not None:
             log.info("notification clicked: showing event %d", notice.event_id)
@@ -345,9 +346,7 @@ class TrayApp(QObject):
             status, text = await asyncio.wrap_future(self.receiver.call(send_sample(target, kind)))
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             return False, f"Could not reach the listener: {exc or type(exc).__name__}"
-        if status == 200:
-            return True, f"Test event stored ({text.strip()}). A notification should appear."
-        return False, f"The listener answered HTTP {status}: {text[:200]}"
+        return describe_test_answer(status, text)
 
     async def send_test(self) -> None:
         ok, message = await self.post_test()
@@ -557,7 +556,8 @@ def run(*, settings: Settings, paths: Paths, verbose: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("holmtray")
-    app.setApplicationDisplayName("holmtray")
+    # No display name: Qt would append it to every window title ("holmtray — events —
+    # holmtray"); each title names the app itself.
     app.setDesktopFileName(APP_ID)  # matches the installed launcher (packaging/linux)
     app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(app_icon())
