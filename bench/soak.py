@@ -39,6 +39,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ class Sampler:
         self._started = time.monotonic()
         self._baseline: Any = None  # tracemalloc snapshot at the end of the warm-up
         self._thread = threading.Thread(target=self._run, name="soak-sampler", daemon=True)
+        self.sizes: Callable[[], dict[str, int]] | None = None  # the app's own structures
 
     def start(self) -> None:
         self._thread.start()
@@ -82,6 +84,8 @@ class Sampler:
             "objects": sum(by_type.values()),
             "types": dict(by_type.most_common(40)),
         }
+        if self.sizes is not None:
+            record["sizes"] = self.sizes()
         if self._trace:
             record["traced_mb"] = tracemalloc.get_traced_memory()[0] / 1e6
             if self._baseline is None and time.monotonic() - self._started >= self._warmup:
@@ -147,6 +151,17 @@ def child_tray(home: Path, out: Path, *, shown: bool, sampler: Sampler) -> None:
         ep = tray.receiver.endpoint
         assert ep is not None, tray.receiver.error
         url = f"{ep.local_url()}/hooks/{settings.text('listener.token')}"
+        window = tray.window
+        assert window is not None
+
+        def sizes() -> dict[str, int]:
+            # Read from the sampler's thread: lengths only, each read atomic under the GIL.
+            out = {f"policy.{k}": v for k, v in tray.policy.footprint().items()}
+            out["window.rows"] = window.model.rowCount()
+            out["app.tasks"] = len(tray._tasks)
+            return out
+
+        sampler.sizes = sizes
         print(f"SOAK-READY {url}", flush=True)
         sampler.start()
         await quit_event.wait()
@@ -275,9 +290,10 @@ async def post_all(
 
 
 def start_child(
-    setup: str, args: argparse.Namespace, folder: Path
+    setup: str, args: argparse.Namespace, folder: Path, homes: list[Path]
 ) -> tuple[subprocess.Popen[str], Path, str]:
     home = make_home(f"soak-{setup}")
+    homes.append(home)
     out = folder / f"{setup}.jsonl"
     argv = [
         PY,
@@ -359,18 +375,29 @@ def analyse(
         "objects_per10k": per10k * slope(events, [float(s["objects"]) for s in after]),
         "types": [f"{k} {v:+d}" for k, v in grew_types.most_common(4) if v > 0],
         "growth": next((s["growth"] for s in samples if "growth" in s), None),
+        "sizes": _largest_sizes(rows),
     }
     if after and "traced_mb" in after[0]:
         out["traced_per10k"] = per10k * slope(events, [s["traced_mb"] for s in after])
     return out
 
 
+def _largest_sizes(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """The largest each of the app's structures got over the whole run."""
+    out: dict[str, int] = {}
+    for s in rows:
+        for k, v in s.get("sizes", {}).items():
+            out[k] = max(out.get(k, 0), v)
+    return out
+
+
 def run_pattern(pattern: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     folder = Path(make_home(f"soak-{pattern}"))
+    homes: list[Path] = []
     children: list[tuple[str, subprocess.Popen[str], Path, str]] = []
     try:
         for setup in args.setups:
-            proc, out, url = start_child(setup, args, folder)
+            proc, out, url = start_child(setup, args, folder, homes)
             children.append((setup, proc, out, url))
         log = folder / "poster.jsonl"
         asyncio.run(
@@ -401,8 +428,11 @@ def run_pattern(pattern: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         res["pattern"] = pattern
         res["errors"] = posted[-1]["errors"][i]
         results.append(res)
-    if not args.keep:
-        shutil.rmtree(folder, ignore_errors=True)
+    if args.keep:
+        print(f"  samples kept in {folder}")
+    else:
+        for path in [folder, *homes]:
+            shutil.rmtree(path, ignore_errors=True)
     return results
 
 
@@ -442,6 +472,9 @@ def main() -> int:
                 f"growing types {', '.join(r['types']) or '-'}",
                 flush=True,
             )
+            if r["sizes"]:
+                largest = ", ".join(f"{k} {v:,}" for k, v in sorted(r["sizes"].items()) if v)
+                print(f"    largest over the run: {largest}")
             for g in r["growth"] or []:
                 where = " <- ".join(reversed(g["at"]))
                 print(f"    {g['kb']:+9.0f} kB {g['count']:+7d} blocks  {where}")

@@ -11,8 +11,9 @@ import enum
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
 
-FATE_KEEP = 10_000
-"""Recent fates kept by default: ample for a test or a look at the last bursts."""
+FATE_KEEP = 1_000
+"""Recent fates kept by default: enough for a test or a look at the last bursts; a fate costs
+about 100 bytes, so a bound in the thousands keeps the record well under a megabyte."""
 
 
 class Fate(enum.Enum):
