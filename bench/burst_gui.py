@@ -36,6 +36,7 @@ from _common import (
     median,
     percentile,
     table,
+    tray_in_process,
     verdict,
 )
 
@@ -78,28 +79,13 @@ def child(events: int, idle_s: float, connections: int, patch: bool) -> dict[str
     if patch:
         defer_expectation_saves()
     import asyncio  # noqa: PLC0415
-    import logging  # noqa: PLC0415
 
     import qasync  # noqa: PLC0415
     from PySide6.QtCore import Qt, QTimer  # noqa: PLC0415
-    from PySide6.QtWidgets import QApplication  # noqa: PLC0415
-
-    from holmtray.core import logsetup  # noqa: PLC0415
-    from holmtray.core.config import file as settings_file  # noqa: PLC0415
-    from holmtray.core.config.paths import Paths  # noqa: PLC0415
-    from holmtray.ui.app import TrayApp  # noqa: PLC0415
 
     home = make_home("burst")
-    paths = Paths.under(home)
-    settings = settings_file.load(paths.config_file)
-    logsetup.configure(
-        secrets=(settings.text("listener.token"), settings.text("listener.password")),
-        level=logging.INFO,
-        log_file=paths.log_file,
-    )
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setQuitOnLastWindowClosed(False)
-    tray = TrayApp(settings=settings, paths=paths, quit_event=asyncio.Event())
+    tray = tray_in_process(home, asyncio.Event())
+    settings = tray.settings
 
     ticks: list[tuple[float, float]] = []  # (time, lag in s)
     shown_at: list[float] = []

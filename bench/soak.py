@@ -43,7 +43,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _common import OFFSCREEN_ENV, PY, env_with, machine, make_home, rss_mb, table, verdict
+from _common import (
+    OFFSCREEN_ENV,
+    PY,
+    env_with,
+    machine,
+    make_home,
+    rss_mb,
+    table,
+    tray_in_process,
+    verdict,
+)
 
 SETUPS = ("tray-hidden", "tray-shown", "serve")
 TARGET_MB_PER_100K = 5.0
@@ -116,29 +126,13 @@ class Sampler:
         self._out.close()
 
 
-def child_tray(home: Path, out: Path, *, shown: bool, sampler: Sampler) -> None:
-    import logging  # noqa: PLC0415
-
+def child_tray(home: Path, *, shown: bool, sampler: Sampler) -> None:
     import qasync  # noqa: PLC0415
     from PySide6.QtCore import QTimer  # noqa: PLC0415
-    from PySide6.QtWidgets import QApplication  # noqa: PLC0415
 
-    from holmtray.core import logsetup  # noqa: PLC0415
-    from holmtray.core.config import file as settings_file  # noqa: PLC0415
-    from holmtray.core.config.paths import Paths  # noqa: PLC0415
-    from holmtray.ui.app import TrayApp  # noqa: PLC0415
-
-    paths = Paths.under(home)
-    settings = settings_file.load(paths.config_file)
-    logsetup.configure(
-        secrets=(settings.text("listener.token"), settings.text("listener.password")),
-        level=logging.INFO,
-        log_file=paths.log_file,
-    )
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setQuitOnLastWindowClosed(False)
     quit_event = asyncio.Event()
-    tray = TrayApp(settings=settings, paths=paths, quit_event=quit_event)
+    tray = tray_in_process(home, quit_event)
+    settings = tray.settings
     signal.signal(signal.SIGTERM, lambda *_: quit_event.set())
     wake = QTimer(interval=200)  # lets Python run the signal handler while Qt waits
     wake.timeout.connect(lambda: None)
@@ -208,7 +202,7 @@ def child(args: argparse.Namespace) -> int:
         child_serve(args.home, sampler)
     else:
         os.environ.update(OFFSCREEN_ENV)
-        child_tray(args.home, args.out, shown=args.child == "tray-shown", sampler=sampler)
+        child_tray(args.home, shown=args.child == "tray-shown", sampler=sampler)
     return 0
 
 

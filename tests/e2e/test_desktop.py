@@ -32,7 +32,7 @@ from tests.e2e.desktop import (
     desktop_missing,
     wait_until,
 )
-from tests.load import hammer
+from tests.load import burst_ticket, hammer
 from tests.procs import holmtray_env
 
 pytestmark = pytest.mark.desktop
@@ -380,16 +380,7 @@ def test_200_tickets_in_five_seconds_give_at_most_3_notifications_and_all_are_st
         statuses = []
         async with aiohttp.ClientSession() as s:
             for i in range(200):
-                body = {
-                    "ticket": {
-                        "number": 5000 + i,
-                        "status": "Open",
-                        "severity": "critical" if i % 10 == 0 else "high",
-                        "asset": {"name": f"host-{i}"},
-                        "vulnerability": {"name": f"Finding {i}"},
-                    }
-                }
-                async with s.post(app.hook, json=body) as r:
+                async with s.post(app.hook, json=burst_ticket(i)) as r:
                     statuses.append(r.status)
                     last_answer[:] = [time.time()]
                 await asyncio.sleep(0.02)

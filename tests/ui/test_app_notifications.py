@@ -29,6 +29,7 @@ from holmtray.ui.app import TrayApp
 from holmtray.ui.events import window as event_window
 from holmtray.ui.notifier import Notifier
 from tests.core.alerts.kit import FakeClock
+from tests.load import burst_ticket
 from tests.ui.test_app_settings import until
 
 TOKEN = "T0ken-for-app-notifications-0123456789ab"
@@ -74,18 +75,6 @@ def started(tmp_path: Path, run: Run) -> Iterator[tuple[TrayApp, FakeClock, Reco
         app.shutdown()
 
 
-def ticket(n: int) -> dict[str, Any]:
-    return {
-        "ticket": {
-            "number": 5000 + n,
-            "status": "Open",
-            "severity": "critical" if n % 10 == 0 else "high",
-            "asset": {"name": f"host-{n}"},
-            "vulnerability": {"name": f"Finding {n}"},
-        }
-    }
-
-
 async def post_all(url: str, bodies: list[dict[str, Any]]) -> None:
     async with aiohttp.ClientSession() as s:
 
@@ -118,7 +107,7 @@ def test_a_200_ticket_burst_summary_is_current_within_a_second_of_each_arrival(
         # app's one-second tick driven at the fake time it is due.
         for step in range(20):
             clock.now = start + timedelta(milliseconds=250 * step)
-            await post_all(hook(app), [ticket(10 * step + i) for i in range(10)])
+            await post_all(hook(app), [burst_ticket(10 * step + i) for i in range(10)])
             await until(lambda step=step: app.received == 10 * (step + 1))
             arrivals.append((clock.now.timestamp(), app.received))
             if step % 4 == 3:
@@ -166,7 +155,7 @@ def test_memory_stays_bounded_after_far_more_events_than_any_bound(
     async def stream() -> None:
         for start in range(0, n, 300):
             clock.now += timedelta(seconds=1)
-            await post_all(hook(app), [ticket(start + i) for i in range(300)])
+            await post_all(hook(app), [burst_ticket(start + i) for i in range(300)])
             await until(lambda start=start: app.received == start + 300)
             app._tick()
         await until(lambda: not app._tasks)
