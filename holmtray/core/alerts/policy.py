@@ -208,7 +208,7 @@ class NotificationPolicy:
 
     # -- the entry points -----------------------------------------------------------------
 
-    def on_events(self, events: Sequence[StoredEvent], catching_up: bool = False) -> list[Action]:
+    def on_events(self, batch: Sequence[StoredEvent], catching_up: bool = False) -> list[Action]:
         """Decide about a committed batch (oldest first); returns what to show now.
 
         ``catching_up``: the batch is a relay's backlog; its events are counted for the one
@@ -218,12 +218,12 @@ class NotificationPolicy:
         actions: list[Action] = []
         self._burst_step(now, actions, tick=False)  # a burst that ended may close first
         if catching_up:
-            self._collect(events, now)
+            self._collect(batch, now)
             self._expectations.flush()
             return actions
         notifiable: list[StoredEvent] = []
         suppressed: list[int] = []
-        for e in events:
+        for e in batch:
             self._note_scan(e, now)
             if not self._wanted(e.event):
                 suppressed.append(e.id)
