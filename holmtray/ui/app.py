@@ -479,7 +479,7 @@ class TrayApp(QObject):
 
 def _summary_label(kept: int, total: int) -> str:
     """The event window's chip for a summary's events: ``"212 events from the summary"``, or
-    ``"the newest 5,000 of 20,000 events"`` when the summary kept only the newest ids."""
+    ``"the newest 5,000 of 20,000 events from the summary"`` when it kept only the newest ids."""
     if kept >= total:
         return f"{kept:,} event{'s' if kept != 1 else ''} from the summary"
     return f"the newest {kept:,} of {total:,} events from the summary"

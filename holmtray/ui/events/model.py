@@ -327,8 +327,9 @@ class EventTableModel(QAbstractTableModel):
     def keep_rows(self, n: int) -> int:
         """Drop the loaded rows after the first ``n`` (the oldest; ``fetchMore`` brings them
         back on scrolling); returns how many went. Live events are inserted at the top, so
-        without this a tray app running for months would hold every event it received."""
-        if self._busy:
+        without this a tray app running for months would hold every event it received. Only
+        while the rows start at the newest match: otherwise live events are not inserted."""
+        if self._busy or not self._newest:
             return 0
         before = len(self._rows)
         with self._paging():

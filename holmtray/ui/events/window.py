@@ -544,19 +544,14 @@ class EventWindow(QMainWindow):
     def add_events(self, events: Sequence[StoredEvent]) -> None:
         """A batch of newly committed events (from the writer thread, on the GUI thread).
 
-        Rows pushed down past the last one in use (shown, selected or current) by more than
-        :data:`LIVE_ROWS` are let go; scrolling brings them back.
+        Rows pushed more than :data:`LIVE_ROWS` past the last one in use are let go (hidden,
+        only a selection near the top counts): scrolling brings them back.
         """
         if self.model.add_events(events):
             self._update_count_label()
-            sm = self.table.selectionModel()
-            ranges = sm.selection()
-            in_use = max(
-                [sm.currentIndex().row()] + [ranges.at(i).bottom() for i in range(ranges.size())]
-            )
-            if self.isVisible():
-                bottom = self.table.rowAt(self.table.viewport().height() - 1)
-                in_use = max(in_use, bottom if bottom >= 0 else self.model.rowCount())
+            in_use = self.table.last_row_in_use(in_view=self.isVisible())
+            if not self.isVisible() and in_use >= LIVE_ROWS:
+                in_use = -1
             self.model.keep_rows(in_use + 1 + LIVE_ROWS)
 
     def show_event(self, event_id: int) -> None:
