@@ -196,6 +196,8 @@ class TrayApp(QObject):
         if self.window is not None:
             self.window.save_state()
         self.tray.icon.hide()
+        if self.notifier is not None:
+            self.notifier.disconnect()
         if self.store is not None:
             self.store.close()
         self._files.shutdown(wait=True)

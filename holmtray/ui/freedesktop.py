@@ -141,6 +141,9 @@ class FreedesktopBackend:
             self._forget(nid)
 
     async def close(self) -> None:
+        self.disconnect()
+
+    def disconnect(self) -> None:
         self._open.clear()
         self._by_key.clear()
         if self._bus is not None:

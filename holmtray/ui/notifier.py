@@ -51,6 +51,9 @@ class Backend(Protocol):
 
     async def close(self) -> None: ...
 
+    def disconnect(self) -> None:
+        """Let go of any connection now, without awaiting (the app is shutting down)."""
+
 
 def escape_markup(text: str) -> str:
     """Text for a freedesktop notification body or summary: markup shown literally."""
@@ -110,6 +113,9 @@ class NativeBackend:
     async def close(self) -> None:
         self._by_key.clear()
 
+    def disconnect(self) -> None:
+        self._by_key.clear()
+
 
 class TrayBalloonBackend:
     """``QSystemTrayIcon.showMessage``: plain text, one message at a time, a click shows it."""
@@ -143,6 +149,9 @@ class TrayBalloonBackend:
         self._tray.showMessage(notice.summary, notice.body, icon, timeout_ms)
 
     async def close(self) -> None:
+        self._last = None
+
+    def disconnect(self) -> None:
         self._last = None
 
 
@@ -208,6 +217,12 @@ class Notifier:
     async def close(self) -> None:
         for b in self._backends:
             await b.close()
+
+    def disconnect(self) -> None:
+        """At shutdown: every backend lets go of its connection at once (a bus socket left
+        registered with an event loop that is gone must not fire later)."""
+        for b in self._backends:
+            b.disconnect()
 
 
 async def _native(*, icon: Path | None, on_clicked: OnClicked, on_open: OnClicked) -> Backend:

@@ -50,6 +50,9 @@ class Recorder:
     async def close(self) -> None:
         pass
 
+    def disconnect(self) -> None:
+        pass
+
     def summaries(self) -> list[tuple[float, Notice, bool]]:
         return [(t, n, u) for t, n, u in self.shown if n.event_id is None]
 
@@ -66,6 +69,8 @@ def started(tmp_path: Path, run: Run) -> Iterator[tuple[TrayApp, FakeClock, Reco
 
     async def start() -> None:
         await app.start()
+        assert app.notifier is not None
+        app.notifier.disconnect()  # the one start() chose (on a desktop: the session bus)
         app.notifier = Notifier([recorder])
 
     run(start())
