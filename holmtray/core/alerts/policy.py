@@ -144,7 +144,8 @@ class NotificationPolicy:
         self._held_since: datetime | None = None
         self._held_by = ""  # "While paused" / "During quiet hours"
         self._away: Gathering | None = None  # collected while catching up with a relay
-        self._relay: tuple[Notice, list[int]] | None = None  # its summary, until shown
+        self._relay: Gathering | None = None  # caught up: waiting for the cap to show it
+        self._relay_first_load = False
         self._catching_up = False
         self._source_live = True
         self.fates = FateLog()
@@ -186,7 +187,8 @@ class NotificationPolicy:
             sizes[f"{name}_ids"] = len(g.ids) if g is not None else 0
             sizes[f"{name}_runs"] = g.ids.run_count if g is not None else 0
             sizes[f"{name}_pending"] = len(g.pending) if g is not None else 0
-        sizes["relay_pending"] = len(self._relay[1]) if self._relay is not None else 0
+        sizes["relay_ids"] = len(self._relay.ids) if self._relay is not None else 0
+        sizes["relay_pending"] = len(self._relay.pending) if self._relay is not None else 0
         return sizes
 
     # -- configuration --------------------------------------------------------------------
@@ -300,12 +302,11 @@ class NotificationPolicy:
             )
             self.fates.record(away.take_pending(), Fate.SUPPRESSED)
             return []
-        if first_load:
-            lead = f"Loaded {plural(away.tally.total, 'event')} from the relay · "
-            title = lead + away.tally.line(SUMMARY_MAX - len(lead))
-        else:
-            title = away.headline("While you were away")
-        self._relay = (away.notice(key=RELAY_KEY, title=title), away.take_pending())
+        if self._relay is None:
+            self._relay, self._relay_first_load = away, first_load
+        else:  # an earlier catch-up still waits for the cap: one summary for both
+            self._relay.merge(away)
+            self._relay_first_load = self._relay_first_load and first_load
         actions: list[Action] = []
         self._catch_up_step(now, actions)
         return actions
@@ -510,12 +511,17 @@ class NotificationPolicy:
     def _catch_up_step(self, now: datetime, actions: list[Action]) -> None:
         """Show the relay's catch-up summary, and the pause's once the pause is over, each
         as one new pop-up when the cap allows."""
-        if self._relay is not None and self._budget(now):
-            notice, pending = self._relay
+        relay = self._relay
+        if relay is not None and self._budget(now):
             self._relay = None
+            if self._relay_first_load:
+                lead = f"Loaded {plural(relay.tally.total, 'event')} from the relay · "
+                title = lead + relay.tally.line(SUMMARY_MAX - len(lead))
+            else:
+                title = relay.headline("While you were away")
             self._sent.append(now)
-            actions.append(ShowSummary(notice))
-            self.fates.record(pending, Fate.SUMMARISED)
+            actions.append(ShowSummary(relay.notice(key=RELAY_KEY, title=title)))
+            self.fates.record(relay.take_pending(), Fate.SUMMARISED)
         held = self._held_back
         if held is None or self._holding_back(now) or not self._budget(now):
             return

@@ -25,6 +25,7 @@ def assert_within_bounds(policy: NotificationPolicy) -> None:
         assert sizes[f"{name}_ids"] <= CLICK_IDS
         assert sizes[f"{name}_runs"] <= CLICK_IDS
         assert sizes[f"{name}_pending"] <= FATE_KEEP
+    assert sizes["relay_ids"] <= CLICK_IDS
     assert sizes["relay_pending"] <= FATE_KEEP
     cap = 60  # the largest max_per_minute these tests use
     assert sizes["sent"] <= cap
