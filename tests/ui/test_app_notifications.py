@@ -27,6 +27,7 @@ from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
 from holmtray.ui.app import TrayApp
 from holmtray.ui.events import window as event_window
+from holmtray.ui.events.window import EventWindow
 from holmtray.ui.notifier import Notifier
 from tests.core.alerts.kit import FakeClock
 from tests.load import burst_ticket
@@ -58,7 +59,11 @@ class Recorder:
 
 
 @pytest.fixture
-def started(tmp_path: Path, run: Run) -> Iterator[tuple[TrayApp, FakeClock, Recorder]]:
+def started(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TrayApp, FakeClock, Recorder]]:
+    # Only what a test does writes: a shown event is not marked read on its own later.
+    monkeypatch.setattr(EventWindow, "MARK_READ_DELAY_MS", 3_600_000)
     settings = Settings({"listener.token": TOKEN, "listener.port": 0, "ui.welcome_shown": True})
     app = TrayApp(
         settings=settings, paths=Paths.under(tmp_path / "home"), quit_event=asyncio.Event()
@@ -78,6 +83,8 @@ def started(tmp_path: Path, run: Run) -> Iterator[tuple[TrayApp, FakeClock, Reco
         yield app, clock, recorder
     finally:
         app.shutdown()
+        if app.window is not None:
+            app.window.hide()  # nothing of this test may repaint during the next one
 
 
 async def post_all(url: str, bodies: list[dict[str, Any]]) -> None:
