@@ -194,6 +194,29 @@ def start_tray(home: Path, *, verbose: bool = False) -> Proc:
     return proc
 
 
+def tray_in_process(home: Path, quit_event: Any) -> Any:
+    """The tray app built in this process as ``holmtray.ui.app.run()`` builds it (logging, a
+    QApplication that outlives its windows); the caller sets ``QT_QPA_PLATFORM`` first and
+    runs ``await tray.start()`` on a qasync loop."""
+    import logging  # noqa: PLC0415
+
+    from PySide6.QtWidgets import QApplication  # noqa: PLC0415
+
+    from holmtray.core import logsetup  # noqa: PLC0415
+    from holmtray.ui.app import TrayApp  # noqa: PLC0415
+
+    paths = Paths.under(home)
+    settings = settings_file.load(paths.config_file)
+    logsetup.configure(
+        secrets=(settings.text("listener.token"), settings.text("listener.password")),
+        level=logging.INFO,
+        log_file=paths.log_file,
+    )
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)
+    return TrayApp(settings=settings, paths=paths, quit_event=quit_event)
+
+
 # ---- /proc ------------------------------------------------------------------------------
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")

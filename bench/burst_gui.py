@@ -5,7 +5,8 @@ as ``holmtray.ui.app.run()`` builds it. A 10 ms ``QTimer`` heartbeat on the GUI 
 how late each tick is. First the idle app is measured (the baseline), then a separate process
 (``_burst_client.py``: aiohttp, 64 connections) posts 5,000 unique events as fast as the
 listener takes them. Reported: heartbeat lag p50/p99/max idle and during the burst, and the
-time from the last 2xx to the event window's model holding all 5,000 rows.
+time from the last 2xx to the event window showing the last of the 5,000 at its top (it keeps
+the newest rows near the view, not all 5,000: ``EventTableModel.keep_rows``).
 
 Each run is a fresh child process with a fresh HOLMTRAY_HOME; the medians of the runs are
 reported.
@@ -36,6 +37,7 @@ from _common import (
     median,
     percentile,
     table,
+    tray_in_process,
     verdict,
 )
 
@@ -78,28 +80,13 @@ def child(events: int, idle_s: float, connections: int, patch: bool) -> dict[str
     if patch:
         defer_expectation_saves()
     import asyncio  # noqa: PLC0415
-    import logging  # noqa: PLC0415
 
     import qasync  # noqa: PLC0415
     from PySide6.QtCore import Qt, QTimer  # noqa: PLC0415
-    from PySide6.QtWidgets import QApplication  # noqa: PLC0415
-
-    from holmtray.core import logsetup  # noqa: PLC0415
-    from holmtray.core.config import file as settings_file  # noqa: PLC0415
-    from holmtray.core.config.paths import Paths  # noqa: PLC0415
-    from holmtray.ui.app import TrayApp  # noqa: PLC0415
 
     home = make_home("burst")
-    paths = Paths.under(home)
-    settings = settings_file.load(paths.config_file)
-    logsetup.configure(
-        secrets=(settings.text("listener.token"), settings.text("listener.password")),
-        level=logging.INFO,
-        log_file=paths.log_file,
-    )
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setQuitOnLastWindowClosed(False)
-    tray = TrayApp(settings=settings, paths=paths, quit_event=asyncio.Event())
+    tray = tray_in_process(home, asyncio.Event())
+    settings = tray.settings
 
     ticks: list[tuple[float, float]] = []  # (time, lag in s)
     shown_at: list[float] = []
@@ -109,7 +96,9 @@ def child(events: int, idle_s: float, connections: int, patch: bool) -> dict[str
         now = time.monotonic()
         ticks.append((now, now - last[0] - HEARTBEAT_MS / 1000))
         last[0] = now
-        if not shown_at and tray.window is not None and tray.window.model.rowCount() >= events:
+        model = tray.window.model if tray.window is not None else None
+        # A fresh home numbers the events 1..N: the last one on top means all have arrived.
+        if not shown_at and model is not None and model.rowCount() and model.top_id() >= events:
             shown_at.append(now)
 
     heartbeat = QTimer()
@@ -255,7 +244,7 @@ def main() -> int:
             f"{res['idle_max']:.1f} ms; burst {res['ok']} ok in {res['burst_s']:.2f} s "
             f"({res['eps']:.0f} ev/s), errors {res['errors'] or 0}, lag p50/p99/max "
             f"{res['burst_p50']:.1f}/{res['burst_p99']:.1f}/{res['burst_max']:.1f} ms; "
-            f"all {res['rows']} rows shown "
+            f"the last on top ({res['rows']} rows loaded) "
             + (f"{shown * 1000:.0f} ms after the last 2xx" if shown is not None else "NEVER"),
             flush=True,
         )
@@ -292,7 +281,7 @@ def main() -> int:
             verdict(med("burst_max") <= TARGET_MAX_MS),
         ],
         [
-            "last 2xx -> all rows in the window (ms)",
+            "last 2xx -> the last event on top of the window (ms)",
             "-",
             f"{shown_med * 1000:.0f}",
             "-",

@@ -1,11 +1,26 @@
-"""Posting clients for the tests that keep a ledger of acknowledged events."""
+"""Posting clients for the tests that keep a ledger of acknowledged events, and the ticket
+bodies the burst tests post."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import aiohttp
+
+
+def burst_ticket(n: int) -> dict[str, Any]:
+    """Ticket ``5000 + n`` of a burst: every tenth critical, the rest high."""
+    return {
+        "ticket": {
+            "number": 5000 + n,
+            "status": "Open",
+            "severity": "critical" if n % 10 == 0 else "high",
+            "asset": {"name": f"host-{n}"},
+            "vulnerability": {"name": f"Finding {n}"},
+        }
+    }
 
 
 async def hammer(

@@ -1,5 +1,5 @@
 """Plain-text helpers shared by every layer: the one sanitiser, one table of bidi controls,
-one plural rule.
+one plural rule, one way to say how long something took.
 
 Payload text, header values and anything else a request carries are untrusted. A control
 character can move a terminal's cursor, recolour it or retitle its window (``ESC``, the C1
@@ -21,6 +21,7 @@ import functools
 import json
 import re
 import unicodedata
+from datetime import timedelta
 from typing import Any
 
 BIDI_CONTROLS: frozenset[int] = frozenset(
@@ -98,3 +99,19 @@ def show_bidi_controls(text: str) -> str:
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     """``"1 event"``, ``"2 events"``; ``plural_form`` for words that do not just add an s."""
     return f"{n} {singular if n == 1 else (plural_form or singular + 's')}"
+
+
+def duration_words(d: timedelta) -> str:
+    """``"45 s"``, ``"57 min"``, ``"1 h 5 min"``, ``"2 h"``, ``"3 d 4 h"``: the largest two
+    units that matter, rounded down."""
+    total = max(0, int(d.total_seconds()))
+    if total < 60:
+        return f"{total} s"
+    minutes = total // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"

@@ -62,7 +62,7 @@ from holmtray.ui.receiver_thread import ReceiverThread
 from holmtray.ui.settings_dialog import ApplyDone, SettingsDialog
 from holmtray.ui.single_instance import SingleInstance
 from holmtray.ui.tray import Tray, TrayView
-from holmtray.ui.welcome import WelcomeDialog
+from holmtray.ui.welcome import WelcomeDialog, describe_test_answer
 
 log = logging.getLogger("holmtray.ui.app")
 
@@ -102,7 +102,6 @@ class TrayApp(QObject):
         self.window: EventWindow | None = None
         self.notifier: Notifier | None = None
         self.settings_dialog: SettingsDialog | None = None
-        self._summary_ids: dict[str, frozenset[int]] = {}
         self._last_drain = 0.0
         self._drain_timer = QTimer(self, singleShot=True)
         self._drain_timer.timeout.connect(self._drain)
@@ -200,6 +199,8 @@ class TrayApp(QObject):
         if self.window is not None:
             self.window.save_state()
         self.tray.icon.hide()
+        if self.notifier is not None:
+            self.notifier.disconnect()
         if self.store is not None:
             self.store.close()
         self._files.shutdown(wait=True)
@@ -238,16 +239,18 @@ class TrayApp(QObject):
         if self.notifier is None or not self.settings.flag("notifications.enabled"):
             return
         for action in actions:
-            if isinstance(action, ShowSummary) and action.notice.replace_key:
-                self._summary_ids[action.notice.replace_key] = action.event_ids
-            self._spawn(self.notifier.show(action.notice))
+            # A summary carries its (bounded) event ids on the notice itself: they live as long
+            # as the notifier keeps that notification for a click, and no longer.
+            update = isinstance(action, ShowSummary) and action.update
+            self._spawn(self.notifier.show(action.notice, update=update))
 
     def _notice_clicked(self, notice: Notice) -> None:
         if self.window is None:
             return
-        ids = self._summary_ids.get(notice.replace_key or "")
+        ids = notice.event_ids
         if notice.event_id is None and ids:
-            self.window.show_ids(ids, f"{len(ids)} events from the burst")
+            log.info("notification clicked: showing the %d events of a summary", len(ids))
+            self.window.show_ids(ids, _summary_label(len(ids), ids.total))
         elif notice.event_id is not None:
             log.info("notification clicked: showing event %d", notice.event_id)
             self.window.show_event(notice.event_id)
@@ -348,9 +351,7 @@ class TrayApp(QObject):
             status, text = await asyncio.wrap_future(self.receiver.call(send_sample(target, kind)))
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             return False, f"Could not reach the listener: {exc or type(exc).__name__}"
-        if status == 200:
-            return True, f"Test event stored ({text.strip()}). A notification should appear."
-        return False, f"The listener answered HTTP {status}: {text[:200]}"
+        return describe_test_answer(status, text)
 
     async def send_test(self) -> None:
         ok, message = await self.post_test()
@@ -366,6 +367,7 @@ class TrayApp(QObject):
             self.policy.snooze(None)
         else:
             self.policy.resume()
+            self._act(self.policy.tick())  # the catch-up summary of what the pause held back
         self._refresh_tray()
 
     def apply_settings(self, new: Settings, done: ApplyDone) -> None:
@@ -483,6 +485,14 @@ class TrayApp(QObject):
         QMessageBox.about(None, "About holmtray", "<br>".join(lines))
 
 
+def _summary_label(kept: int, total: int) -> str:
+    """The event window's chip for a summary's events: ``"212 events from the summary"``, or
+    ``"the newest 5,000 of 20,000 events from the summary"`` when it kept only the newest ids."""
+    if kept >= total:
+        return f"{kept:,} event{'s' if kept != 1 else ''} from the summary"
+    return f"the newest {kept:,} of {total:,} events from the summary"
+
+
 def _set_start_at_login(on: bool) -> None:
     auto = Autostart(command=default_command())
     auto.enable() if on else auto.disable()
@@ -555,7 +565,8 @@ def run(*, settings: Settings, paths: Paths, verbose: bool = False) -> int:
     gui_thread.install()  # workers hand their results to the GUI thread through it
     assert isinstance(app, QApplication)
     app.setApplicationName("holmtray")
-    app.setApplicationDisplayName("holmtray")
+    # No display name: Qt would append it to every window title ("holmtray — events —
+    # holmtray"); each title names the app itself.
     app.setDesktopFileName(APP_ID)  # matches the installed launcher (packaging/linux)
     app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(app_icon())

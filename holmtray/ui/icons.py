@@ -12,7 +12,17 @@ from importlib import resources
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QIcon,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtSvg import QSvgRenderer
 
 from holmtray.core.events import Kind, Severity
@@ -57,7 +67,8 @@ class TrayState:
     error: str | None = None
 
 
-def _badge_text(n: int) -> str:
+def badge_text(n: int) -> str:
+    """What the badge says for ``n`` unread events: ``"1"`` to ``"99"``, then ``"99+"``."""
     return str(n) if n < 100 else "99+"
 
 
@@ -76,42 +87,132 @@ def render(state: TrayState, size: int) -> QPixmap:
     elif state.paused:
         _draw_paused(p, size)
     if state.unread > 0 and not state.error:
-        _draw_badge(p, size, _badge_text(state.unread), state.highest or Severity.INFO)
+        _draw_badge(p, size, badge_text(state.unread), state.highest or Severity.INFO)
     p.end()
     return pm
 
 
+# Below 20 px a font's digits blur into each other, so the badge is drawn pixel by pixel with
+# these 3 x 5 glyphs (rows top to bottom, "#" = lit).
+_PIXEL_GLYPHS = {
+    "0": ("###", "#.#", "#.#", "#.#", "###"),
+    "1": (".#.", "##.", ".#.", ".#.", "###"),
+    "2": ("###", "..#", "###", "#..", "###"),
+    "3": ("###", "..#", "###", "..#", "###"),
+    "4": ("#.#", "#.#", "###", "..#", "..#"),
+    "5": ("###", "#..", "###", "..#", "###"),
+    "6": ("###", "#..", "###", "#.#", "###"),
+    "7": ("###", "..#", "..#", ".#.", ".#."),
+    "8": ("###", "#.#", "###", "#.#", "###"),
+    "9": ("###", "#.#", "###", "..#", "###"),
+    "+": ("...", ".#.", "###", ".#.", "..."),
+}
+_PIXEL_BELOW = 20
+
+
+def badge_rect(size: int, text: str) -> QRectF:
+    """Where the badge for ``text`` goes: the bottom right, as wide as its text needs (up to
+    the whole width), tall enough for digits a reader can tell apart at 16 px."""
+    if size < _PIXEL_BELOW:
+        px = 9  # 1 px outline, 1 px padding, 5 px glyphs, 1 px padding, 1 px outline
+        pw = min(size, max(px, 4 * len(text) - 1 + 4))
+        return QRectF(size - pw, size - px, pw, px)
+    h = max(9.0, round(size * 0.5))
+    w = min(float(size), max(h, _badge_metrics(h).horizontalAdvance(text) + h * 0.45))
+    return QRectF(size - w, size - h, w, h)
+
+
+def _badge_pixels(h: float) -> int:
+    return max(8, round(h * 0.9))
+
+
+def _badge_metrics(h: float) -> QFontMetricsF:
+    return QFontMetricsF(_badge_font(_badge_pixels(h)))
+
+
+def _badge_font(pixels: int) -> QFont:
+    font = QFont("DejaVu Sans Condensed")
+    font.setBold(True)
+    font.setPixelSize(pixels)
+    font.setHintingPreference(QFont.HintingPreference.PreferFullHinting)
+    return font
+
+
+def _badge_ink(severity: Severity) -> QColor:
+    """Text on the badge: white, except on the light medium colour, where dark reads better."""
+    return QColor("#1f2937" if severity is Severity.MEDIUM else "#ffffff")
+
+
 def _draw_badge(p: QPainter, size: int, text: str, severity: Severity) -> None:
-    # At 16-24 px a number is unreadable past one digit: show a dot with the colour instead.
-    d = size * (0.62 if size >= 32 else 0.56)
-    if size < 32 and len(text) > 1:
-        text = ""
-    rect = QRectF(size - d, size - d, d, d)
-    if len(text) > 2:
-        rect.adjust(-d * 0.35, 0, 0, 0)
-    p.setPen(QPen(QColor("#ffffff"), max(1.0, size / 24)))
-    p.setBrush(QBrush(QColor(SEVERITY_COLORS[severity])))
-    p.drawRoundedRect(rect, d / 2, d / 2)
-    if text:
-        font = QFont("DejaVu Sans")
-        font.setBold(True)
-        font.setPixelSize(max(7, int(d * (0.62 if len(text) == 1 else 0.5))))
-        p.setFont(font)
-        p.setPen(QColor("#ffffff"))
-        p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+    rect = badge_rect(size, text)
+    fill = QColor(SEVERITY_COLORS[severity])
+    if size < _PIXEL_BELOW:
+        _draw_pixel_badge(p, rect, text, fill, _badge_ink(severity))
+        return
+    radius = rect.height() / 2
+    p.setPen(QPen(QColor("#ffffff"), size / 24))
+    p.setBrush(QBrush(fill))
+    p.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), radius, radius)
+    p.setFont(_badge_font(_badge_pixels(rect.height())))
+    p.setPen(_badge_ink(severity))
+    p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+
+
+def _draw_pixel_badge(p: QPainter, rect: QRectF, text: str, fill: QColor, ink: QColor) -> None:
+    """A crisp badge on the pixel grid: white outline with its corners cut, the glyphs."""
+    x, y, w, h = int(rect.x()), int(rect.y()), int(rect.width()), int(rect.height())
+    p.save()
+    p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QBrush(QColor("#ffffff")))
+    p.drawRect(x + 1, y, w - 2, h)  # the outline, corners left out
+    p.drawRect(x, y + 1, w, h - 2)
+    p.setBrush(QBrush(fill))
+    p.drawRect(x + 1, y + 1, w - 2, h - 2)
+    p.setBrush(QBrush(ink))
+    gx = x + (w - (4 * len(text) - 1)) // 2
+    for ch in text:
+        for row, bits in enumerate(_PIXEL_GLYPHS[ch]):
+            for col, bit in enumerate(bits):
+                if bit == "#":
+                    p.drawRect(gx + col, y + 2 + row, 1, 1)
+        gx += 4
+    p.restore()
+
+
+def paused_mark_rect(size: int) -> QRectF:
+    """Where the paused mark goes: the top left, clear of the badge at the bottom."""
+    d = 7.0 if size < _PIXEL_BELOW else max(7.0, size * 0.45)
+    return QRectF(0, 0, d, d)
 
 
 def _draw_paused(p: QPainter, size: int) -> None:
-    d = size * 0.5
-    rect = QRectF(0, size - d, d, d)
-    p.setPen(QPen(QColor("#ffffff"), max(1.0, size / 24)))
+    # Top left: the badge takes the bottom edge, and the count must stay readable.
+    if size < _PIXEL_BELOW:
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QBrush(QColor("#ffffff")))
+        p.drawRect(1, 0, 5, 7)  # a 7 x 7 outline with its corners cut, on light and dark
+        p.drawRect(0, 1, 7, 5)
+        p.setBrush(QBrush(QColor("#374151")))
+        p.drawRect(1, 1, 5, 5)
+        p.setBrush(QBrush(QColor("#ffffff")))
+        p.drawRect(2, 2, 1, 3)
+        p.drawRect(4, 2, 1, 3)
+        p.restore()
+        return
+    rect = paused_mark_rect(size)
+    d = rect.width()
+    p.setPen(QPen(QColor("#ffffff"), 1.0 if size < 32 else size / 24))
     p.setBrush(QBrush(QColor("#4b5563")))
-    p.drawEllipse(rect)
-    bar_w, bar_h = d * 0.16, d * 0.46
+    p.drawEllipse(rect.adjusted(0.5, 0.5, -0.5, -0.5))
+    bar_w, bar_h = max(1.0, d * 0.16), d * 0.46
     top = rect.center().y() - bar_h / 2
     p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(QBrush(QColor("#ffffff")))
-    for x in (rect.center().x() - bar_w * 1.3, rect.center().x() + bar_w * 0.3):
+    gap = max(1.0, d * 0.14)
+    for x in (rect.center().x() - gap / 2 - bar_w, rect.center().x() + gap / 2):
         p.drawRect(QRectF(x, top, bar_w, bar_h))
 
 

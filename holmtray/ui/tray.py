@@ -17,7 +17,7 @@ from holmtray.core.alerts.notices import visible
 from holmtray.core.events import Severity
 from holmtray.ui.icons import TrayState, tray_icon
 
-log = logging.getLogger("holmtray.tray")
+log = logging.getLogger("holmtray.ui.tray")
 
 
 def tooltip_safe(text: str) -> str:
@@ -34,7 +34,7 @@ class TrayView:
     error: str | None = None
     unread: int = 0
     highest: Severity | None = None
-    paused: str | None = None  # e.g. "Snoozed for 43 min"; None when notifying
+    paused: str | None = None  # e.g. "Paused until 12:46"; None when notifying
     last_event: str | None = None  # title and time of the newest event
 
 
@@ -130,9 +130,8 @@ class Tray(QObject):
         else:
             self._status.setText("Starting…")
         self._resume.setEnabled(bool(view.paused))
-        self.pause_menu.setTitle(
-            f"Pause notifications ({view.paused})" if view.paused else "Pause notifications"
-        )
+        # While paused, the submenu (with Resume in it) is titled by the state itself.
+        self.pause_menu.setTitle(view.paused or "Pause notifications")
 
     def tooltip(self) -> str:
         v = self.view
@@ -147,7 +146,7 @@ class Tray(QObject):
         else:
             lines.append("No unread events")
         if v.paused:
-            lines.append(f"Notifications paused: {v.paused}")
+            lines.append(v.paused)  # "Paused until 12:46", "Quiet until 07:00", ...
         if v.last_event:
             lines.append(f"Last: {tooltip_safe(v.last_event)}")
         return "\n".join(lines)

@@ -10,6 +10,7 @@ queued signal, so the widgets are only touched on the GUI thread.
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -52,6 +53,34 @@ LOOPBACK_NOTE = (
 OK_STYLE = "color: #15803d;"
 ERROR_STYLE = "color: #b91c1c;"
 PENDING_STYLE = "color: palette(placeholder-text);"
+
+
+def describe_test_answer(status: int, text: str) -> tuple[bool, str]:
+    """The listener's answer to a test event, in words: ``(ok, message)``.
+
+    The answer is JSON (``{"id": 12}``, ``{"error": "..."}``); people read a sentence, not the
+    JSON. Anything unexpected still says what came back, shortly.
+    """
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    answer = data if isinstance(data, dict) else {}
+    event_id = answer.get("id")
+    error = answer.get("error")
+    why = error if isinstance(error, str) and error else (text.strip()[:200] or "no details")
+    if 200 <= status < 300:
+        at = f" as event #{event_id}" if isinstance(event_id, int) else ""
+        if answer.get("duplicate"):
+            return True, f"The test event was already stored{at}; it was not stored again."
+        return True, f"Test event received and stored{at}. A notification should appear."
+    if status == 401:
+        return False, "The listener refused the test event: the user name or password is wrong."
+    if status == 404:
+        return False, "The listener did not recognise the webhook URL (has the token changed?)."
+    if status == 503:
+        return False, f"The listener could not store the test event: {why}."
+    return False, f"The listener answered the test event with HTTP {status}: {why}."
 
 
 def _is_loopback(url: str) -> bool:

@@ -2,8 +2,10 @@
 
 ``TrayProc`` launches ``python -m holmtray`` as a subprocess (its own ``HOLMTRAY_HOME``, a
 stand-in browser that records the URLs it is asked to open) and waits until it says it is
-ready. ``Dunst`` reads what the notification daemon received. ``X`` wraps xdotool/xwininfo.
-Everything waits for a condition; nothing sleeps and hopes.
+ready. ``Dunst`` reads what the notification daemon received. ``NotifyMonitor`` watches the
+``Notify`` calls on the session bus as they reach the daemon, with the bus's own timestamps,
+without closing anything on screen (reading dunst's history does). ``X`` wraps
+xdotool/xwininfo. Everything waits for a condition; nothing sleeps and hopes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import shutil
 import stat
 import subprocess
+import threading
 import time
 import tomllib
 from dataclasses import dataclass
@@ -112,6 +115,75 @@ class Dunst:
             for n in sorted(self.history(), key=lambda n: int(n["id"]))
             if n.get("appname") == appname and int(n["id"]) > self._baseline
         ]
+
+
+@dataclass(frozen=True)
+class NotifyCall:
+    """One ``org.freedesktop.Notifications.Notify`` call, as dbus-monitor saw it."""
+
+    time: float  # the bus's wall-clock time of the call (seconds since the epoch)
+    app: str
+    replaces_id: int
+    summary: str
+
+
+class NotifyMonitor:
+    """Every ``Notify`` call on the session bus from now on, read by ``dbus-monitor``."""
+
+    _CALL = re.compile(r"^method call time=(?P<t>[\d.]+) .*member=Notify$")
+    _STRING = re.compile(r'^\s+string "(?P<s>.*)"$')
+    _UINT = re.compile(r"^\s+uint32 (?P<n>\d+)$")
+
+    def __init__(self) -> None:
+        self._calls: list[NotifyCall] = []
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        rule = "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"
+        self._popen = subprocess.Popen(
+            ["dbus-monitor", "--session", rule],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(15):
+            self.stop()
+            raise AssertionError("dbus-monitor did not start")
+
+    def _read(self) -> None:
+        assert self._popen.stdout is not None
+        fields: list[str] | None = None
+        when = 0.0
+        for raw in self._popen.stdout:
+            line = raw.rstrip("\n")
+            self._ready.set()  # its first lines are the bus greeting it
+            m = self._CALL.match(line)
+            if m:
+                fields, when = [], float(m["t"])
+                continue
+            if fields is None:
+                continue
+            # Arguments in order: app name, replaces id, icon, summary (body and the rest
+            # are not needed; a body may span lines).
+            text, number = self._STRING.match(line), self._UINT.match(line)
+            if text:
+                fields.append(text["s"])
+            elif number:
+                fields.append(number["n"])
+            if len(fields) == 4:
+                call = NotifyCall(when, fields[0], int(fields[1]), fields[3])
+                with self._lock:
+                    self._calls.append(call)
+                fields = None
+
+    def calls(self, app: str = "holmtray") -> list[NotifyCall]:
+        with self._lock:
+            return [c for c in self._calls if c.app == app]
+
+    def stop(self) -> None:
+        self._popen.terminate()
+        self._popen.wait(10)
 
 
 @dataclass

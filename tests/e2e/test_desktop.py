@@ -23,8 +23,16 @@ import aiohttp
 import pytest
 
 from tests.conftest import SAMPLES, require_or_skip
-from tests.e2e.desktop import Browser, Dunst, TrayProc, X, desktop_missing, wait_until
-from tests.load import hammer
+from tests.e2e.desktop import (
+    Browser,
+    Dunst,
+    NotifyMonitor,
+    TrayProc,
+    X,
+    desktop_missing,
+    wait_until,
+)
+from tests.load import burst_ticket, hammer
 from tests.procs import holmtray_env
 
 pytestmark = pytest.mark.desktop
@@ -378,35 +386,49 @@ def test_200_tickets_in_five_seconds_give_at_most_3_notifications_and_all_are_st
     tmp_path: Path, dunst: Dunst, browser: Browser
 ) -> None:
     app = _start(tmp_path, browser)
+    monitor = NotifyMonitor()
+    last_answer: list[float] = []
 
     async def burst() -> list[int]:
         statuses = []
         async with aiohttp.ClientSession() as s:
             for i in range(200):
-                body = {
-                    "ticket": {
-                        "number": 5000 + i,
-                        "status": "Open",
-                        "severity": "critical" if i % 10 == 0 else "high",
-                        "asset": {"name": f"host-{i}"},
-                        "vulnerability": {"name": f"Finding {i}"},
-                    }
-                }
-                async with s.post(app.hook, json=body) as r:
+                async with s.post(app.hook, json=burst_ticket(i)) as r:
                     statuses.append(r.status)
+                    last_answer[:] = [time.time()]
                 await asyncio.sleep(0.02)
         return statuses
 
-    assert asyncio.run(burst()) == [200] * 200
-    # The final summary names the total once the burst is over.
-    final = wait_until(
-        lambda: [n for n in dunst.received() if n["summary"].startswith("200 new tickets")],
-        timeout=60,
-        what="the burst summary naming 200",
+    try:
+        assert asyncio.run(burst()) == [200] * 200
+        # The summary on screen names all 200 within 2 s of the last one's answer: it is kept
+        # current in place, not held back like a new pop-up.
+        [named] = wait_until(
+            lambda: [c for c in monitor.calls() if c.summary.startswith("200 new tickets")],
+            timeout=30,
+            what="the burst summary naming 200",
+        )
+        assert named.time - last_answer[0] <= 2.0, named.time - last_answer[0]
+        calls = monitor.calls()
+        new = [c for c in calls if c.replaces_id == 0]
+        assert len(new) <= 3, [c.summary for c in new]  # updates replace, they do not pop up
+        summary_ids = {c.replaces_id for c in calls if c.replaces_id}
+        assert len(summary_ids) == 1
+    finally:
+        monitor.stop()
+    # Clicking the summary shows its 200 events in the window.
+    pick_in_dunst_menu("200 new tickets")
+    subprocess.run(["dunstctl", "context"], check=True, timeout=15)
+    wait_until(
+        lambda: any("showing the 200 events of a summary" in line for line in app.lines),
+        what="the window to show the summary's events",
     )
+    [wid] = wait_until(lambda: window_ids("holmtray — events"), what="the event window")
+    title = X.run("xprop", "-id", wid, "_NET_WM_NAME")
+    assert title.strip() == '_NET_WM_NAME(UTF8_STRING) = "holmtray — events"'  # said once
     notes = dunst.received()
     assert len(notes) <= 3, [n["summary"] for n in notes]
-    assert final
+    assert notes[-1]["summary"].startswith("200 new tickets"), notes[-1]
     con = sqlite3.connect(app.paths.database)
     try:
         assert con.execute("SELECT count(*), sum(read) FROM events").fetchone() == (200, 0)

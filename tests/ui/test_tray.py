@@ -6,7 +6,7 @@ from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
 from holmtray.core.events import Severity
-from holmtray.ui.icons import SEVERITY_COLORS, TRAY_SIZES, TrayState, render
+from holmtray.ui.icons import SEVERITY_COLORS, TRAY_SIZES, TrayState, badge_rect, render
 from holmtray.ui.tray import Tray, TrayView
 
 MENU = [
@@ -52,11 +52,14 @@ def test_resume_is_offered_only_while_paused_and_the_menu_says_until_when(qtbot:
     tray = Tray()
     assert not tray.action("Resume").isEnabled()
     tray.show_state(
-        TrayView(address="http://127.0.0.1:8747/hooks/<token>", paused="Snoozed for 43 min")
+        TrayView(address="http://127.0.0.1:8747/hooks/<token>", paused="Paused until 12:46")
     )
     assert tray.action("Resume").isEnabled()
-    assert tray.pause_menu.title() == "Pause notifications (Snoozed for 43 min)"
-    assert "Notifications paused: Snoozed for 43 min" in tray.icon.toolTip()
+    assert tray.pause_menu.title() == "Paused until 12:46"
+    assert "Paused until 12:46" in tray.icon.toolTip().splitlines()
+    tray.show_state(TrayView(address="http://127.0.0.1:8747/hooks/<token>"))
+    assert tray.pause_menu.title() == "Pause notifications"
+    assert not tray.action("Resume").isEnabled()
 
 
 def test_tooltip_names_address_unread_count_and_last_event(qtbot: QtBot) -> None:
@@ -106,7 +109,10 @@ def test_icon_renders_at_every_tray_size_with_a_badge_coloured_by_severity(qtbot
         for severity in (Severity.CRITICAL, Severity.LOW):
             img = render(TrayState(unread=3, highest=severity), size).toImage()
             # The badge sits in the bottom-right corner; sample inside it, off its digit.
-            colour = _pixel(img, size * 0.72, size * 0.93)
+            badge = badge_rect(size, "3")
+            assert badge.right() == size
+            assert badge.bottom() == size
+            colour = _pixel(img, badge.left() + max(2, badge.height() * 0.15), badge.center().y())
             want = QColor(SEVERITY_COLORS[severity])
             assert abs(colour.red() - want.red()) < 40, (size, severity)
             assert abs(colour.blue() - want.blue()) < 40, (size, severity)

@@ -12,8 +12,9 @@ import enum
 import re
 from dataclasses import dataclass
 
+from holmtray.core.alerts.ids import IdRuns
 from holmtray.core.events import Kind, Severity, StoredEvent
-from holmtray.core.text import show_bidi_controls
+from holmtray.core.text import duration_words, show_bidi_controls
 
 SUMMARY_MAX = 120
 BODY_MAX = 400
@@ -37,6 +38,8 @@ class Notice:
     link: str | None
     # Notifications with the same key replace each other where the backend supports it.
     replace_key: str | None = None
+    # A summary's events (its click shows them); None for a notification about one event.
+    event_ids: IdRuns | None = None
 
 
 def visible(text: str, limit: int) -> str:
@@ -80,8 +83,7 @@ def _finished_scan(e: StoredEvent) -> tuple[str, str]:
     if ev.scan_type:
         details.append(f"Type: {ev.scan_type}")
     if ev.duration is not None:
-        minutes = int(ev.duration.total_seconds() // 60)
-        details.append(f"Duration: {minutes // 60} h {minutes % 60:02d} min")
+        details.append(f"Duration: {duration_words(ev.duration)}")
     return summary, "\n".join(details)
 
 

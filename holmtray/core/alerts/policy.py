@@ -2,62 +2,80 @@
 
 Pure logic over events, settings and an injected clock; no Qt and no notification backend.
 The app hands every committed batch to :meth:`NotificationPolicy.on_events` and calls
-:meth:`NotificationPolicy.tick` every few seconds; both return the actions to carry out now.
+:meth:`NotificationPolicy.tick` every second; both return the actions to carry out now.
 
 An event meets the rules in this order:
 
 1. *What notifies*: the master switch, the switch for its kind and the minimum severity for its
    kind (a finished scan that needs attention passes any minimum). Events filtered out here
-   are recorded in ``suppressed_ids``; they stay unread in the store.
-2. *Quiet hours and snooze* suppress the rest (also recorded in ``suppressed_ids``), except
-   critical events while ``notifications.critical_bypass`` is on.
+   are recorded as :attr:`Fate.SUPPRESSED`; they stay unread in the store.
+2. *Quiet hours and snooze* hold the rest back (also recorded as suppressed), except critical
+   events while ``notifications.critical_bypass`` is on. When the pause ends, one catch-up
+   summary counts what it held back ("While paused: 37 new tickets — 5 critical").
 3. *Bursts*: the first notifiable event of a burst window shows at once; later ones in the same
    window wait for the next tick, so that a burst is recognised before it pops up one by one.
    More than ``burst_threshold`` within ``burst_window_s`` start a burst: one summary (replace
    key ``burst:<id of its first event>``) counts the whole burst, including the few events
-   shown on their own just before it was recognised, and updates at most once per update
-   interval. The burst ends once ``burst_window_s`` passes without a new event and its final
-   count has been shown; the next event then notifies on its own again.
-4. *Hard cap*: at most ``max_per_minute`` actions in any 60 seconds, summary updates and
-   missed-scan alerts included. An event that would go over the cap is counted into a summary
-   instead, and that summary is shown, and finally updated, as soon as the cap allows: every
-   notifiable event ends up shown on its own or counted in a summary that was shown.
+   shown on their own just before it was recognised. It is kept current in place: updated on
+   the first batch or tick at least :data:`UPDATE_GAP` after the last update, so it is never
+   more than about a second behind. The burst ends once ``burst_window_s`` passes without a
+   new event and its final count has been shown; the next event then notifies on its own.
+4. *Hard cap*: at most ``max_per_minute`` new pop-ups in any 60 seconds (single events, new
+   summaries, catch-ups, missed-scan alerts). Updating a summary in place is not a new pop-up
+   and does not count. An event that would go over the cap is counted into a summary instead,
+   which pops up as soon as the cap allows: every notifiable event ends up shown on its own or
+   counted in a summary that was shown.
+
+Memory does not grow with the events seen: a summary keeps counts (:class:`Tally`) and the
+newest ids for its click (bounded), and fates are kept for recent events only
+(:class:`~holmtray.core.alerts.fates.FateLog`).
+
+A relay source (issue 13): events that arrive while the tray catches up with its relay go
+through ``on_events(batch, catching_up=True)`` and are only counted; :meth:`caught_up` then
+gives one summary for all of them ("While you were away: ..."), never a storm. While the
+source is not live (:meth:`set_source_live`), missed-scan alerts wait: a scan's report may be
+in the backlog still to come.
 
 Missed-scan alerts: a ``scheduled_scan`` sets an expectation; when no ``finished_scan`` of the
 same name has arrived by ``starts_at`` + grace (twice the scan's last known duration, else
 ``notifications.missed_scan_default_grace_h``), :meth:`NotificationPolicy.tick` warns once.
 :class:`~holmtray.core.alerts.expectations.ExpectationStore` keeps expectations and known
 durations in a small JSON file so that they survive a restart; :mod:`holmtray.core.alerts.bursts`
-groups a burst's events and words its summary.
+counts a summary's events and words it.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import TypeAlias
 
-from holmtray.core.alerts.bursts import Burst, BurstItem, summary_notice
+from holmtray.core.alerts.bursts import Burst, BurstItem, Gathering
 from holmtray.core.alerts.expectations import Expectation, ExpectationStore, scan_duration
+from holmtray.core.alerts.fates import Fate, FateLog
+from holmtray.core.alerts.ids import IdRuns
 from holmtray.core.alerts.notices import BODY_MAX, SUMMARY_MAX, Notice, Urgency, notice_for, visible
-from holmtray.core.config.checks import parse_clock_time, weekday_index
+from holmtray.core.alerts.pause import Pause
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import Event, Kind, Severity, StoredEvent
+from holmtray.core.text import plural
 
 log = logging.getLogger("holmtray.alerts.policy")
 
 CAP_WINDOW = timedelta(seconds=60)
-MORNING = time(8, 0)  # "until tomorrow morning" means this local time
+UPDATE_GAP = timedelta(seconds=1)
+"""A summary is brought up to date on the first batch or tick this long after its last update."""
 # A recorded duration of a few seconds would make the grace period shorter than the delay of
 # the webhook itself.
 MIN_GRACE = timedelta(minutes=5)
 # Holm's times carry no zone and the parser reads them as UTC, so a finished scan may look
 # up to a zone offset "earlier" than the start it fulfils.
 _ZONE_SLACK = timedelta(hours=14)
+PAUSE_KEY = "catchup:pause"
+RELAY_KEY = "catchup:relay"
 
 
 # --------------------------------------------------------------------------------------------
@@ -73,10 +91,20 @@ class Show:
 
 @dataclass(frozen=True, slots=True)
 class ShowSummary:
-    """Show (or update, by ``replace_key``) a burst summary; a click shows ``event_ids``."""
+    """Show a summary notification; a click shows :attr:`event_ids`.
+
+    ``update``: bring the summary already shown under the same ``replace_key`` up to date in
+    place. An update is not a new pop-up: it does not count against the cap, and a backend
+    that can tell drops it when that notification has been closed in the meantime.
+    """
 
     notice: Notice
-    event_ids: frozenset[int]
+    update: bool = False
+
+    @property
+    def event_ids(self) -> IdRuns:
+        ids = self.notice.event_ids
+        return ids if ids is not None else IdRuns()
 
 
 Action: TypeAlias = Show | ShowSummary
@@ -91,7 +119,7 @@ class NotificationPolicy:
 
     ``clock`` returns the current time as an aware datetime. ``tz`` is the local zone for quiet
     hours and "tomorrow 08:00"; ``None`` means the system's local zone (DST rules included).
-    The ``*_ids`` sets record the fate of every event id seen, for tests and diagnostics.
+    :attr:`fates` records what became of the most recent events, for tests and diagnostics.
     """
 
     def __init__(
@@ -104,19 +132,64 @@ class NotificationPolicy:
     ) -> None:
         self._settings = settings
         self._clock = clock
-        self._tz = tz
         self._expectations = expectations if expectations is not None else ExpectationStore()
-        self._snoozed = False
-        self._snooze_until: datetime | None = None
+        self.pause = Pause(settings=lambda: self._settings, clock=clock, tz=tz)
         self._last_now: datetime | None = None
-        self._sent: deque[datetime] = deque()  # actions within the cap window
+        self._sent: deque[datetime] = deque()  # new pop-ups within the cap window
         self._arrivals: deque[datetime] = deque()  # notifiable arrivals, outside bursts
         self._recent_shown: deque[tuple[datetime, BurstItem]] = deque()
         self._held: list[tuple[datetime, StoredEvent]] = []  # waiting for the next tick
         self._burst: Burst | None = None
-        self.notified_ids: set[int] = set()
-        self.summarised_ids: set[int] = set()
-        self.suppressed_ids: set[int] = set()
+        self._held_back: Gathering | None = None  # what a pause held back, until shown
+        self._held_since: datetime | None = None
+        self._held_by = ""  # "While paused" / "During quiet hours"
+        self._away: Gathering | None = None  # collected while catching up with a relay
+        self._relay: Gathering | None = None  # caught up: waiting for the cap to show it
+        self._relay_first_load = False
+        self._catching_up = False
+        self._source_live = True
+        self.fates = FateLog()
+
+    # -- fates (recent events only) -------------------------------------------------------
+
+    @property
+    def notified_ids(self) -> frozenset[int]:
+        """Recent events shown in a notification of their own."""
+        return self.fates.ids(Fate.NOTIFIED)
+
+    @property
+    def summarised_ids(self) -> frozenset[int]:
+        """Recent events counted in a summary that was shown."""
+        return self.fates.ids(Fate.SUMMARISED)
+
+    @property
+    def suppressed_ids(self) -> frozenset[int]:
+        """Recent events filtered out or held back by a pause."""
+        return self.fates.ids(Fate.SUPPRESSED)
+
+    def footprint(self) -> dict[str, int]:
+        """How many entries each structure that could grow holds now (tests and the soak
+        benchmark check them against their bounds)."""
+        gatherings = {
+            "burst": self._burst.gathered if self._burst is not None else None,
+            "held_back": self._held_back,
+            "away": self._away,
+        }
+        sizes = {
+            "fates": len(self.fates),
+            "sent": len(self._sent),
+            "arrivals": len(self._arrivals),
+            "recent_shown": len(self._recent_shown),
+            "held": len(self._held),
+            "expectations": len(self._expectations.expectations()),
+        }
+        for name, g in gatherings.items():
+            sizes[f"{name}_ids"] = len(g.ids) if g is not None else 0
+            sizes[f"{name}_runs"] = g.ids.run_count if g is not None else 0
+            sizes[f"{name}_pending"] = len(g.pending) if g is not None else 0
+        sizes["relay_ids"] = len(self._relay.ids) if self._relay is not None else 0
+        sizes["relay_pending"] = len(self._relay.pending) if self._relay is not None else 0
+        return sizes
 
     # -- configuration --------------------------------------------------------------------
 
@@ -128,11 +201,6 @@ class NotificationPolicy:
         return self._expectations
 
     @property
-    def update_interval(self) -> timedelta:
-        """The least time between two updates of one summary."""
-        return max(self._window, CAP_WINDOW / self._cap)
-
-    @property
     def _window(self) -> timedelta:
         return timedelta(seconds=self._settings.number("notifications.burst_window_s"))
 
@@ -140,22 +208,33 @@ class NotificationPolicy:
     def _cap(self) -> int:
         return self._settings.integer("notifications.max_per_minute")
 
-    # -- the two entry points -------------------------------------------------------------
+    # -- the entry points -----------------------------------------------------------------
 
-    def on_events(self, events: Sequence[StoredEvent]) -> list[Action]:
-        """Decide about a committed batch (oldest first); returns what to show now."""
+    def on_events(self, batch: Sequence[StoredEvent], catching_up: bool = False) -> list[Action]:
+        """Decide about a committed batch (oldest first); returns what to show now.
+
+        ``catching_up``: the batch is a relay's backlog; its events are counted for the one
+        summary :meth:`caught_up` gives, and nothing pops up for them now.
+        """
         now = self._now()
         actions: list[Action] = []
-        self._burst_step(now, actions, updates=False)  # a burst that ended may close first
+        self._burst_step(now, actions, tick=False)  # a burst that ended may close first
+        if catching_up:
+            self._collect(batch, now)
+            self._expectations.flush()
+            return actions
         notifiable: list[StoredEvent] = []
-        for e in events:
+        suppressed: list[int] = []
+        for e in batch:
             self._note_scan(e, now)
-            if not self._wanted(e.event) or (
-                self._holding_back(now) and not self._bypasses(e.event)
-            ):
-                self.suppressed_ids.add(e.id)
+            if not self._wanted(e.event):
+                suppressed.append(e.id)
+            elif self._holding_back(now) and not self._bypasses(e.event):
+                suppressed.append(e.id)
+                self._hold_back(BurstItem.of(e), now)
             else:
                 notifiable.append(e)
+        self.fates.record(suppressed, Fate.SUPPRESSED)
         if self._burst is None and notifiable:
             self._prune_arrivals(now)
             if len(self._arrivals) + len(notifiable) > self._threshold:
@@ -165,15 +244,18 @@ class NotificationPolicy:
                 notifiable = []
         for e in notifiable:
             self._arrive(e, now, actions)
-        self._burst_step(now, actions, updates=False)  # a new burst's first summary
+        self._burst_step(now, actions, tick=False)  # a new burst's first summary, or an update
+        self._catch_up_step(now, actions)
         self._expectations.flush()
         return actions
 
     def tick(self) -> list[Action]:
-        """Periodic work: held events, summary updates, ends of bursts, missed scans."""
+        """Periodic work: held events, summary updates, ends of bursts and pauses, missed
+        scans (only while the source is live and not catching up)."""
         now = self._now()
         actions: list[Action] = []
-        self._missed_scans(now, actions)
+        if self._source_live and not self._catching_up:
+            self._missed_scans(now, actions)
         if self._held:
             held, self._held = self._held, []
             self._prune_arrivals(now)
@@ -182,32 +264,82 @@ class NotificationPolicy:
             else:
                 for arrived, e in held:
                     self._show_or_count(e, arrived, now, actions)
-        self._burst_step(now, actions, updates=True)
+        self._burst_step(now, actions, tick=True)
+        self._catch_up_step(now, actions)
         self._expectations.flush()
         return actions
 
-    # -- snooze and state -----------------------------------------------------------------
+    # -- a relay source -------------------------------------------------------------------
+
+    def set_source_live(self, live: bool) -> None:
+        """Whether the events' source is live; missed-scan alerts wait while it is not."""
+        if live != self._source_live:
+            log.info("event source %s", "live" if live else "not live: missed-scan alerts wait")
+        self._source_live = live
+
+    def caught_up(self, first_load: bool = False) -> list[Action]:
+        """The relay's backlog is in: one summary of what :meth:`on_events` collected.
+
+        ``"While you were away: 212 events · 200 new tickets — 3 critical, 9 high · 12 scans
+        finished"``. ``first_load`` (a new mirror's whole history): ``"Loaded 212 events from
+        the relay · ..."``, and only when something in it is serious (critical or high, or a
+        scan needing attention): loading a history is not news. While paused, the count joins
+        what the pause holds back. Over the cap, the summary waits for the next tick that
+        allows it. Never more than one action, whatever the count.
+        """
+        now = self._now()
+        away, self._away = self._away, None
+        self._catching_up = False
+        if away is None or away.tally.total == 0:
+            return []
+        if self._holding_back(now):
+            self.fates.record(away.take_pending(), Fate.SUPPRESSED)
+            self._merge_held_back(away, now)
+            return []
+        if first_load and not away.tally.serious():
+            log.info(
+                "loaded %d events from the relay (nothing serious: no pop-up)", away.tally.total
+            )
+            self.fates.record(away.take_pending(), Fate.SUPPRESSED)
+            return []
+        if self._relay is None:
+            self._relay, self._relay_first_load = away, first_load
+        else:  # an earlier catch-up still waits for the cap: one summary for both
+            self._relay.merge(away)
+            self._relay_first_load = self._relay_first_load and first_load
+        actions: list[Action] = []
+        self._catch_up_step(now, actions)
+        return actions
+
+    def _collect(self, events: Sequence[StoredEvent], now: datetime) -> None:
+        self._catching_up = True
+        away = self._away if self._away is not None else Gathering()
+        self._away = away
+        suppressed: list[int] = []
+        for e in events:
+            self._note_scan(e, now)
+            if self._wanted(e.event):
+                away.add(BurstItem.of(e))
+            else:
+                suppressed.append(e.id)
+        self.fates.record(suppressed, Fate.SUPPRESSED)
+
+    # -- snooze and state (kept by :class:`Pause`) --------------------------------------
 
     def snooze(self, until: datetime | None) -> None:
         """Hold back notifications until ``until`` (aware), or until resumed when ``None``."""
-        if until is not None and until.tzinfo is None:
-            raise ValueError("snooze needs an aware datetime (with a time zone)")
-        self._snoozed = True
-        self._snooze_until = until
+        self.pause.snooze(until)
 
     def snooze_for(self, minutes: float) -> None:
-        if minutes <= 0:
-            raise ValueError(f"snooze for {minutes!r} minutes: expected more than 0")
-        self.snooze(self._clock() + timedelta(minutes=minutes))
+        self.pause.snooze_for(minutes)
 
     def snooze_until_tomorrow(self) -> None:
         """Snooze until 08:00 local time tomorrow."""
-        today = self._local(self._clock()).date()
-        self.snooze(self._at_local(today + timedelta(days=1), MORNING))
+        self.pause.snooze_until_tomorrow()
 
     def resume(self) -> None:
-        self._snoozed = False
-        self._snooze_until = None
+        """End a snooze; the next :meth:`tick` shows one catch-up of what it held back."""
+        self.pause.resume()
 
     @property
     def paused(self) -> bool:
@@ -215,27 +347,16 @@ class NotificationPolicy:
         return self.status() is not None
 
     def status(self) -> str | None:
-        """Why notifications are held back, for the tray menu and tooltip; ``None`` if not."""
-        now = self._clock()
-        if not self._settings.flag("notifications.enabled"):
-            return "Notifications off"
-        if self._snoozed_at(now):
-            until = self._snooze_until
-            if until is None:
-                return "Snoozed until resumed"
-            left = until - now
-            minutes = math.ceil(left.total_seconds() / 60)
-            if minutes <= 90:
-                return f"Snoozed for {minutes} min"
-            if left < timedelta(hours=24):
-                return f"Snoozed until {self._local(until):%H:%M}"
-            return f"Snoozed until {self._local(until):%Y-%m-%d %H:%M}"
-        end = self._quiet_until(now)
-        if end is not None:
-            return f"Quiet until {end:%H:%M}"
-        return None
+        """Why notifications are held back, for the tray; ``None`` if not (:meth:`Pause.status`)."""
+        return self.pause.status()
 
-    # -- filters, quiet hours, snooze -----------------------------------------------------
+    def _holding_back(self, now: datetime) -> bool:
+        return self.pause.holding_back(now)
+
+    def _local(self, when: datetime) -> datetime:
+        return self.pause.local(when)
+
+    # -- filters -----------------------------------------------------
 
     def _wanted(self, ev: Event) -> bool:
         flag = self._settings.flag
@@ -262,48 +383,6 @@ class NotificationPolicy:
         return ev.severity is Severity.CRITICAL and self._settings.flag(
             "notifications.critical_bypass"
         )
-
-    def _holding_back(self, now: datetime) -> bool:
-        return self._snoozed_at(now) or self._quiet_until(now) is not None
-
-    def _snoozed_at(self, now: datetime) -> bool:
-        if not self._snoozed:
-            return False
-        if self._snooze_until is None or now < self._snooze_until:
-            return True
-        self.resume()
-        return False
-
-    def _quiet_until(self, now: datetime) -> time | None:
-        """The local end of the quiet span ``now`` falls in, or ``None`` outside quiet hours.
-
-        Times are compared on the local wall clock, so a span keeps its written start and end
-        across a DST change (and is an hour shorter or longer that night). A span belongs to the
-        weekday it starts on.
-        """
-        s = self._settings
-        if not s.flag("notifications.quiet_enabled"):
-            return None
-        start = parse_clock_time(s.text("notifications.quiet_start"))
-        end = parse_clock_time(s.text("notifications.quiet_end"))
-        days = {weekday_index(d) for d in s.strings("notifications.quiet_days")}
-        local = self._local(now)
-        at = local.time()
-        today, yesterday = local.weekday(), (local.weekday() - 1) % 7
-        if start < end:
-            return end if today in days and start <= at < end else None
-        # start >= end: the span crosses midnight (equal: a whole day from start to start)
-        if (today in days and at >= start) or (yesterday in days and at < end):
-            return end
-        return None
-
-    def _local(self, when: datetime) -> datetime:
-        return when.astimezone(self._tz)  # None: the system's local zone
-
-    def _at_local(self, day: date, at: time) -> datetime:
-        if self._tz is not None:
-            return datetime.combine(day, at, tzinfo=self._tz)
-        return datetime.combine(day, at).astimezone()
 
     # -- bursts and the cap ---------------------------------------------------------------
 
@@ -346,7 +425,7 @@ class NotificationPolicy:
 
     def _arrive(self, e: StoredEvent, now: datetime, actions: list[Action]) -> None:
         if self._burst is not None:
-            self._burst.items.append(BurstItem.of(e))
+            self._burst.gathered.add(BurstItem.of(e))
             self._burst.last_arrival = now
             return
         self._prune_arrivals(now)
@@ -363,48 +442,100 @@ class NotificationPolicy:
         self, e: StoredEvent, arrived: datetime, now: datetime, actions: list[Action]
     ) -> None:
         if self._burst is not None:
-            self._burst.items.append(BurstItem.of(e))
+            self._burst.gathered.add(BurstItem.of(e))
             self._burst.last_arrival = max(self._burst.last_arrival, arrived)
         elif self._budget(now):
             actions.append(Show(notice_for(e)))
             self._sent.append(now)
-            self.notified_ids.add(e.id)
+            self.fates.record((e.id,), Fate.NOTIFIED)
             self._recent_shown.append((arrived, BurstItem.of(e)))
         else:  # over the cap: count it into a summary
             self._start_burst(now, [(arrived, e)])
 
     def _start_burst(self, now: datetime, events: Iterable[tuple[datetime, StoredEvent]]) -> None:
         self._prune_arrivals(now)
-        lead_ins = [item for _, item in self._recent_shown]
-        pending = list(events)
-        self._burst = Burst(
-            started=min([t for t, _ in self._recent_shown] + [t for t, _ in pending]),
-            items=lead_ins + [BurstItem.of(e) for _, e in pending],
-            lead_ins=frozenset(i.id for i in lead_ins),
+        lead_ins = list(self._recent_shown)
+        pending = [(t, BurstItem.of(e)) for t, e in events]
+        burst = Burst(
+            started=min(t for t, _ in lead_ins + pending),
             last_arrival=max(t for t, _ in pending),
+            first_id=(lead_ins + pending)[0][1].id,
         )
+        for _, item in lead_ins:  # already shown on their own: counted, their fate kept
+            burst.gathered.add(item, pending=False)
+        for _, item in pending:
+            burst.gathered.add(item)
+        self._burst = burst
         self._arrivals.clear()
         self._recent_shown.clear()
 
-    def _burst_step(self, now: datetime, actions: list[Action], *, updates: bool) -> None:
+    def _burst_step(self, now: datetime, actions: list[Action], *, tick: bool) -> None:
         burst = self._burst
         if burst is None:
             return
         ending = now - burst.last_arrival >= self._window
         if burst.dirty:
-            due = burst.last_shown is None or ending
-            if updates and burst.last_shown is not None:
-                due = due or now - burst.last_shown >= self.update_interval
-            if due and self._budget(now):
-                ids = frozenset(i.id for i in burst.items)
-                notice = summary_notice(burst, self._local(burst.started))
-                actions.append(ShowSummary(notice, ids))
-                self._sent.append(now)
-                self.summarised_ids.update(ids - burst.lead_ins)
-                burst.shown_count = len(burst.items)
-                burst.last_shown = now
+            if burst.last_shown is None:
+                if self._budget(now):  # the first summary is a new pop-up
+                    self._sent.append(now)
+                    self._show_burst(burst, now, actions, update=False)
+            elif tick or ending or now - burst.last_shown >= UPDATE_GAP:
+                self._show_burst(burst, now, actions, update=True)
         if ending and not burst.dirty:
             self._burst = None
+
+    def _show_burst(
+        self, burst: Burst, now: datetime, actions: list[Action], *, update: bool
+    ) -> None:
+        actions.append(ShowSummary(burst.notice(self._local(burst.started)), update=update))
+        self.fates.record(burst.gathered.take_pending(), Fate.SUMMARISED)
+        burst.shown_total = burst.gathered.tally.total
+        burst.last_shown = now
+
+    # -- catch-up summaries (after a pause, after catching up with a relay) ---------------
+
+    def _hold_back(self, item: BurstItem, now: datetime) -> None:
+        if self._held_back is None:
+            self._held_back = Gathering()
+            self._held_since = now
+            self._held_by = "While paused" if self.pause.snoozed_at(now) else "During quiet hours"
+        self._held_back.add(item, pending=False)
+
+    def _merge_held_back(self, gathered: Gathering, now: datetime) -> None:
+        if self._held_back is None:
+            self._held_back = Gathering()
+            self._held_since = now
+            self._held_by = "While paused" if self.pause.snoozed_at(now) else "During quiet hours"
+        self._held_back.merge(gathered)
+
+    def _catch_up_step(self, now: datetime, actions: list[Action]) -> None:
+        """Show the relay's catch-up summary, and the pause's once the pause is over, each
+        as one new pop-up when the cap allows."""
+        relay = self._relay
+        if relay is not None and self._budget(now):
+            self._relay = None
+            if self._relay_first_load:
+                lead = f"Loaded {plural(relay.tally.total, 'event')} from the relay · "
+                title = lead + relay.tally.line(SUMMARY_MAX - len(lead))
+            else:
+                title = relay.headline("While you were away")
+            self._sent.append(now)
+            actions.append(ShowSummary(relay.notice(key=RELAY_KEY, title=title)))
+            self.fates.record(relay.take_pending(), Fate.SUMMARISED)
+        held = self._held_back
+        if held is None or self._holding_back(now) or not self._budget(now):
+            return
+        self._held_back = None
+        if not self._settings.flag("notifications.enabled"):
+            return  # turned off meanwhile: nothing to catch up on
+        since = self._local(self._held_since or now)
+        notice = held.notice(
+            key=PAUSE_KEY,
+            title=held.headline(self._held_by),
+            footer=f"Held back since {since:%H:%M}",
+        )
+        self._sent.append(now)
+        actions.append(ShowSummary(notice))
 
     # -- missed scans ---------------------------------------------------------------------
 

@@ -61,6 +61,10 @@ PAGE_SIZE = 200
 MAX_LOADED_ROWS = 20_000
 """Most rows kept in memory (~4.5 KB each); paging past it drops rows at the other end."""
 
+LIVE_ROWS = 1_000
+"""Rows kept below the last one in use as live events push rows down (see
+:meth:`EventTableModel.keep_rows`): a stream of events costs this much, not a row per event."""
+
 COUNT_CAP = 10_000
 """:meth:`EventTableModel.match_count` stops counting after this many matches (a result above
 it means "more"): an exact count of a common word in a million events takes half a second."""
@@ -366,13 +370,27 @@ class EventTableModel(QAbstractTableModel):
         self.endInsertRows()
         self._seen(rows)
 
-    def _trim(self, *, keep: Literal["oldest", "newest"]) -> None:
-        """Drop rows beyond :data:`MAX_LOADED_ROWS` at the end away from ``keep``.
+    def keep_rows(self, n: int) -> int:
+        """Drop the loaded rows after the first ``n`` (the last in the order; ``fetchMore``
+        brings them back on scrolling); returns how many went. Live events are inserted as they
+        come, so without this a tray app running for months would hold every event it received.
+        Only while the rows start at the first match: otherwise live events are not inserted."""
+        if self._busy or not self._newest:
+            return 0
+        before = len(self._rows)
+        with self._paging():
+            self._trim(keep="newest", limit=min(max(n, PAGE_SIZE), MAX_LOADED_ROWS))
+        return before - len(self._rows)
+
+    def _trim(self, *, keep: Literal["oldest", "newest"], limit: int | None = None) -> None:
+        """Drop rows beyond ``limit`` (default :data:`MAX_LOADED_ROWS`) at the end away from
+        ``keep``.
 
         ``keep="oldest"`` (after paging down) drops the first rows, ``"newest"`` (after
-        paging up) the last: those furthest from where the user is reading.
+        paging up, or as live events arrive) the last: those furthest from where the user is
+        reading.
         """
-        excess = len(self._rows) - MAX_LOADED_ROWS
+        excess = len(self._rows) - (MAX_LOADED_ROWS if limit is None else limit)
         if excess <= 0:
             return
         # The flags change after the removal: a view (or Qt's model tester) may ask for more

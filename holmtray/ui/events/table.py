@@ -278,6 +278,17 @@ class EventTable(QTableView):
             self.updateGeometries()
             self.verticalScrollBar().setValue(max(0, value - shift))
 
+    def last_row_in_use(self, *, in_view: bool) -> int:
+        """The last row that is current or selected, and with ``in_view`` the last row in the
+        viewport too (all rows when they do not fill it); -1 if none."""
+        sm = self.selectionModel()
+        sel = sm.selection()
+        rows = [sm.currentIndex().row(), *(sel.at(i).bottom() for i in range(sel.size()))]
+        if in_view:
+            bottom = self.rowAt(self.viewport().height() - 1)
+            rows.append(bottom if bottom >= 0 else self.model().rowCount() - 1)
+        return max(rows)
+
     # ---- jumping and loading newer rows --------------------------------------------------
 
     def jump_to_oldest(self) -> bool:

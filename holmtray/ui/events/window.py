@@ -74,7 +74,7 @@ from holmtray.ui.events.empty_state import EmptyState, WebhookUrl
 from holmtray.ui.events.export_dialog import ExportFlow, ShowInFolder, show_in_file_manager
 from holmtray.ui.events.filter_bar import FilterBar
 from holmtray.ui.events.layout_state import LayoutState
-from holmtray.ui.events.model import EventTableModel
+from holmtray.ui.events.model import LIVE_ROWS, EventTableModel
 from holmtray.ui.events.table import EventTable
 from holmtray.ui.events.undo import Deleted, MarkedRead, UndoEntry, UndoStack
 from holmtray.ui.history_writes import HistoryWrites, Submit
@@ -563,9 +563,17 @@ class EventWindow(QMainWindow):
     # ---- entry points for the app --------------------------------------------------------
 
     def add_events(self, events: Sequence[StoredEvent]) -> None:
-        """A batch of newly committed events (from the writer thread, on the GUI thread)."""
+        """A batch of newly committed events (from the writer thread, on the GUI thread).
+
+        Rows pushed more than :data:`LIVE_ROWS` past the last one in use are let go (hidden,
+        only a selection near the top counts): scrolling brings them back.
+        """
         if self.model.add_events(events):
             self._update_count_label()
+            in_use = self.table.last_row_in_use(in_view=self.isVisible())
+            if not self.isVisible() and in_use >= LIVE_ROWS:
+                in_use = -1
+            self.model.keep_rows(in_use + 1 + LIVE_ROWS)
 
     def show_event(self, event_id: int) -> None:
         """Show and raise the window with ``event_id`` selected (a notification was clicked).

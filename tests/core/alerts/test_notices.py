@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,6 +11,7 @@ from holmtray.core.alerts.notices import Urgency, notice_for, replace_key
 from holmtray.core.events import Counts, Event, Kind, Severity, StoredEvent
 from holmtray.core.parsing.decode import decode_body
 from holmtray.core.parsing.parser import parse_event
+from holmtray.core.text import duration_words
 from tests.conftest import SAMPLES
 
 
@@ -79,3 +81,22 @@ def test_bidi_controls_become_visible_marks() -> None:
     assert "\u202e" not in n.summary
     assert n.summary == "[U+202E]evil"
     assert n.urgency is Urgency.LOW
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (45, "45 s"),
+        (57 * 60, "57 min"),
+        (3600, "1 h"),
+        (65 * 60 + 59, "1 h 5 min"),
+        (26 * 3600, "1 d 2 h"),
+        (48 * 3600 + 59, "2 d"),
+    ],
+)
+def test_a_finished_scan_says_how_long_it_took_in_words(seconds: int, words: str) -> None:
+    scan = _scan(Counts(0, 0, 1, 0))
+    event = dataclasses.replace(scan.event, duration=timedelta(seconds=seconds))
+    n = notice_for(dataclasses.replace(scan, event=event))
+    assert f"Duration: {words}" in n.body.splitlines()
+    assert duration_words(timedelta(seconds=seconds)) == words

@@ -5,16 +5,13 @@ Every test drives the policy with a fake clock; nothing sleeps.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -26,112 +23,17 @@ from holmtray.core.alerts.notices import Urgency
 from holmtray.core.alerts.policy import Action, NotificationPolicy, Show, ShowSummary
 from holmtray.core.config.schema import SettingsError
 from holmtray.core.config.settings import Settings
-from holmtray.core.events import Counts, Event, Kind, Severity, StoredEvent, TicketInfo
-
-STHLM = ZoneInfo("Europe/Stockholm")
-MONDAY_NOON = datetime(2024, 5, 6, 12, 0, tzinfo=UTC)
-
-
-@dataclass
-class FakeClock:
-    now: datetime = MONDAY_NOON
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float = 0, **kw: float) -> datetime:
-        self.now += timedelta(seconds=seconds, **kw)
-        return self.now
-
-
-@dataclass
-class Maker:
-    """Builds stored events with increasing ids, received at the clock's time."""
-
-    clock: FakeClock
-    ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
-
-    def stored(self, event: Event) -> StoredEvent:
-        return StoredEvent(next(self.ids), self.clock.now, False, event, "{}")
-
-    def ticket(
-        self, severity: Severity = Severity.HIGH, *, number: str | None = None, closed: bool = False
-    ) -> StoredEvent:
-        title = "Outdated OpenSSL on web-01"
-        info = TicketInfo(number=number, status="Closed" if closed else "Open")
-        return self.stored(Event(Kind.TICKET, title, severity, ticket=info))
-
-    def finished(
-        self,
-        name: str = "Nightly",
-        *,
-        severity: Severity = Severity.MEDIUM,
-        attention: bool = False,
-        duration: timedelta | None = None,
-    ) -> StoredEvent:
-        counts = Counts(critical=int(severity is Severity.CRITICAL), medium=1)
-        return self.stored(
-            Event(
-                Kind.FINISHED_SCAN,
-                f"Scan '{name}' finished",
-                severity,
-                attention=attention,
-                counts=counts,
-                scan_name=name,
-                scan_status="Failed" if attention else "Completed",
-                duration=duration,
-            )
-        )
-
-    def scheduled(self, name: str, starts_at: datetime) -> StoredEvent:
-        return self.stored(
-            Event(
-                Kind.SCHEDULED_SCAN,
-                f"Scan '{name}' scheduled",
-                Severity.INFO,
-                scan_name=name,
-                starts_at=starts_at,
-                link="https://sc.holmsecurity.com/scans/schedules/77",
-            )
-        )
-
-    def custom(self, severity: Severity = Severity.MEDIUM) -> StoredEvent:
-        return self.stored(Event(Kind.CUSTOM, "Custom event", severity))
-
-
-def make(
-    clock: FakeClock,
-    tz: Any = UTC,
-    expectations: ExpectationStore | None = None,
-    **values: Any,
-) -> NotificationPolicy:
-    settings = Settings({f"notifications.{k}": v for k, v in values.items()})
-    return NotificationPolicy(settings=settings, clock=clock, tz=tz, expectations=expectations)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def mk(clock: FakeClock) -> Maker:
-    return Maker(clock)
-
-
-def shows(actions: Sequence[Action]) -> list[Show]:
-    return [a for a in actions if isinstance(a, Show)]
-
-
-def summaries(actions: Sequence[Action]) -> list[ShowSummary]:
-    return [a for a in actions if isinstance(a, ShowSummary)]
-
-
-def alone(policy: NotificationPolicy, clock: FakeClock, event: StoredEvent) -> list[Action]:
-    """Deliver one event well apart from anything else, then let a tick settle it."""
-    clock.advance(minutes=10)
-    return policy.on_events([event]) + policy.tick()
-
+from holmtray.core.events import Severity, StoredEvent
+from tests.core.alerts.kit import (
+    MONDAY_NOON,
+    STHLM,
+    FakeClock,
+    Maker,
+    alone,
+    make,
+    shows,
+    summaries,
+)
 
 # --------------------------------------------------------------------------------------------
 # What notifies
@@ -357,17 +259,24 @@ def test_snooze_for_an_hour_counts_down_and_then_notifies_again(
 ) -> None:
     policy = make(clock)
     policy.snooze_for(60)
-    assert policy.status() == "Snoozed for 60 min"
+    assert policy.status() == "Paused until 13:00"
     assert policy.paused
     clock.advance(minutes=17)
-    assert policy.status() == "Snoozed for 43 min"
+    assert policy.status() == "Paused until 13:00"
     muted = mk.ticket()
     assert policy.on_events([muted]) + policy.tick() == []
     assert policy.suppressed_ids == {muted.id}
     clock.advance(minutes=43)
     assert policy.status() is None
     assert not policy.paused
-    assert len(policy.on_events([mk.ticket()])) == 1
+    fresh = mk.ticket()
+    shown, catch_up = policy.on_events([fresh])
+    assert isinstance(shown, Show)
+    assert shown.notice.event_id == fresh.id
+    # What the snooze held back comes back as one summary.
+    assert isinstance(catch_up, ShowSummary)
+    assert catch_up.notice.summary == "While paused: 1 new ticket — 1 high"
+    assert catch_up.event_ids == {muted.id}
 
 
 def test_snooze_until_tomorrow_ends_at_0800_local_even_across_a_dst_change(
@@ -376,9 +285,9 @@ def test_snooze_until_tomorrow_ends_at_0800_local_even_across_a_dst_change(
     policy = make(clock, tz=STHLM)
     clock.now = datetime(2024, 3, 30, 20, 0, tzinfo=UTC)  # Saturday 21:00 CET
     policy.snooze_until_tomorrow()
-    assert policy.status() == "Snoozed until 08:00"
+    assert policy.status() == "Paused until tomorrow 08:00"
     clock.now = datetime(2024, 3, 31, 5, 59, tzinfo=UTC)  # 07:59 CEST
-    assert policy.status() == "Snoozed for 1 min"
+    assert policy.status() == "Paused until 08:00"
     clock.now = datetime(2024, 3, 31, 6, 0, tzinfo=UTC)  # 08:00 CEST
     assert policy.status() is None
 
@@ -387,19 +296,33 @@ def test_snooze_until_resumed_holds_until_resume(clock: FakeClock, mk: Maker) ->
     policy = make(clock)
     policy.snooze(None)
     clock.advance(hours=72)
-    assert policy.status() == "Snoozed until resumed"
-    assert alone(policy, clock, mk.ticket()) == []
+    assert policy.status() == "Paused until resumed"
+    held = [mk.ticket(Severity.MEDIUM), mk.ticket(Severity.HIGH), mk.finished("Nightly")]
+    for event in held:
+        assert alone(policy, clock, event) == []
     policy.resume()
     assert policy.status() is None
+    [catch_up] = policy.tick()
+    assert isinstance(catch_up, ShowSummary)
+    assert catch_up.notice.summary == (
+        "While paused: 3 events · 2 new tickets — 1 high · 1 scan finished"
+    )
+    assert catch_up.notice.body == (
+        "2 new tickets: 1 high, 1 medium\n1 scan finished\nHeld back since 12:10"
+    )
+    assert catch_up.event_ids == {e.id for e in held}
+    assert policy.tick() == []  # once
     assert len(alone(policy, clock, mk.ticket())) == 1
 
 
 def test_a_long_snooze_names_its_end(clock: FakeClock) -> None:
     policy = make(clock)
     policy.snooze(MONDAY_NOON + timedelta(hours=5))
-    assert policy.status() == "Snoozed until 17:00"
+    assert policy.status() == "Paused until 17:00"
     policy.snooze(MONDAY_NOON + timedelta(days=3))
-    assert policy.status() == "Snoozed until 2024-05-09 12:00"
+    assert policy.status() == "Paused until Thu 12:00"
+    policy.snooze(MONDAY_NOON + timedelta(days=14))
+    assert policy.status() == "Paused until 20 May 12:00"
 
 
 @pytest.mark.parametrize("bypass", [True, False])
@@ -456,7 +379,10 @@ def test_a_burst_becomes_one_summary_with_counts_by_kind_and_severity(
     [action] = policy.on_events(batch)
     assert isinstance(action, ShowSummary)
     assert action.notice.summary == "37 new tickets — 5 critical, 12 high · 2 scans finished"
-    assert action.notice.body == "39 events since 14:00: 5 critical, 12 high, 22 medium"
+    # The body counts the same things as the title, with every severity.
+    assert action.notice.body == (
+        "37 new tickets: 5 critical, 12 high, 20 medium\n2 scans finished\nSince 14:00"
+    )
     assert action.notice.urgency is Urgency.CRITICAL
     assert action.notice.replace_key == f"burst:{batch[0].id}"
     assert action.notice.link is None
@@ -496,43 +422,65 @@ def test_summary_text_covers_every_kind_and_stays_short() -> None:
     )
 
 
-def test_the_summary_updates_at_most_once_per_interval_and_shows_the_final_count(
+def new_popups(actions: Sequence[Action]) -> list[Action]:
+    """The actions that interrupt: single events and first showings of a summary."""
+    return [a for a in actions if not (isinstance(a, ShowSummary) and a.update)]
+
+
+def test_the_summary_is_updated_in_place_within_a_second_of_each_arrival(
     clock: FakeClock, mk: Maker
 ) -> None:
     policy = make(clock)
-    assert policy.update_interval == timedelta(seconds=10)
     [first] = policy.on_events([mk.ticket() for _ in range(4)])
+    assert isinstance(first, ShowSummary)
+    assert not first.update
     key = first.notice.replace_key
-    actions: list[tuple[float, Action]] = []
-    for second in range(1, 30):  # one event a second for 20 s, a tick each second
-        clock.advance(1)
-        batch = [mk.ticket()] if second <= 20 else []
-        actions += [(second, a) for a in policy.on_events(batch) + policy.tick()]
-    times = [t for t, _ in actions]
-    assert times == [10, 20]  # updates 10 s apart
-    updates = [a for _, a in actions]
-    assert all(isinstance(a, ShowSummary) and a.notice.replace_key == key for a in updates)
-    final = updates[-1]
-    assert isinstance(final, ShowSummary)
-    assert final.notice.summary == "24 new tickets — 24 high"
-    assert len(final.event_ids) == 24
+    timeline: list[tuple[float, Action]] = []
+    for tenth in range(1, 300):  # one event every 0.7 s for 20 s, a tick each second
+        clock.advance(0.1)
+        batch = [mk.ticket()] if tenth % 7 == 0 and tenth <= 200 else []
+        timeline += [(tenth / 10, a) for a in policy.on_events(batch)]
+        if tenth % 10 == 0:
+            timeline += [(tenth / 10, a) for a in policy.tick()]
+    updates = [(t, a) for t, a in timeline if isinstance(a, ShowSummary)]
+    assert all(a.update and a.notice.replace_key == key for _, a in updates)
+    assert new_popups([a for _, a in timeline]) == []
+    # Every arrival is counted by an update shown at most a second later.
+    for n, tenth in enumerate(range(7, 201, 7), start=5):
+        arrived = tenth / 10
+        assert any(
+            arrived <= t <= arrived + 1.0 and _count(a.notice.summary) >= n for t, a in updates
+        ), f"event {n} (at {arrived} s) not shown within a second"
+    assert _count(updates[-1][1].notice.summary) == 4 + 28
+    assert len(updates[-1][1].event_ids) == 4 + 28
 
 
-def test_the_final_count_is_shown_when_the_burst_ends_before_the_next_update_is_due(
+def _count(summary: str) -> int:
+    m = re.match(r"(\d+) new tickets?", summary)
+    assert m is not None, summary
+    return int(m.group(1))
+
+
+def test_summary_updates_do_not_count_against_the_cap_but_new_popups_do(
     clock: FakeClock, mk: Maker
 ) -> None:
-    policy = make(clock, max_per_minute=3)
-    assert policy.update_interval == timedelta(seconds=20)  # 60 s / 3, longer than the window
-    [first] = policy.on_events([mk.ticket() for _ in range(4)])
+    policy = make(clock, max_per_minute=1)
+    [first] = policy.on_events([mk.ticket() for _ in range(4)])  # the minute's one pop-up
     clock.advance(5)
-    assert policy.on_events([mk.ticket(), mk.ticket()]) == []
-    clock.advance(9)
-    assert policy.tick() == []  # no update due, the burst still open
-    clock.advance(1)
-    [final] = policy.tick()  # 10 s without events: the burst ends with its final count
-    assert isinstance(final, ShowSummary)
-    assert final.notice.replace_key == first.notice.replace_key
-    assert final.notice.summary == "6 new tickets — 6 high"
+    [update] = policy.on_events([mk.ticket(), mk.ticket()])
+    assert isinstance(update, ShowSummary)
+    assert update.update
+    assert update.notice.replace_key == first.notice.replace_key
+    assert update.notice.summary == "6 new tickets — 6 high"
+    clock.advance(15)
+    assert policy.tick() == []  # the burst ended with its count shown
+    lone = mk.ticket()
+    assert policy.on_events([lone]) + policy.tick() == []  # a new pop-up: over the cap
+    clock.advance(40)
+    [late] = policy.tick()  # a minute after the first pop-up
+    assert isinstance(late, ShowSummary)
+    assert not late.update
+    assert late.event_ids == {lone.id}
 
 
 def test_a_single_event_after_a_burst_notifies_on_its_own_again(
@@ -568,7 +516,7 @@ def test_200_tickets_in_five_seconds_give_at_most_3_actions_one_naming_200(
     for second in range(next_tick, 60):  # ticks every second for the next minute
         clock.now = start + timedelta(seconds=second)
         actions += policy.tick()
-    assert len(actions) <= 3
+    assert len(new_popups(actions)) <= 3
     final = summaries(actions)[-1]
     assert final.notice.summary == "200 new tickets — 20 critical, 180 high"
     assert final.event_ids == {e.id for e in events}
@@ -590,8 +538,9 @@ def test_events_over_the_cap_are_counted_into_a_summary(clock: FakeClock, mk: Ma
     clock.advance(hours=1)
     timeline += [(clock.now, a) for a in policy.tick()]
     assert len(shows([a for _, a in timeline])) == 6  # the cap, then the summary takes over
-    for when, _ in timeline:
-        assert sum(1 for t, _ in timeline if when - timedelta(seconds=60) < t <= when) <= 6
+    popups = [(t, a) for t, a in timeline if a in new_popups([a])]
+    for when, _ in popups:
+        assert sum(1 for t, _ in popups if when - timedelta(seconds=60) < t <= when) <= 6
     final = summaries([a for _, a in timeline])[-1]
     assert policy.notified_ids | final.event_ids == {e.id for e in events}
     assert policy.notified_ids | policy.summarised_ids == {e.id for e in events}
@@ -829,7 +778,6 @@ def test_policy_setting_defaults() -> None:
 
 KINDS = ("ticket", "closed", "finished", "attention", "scheduled", "custom")
 NAMES = ("A", "B", "C")
-_TOTAL = re.compile(r"^(\d+) events? since ")
 _GROUP = re.compile(r"^(\d+) ")
 
 gap = st.one_of(st.just(0.0), st.floats(0, 30, allow_nan=False), st.sampled_from([0.001, 1.0]))
@@ -886,16 +834,19 @@ def test_property_cap_holds_and_every_event_is_shown_or_summarised(
 ) -> None:
     """For random arrivals (kinds, severities, gaps 0-30 s, ticks, snoozes interleaved):
 
-    (a) for every action emitted at time s, at most max_per_minute actions (Show and
-        ShowSummary of every kind: single events, summaries and their updates, missed-scan
-        alerts) were emitted in the half-open window (s - 60 s, s]; hence in any 60 s window;
+    (a) for every new pop-up emitted at time s, at most max_per_minute new pop-ups (Show and
+        ShowSummary of every kind: single events, first showings of summaries and catch-ups,
+        missed-scan alerts; not in-place updates of a summary) were emitted in the half-open
+        window (s - 60 s, s]; hence in any 60 s window;
     (b) after ticking far in the future until a tick (61 s after the last) emits nothing,
         every event id is in exactly one of notified_ids, summarised_ids, suppressed_ids;
         suppressed are exactly those the filter rules or an active snooze (without critical
         bypass) hold back; each notified id is the event of exactly one Show; each summarised
-        id is carried by a shown summary; a summary's updates only grow its set; and
-    (c) every summary's total ("N events since ...") and the sum of its per-kind counts both
-        equal the number of event ids it carries.
+        id is carried by a shown burst summary; a summary's updates only grow its set; an
+        update follows a first showing of the same key; a catch-up after a snooze carries
+        only ids the snooze held back; and
+    (c) every summary's per-group counts, in its title and in its body, each add up to the
+        number of event ids it carries.
     """
     clock = FakeClock()
     mk = Maker(clock)
@@ -937,9 +888,10 @@ def test_property_cap_holds_and_every_event_is_shown_or_summarised(
     else:
         pytest.fail("the policy never settled")
 
-    # (a) the cap, in every half-open 60 s window ending at an action
-    for when, _ in timeline:
-        in_window = [t for t, _ in timeline if when - timedelta(seconds=60) < t <= when]
+    # (a) the cap, in every half-open 60 s window ending at a new pop-up
+    popups = [(t, a) for t, a in timeline if a in new_popups([a])]
+    for when, _ in popups:
+        in_window = [t for t, _ in popups if when - timedelta(seconds=60) < t <= when]
         assert len(in_window) <= cap
 
     # (b) none vanishes, none is counted twice
@@ -959,20 +911,28 @@ def test_property_cap_holds_and_every_event_is_shown_or_summarised(
     ]
     assert sorted(i for i in singles if i is not None) == sorted(notified)
     by_key: dict[str | None, frozenset[int]] = {}
+    held_back: set[int] = set()
     for s in summaries(actions):
-        before = by_key.get(s.notice.replace_key, frozenset())
-        assert before <= s.event_ids
-        by_key[s.notice.replace_key] = s.event_ids
-        # (c) the text's total matches what the summary carries
-        total = _TOTAL.match(s.notice.body)
-        assert total is not None
-        assert int(total.group(1)) == len(s.event_ids)
-        parts = s.notice.summary.split(" · ")
-        counts = [_GROUP.match(p) for p in parts]
-        assert sum(int(m.group(1)) for m in counts if m) == len(s.event_ids)
+        key = s.notice.replace_key
+        assert key is not None
+        if key.startswith("catchup:"):
+            assert not s.update
+            held_back |= s.event_ids
+        else:
+            assert key in by_key or not s.update
+            before = by_key.get(key, frozenset())
+            assert before <= s.event_ids
+            by_key[key] = frozenset(s.event_ids)
+        # (c) title and body count the same things, and as many as the summary carries
+        title = s.notice.summary.split(": ", 1)[-1].split(" · ")
+        body = s.notice.body.split("\n")
+        for parts in (title, body):
+            counts = [_GROUP.match(p) for p in parts if not re.fullmatch(r"\d+ events?", p)]
+            assert sum(int(m.group(1)) for m in counts if m) == len(s.event_ids)
     carried = frozenset().union(*by_key.values()) if by_key else frozenset()
     assert summarised <= carried
     assert carried <= notified | summarised
+    assert held_back <= suppressed
 
 
 def test_a_schedule_already_overdue_on_arrival_sets_no_expectation(

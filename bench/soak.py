@@ -1,0 +1,516 @@
+"""Soak: does the tray app's memory stay flat under a long stream of unique events?
+
+Side by side, in the same run and under the same stream: the tray app with its event window
+hidden, the tray app with it shown (both offscreen, Qt's own notifier, built as
+``holmtray.ui.app.run()`` builds it) and ``holmtray serve`` (its real command, in-process).
+Each is a child process with a sampler thread that records, every ``--sample`` seconds, its RSS,
+the Python heap (``sys.getallocatedblocks()``; with ``--tracemalloc``, traced bytes too) and
+the number of gc-tracked objects by type. A poster process (aiohttp) sends the same unique
+bodies to all three, in one of two patterns:
+
+- ``steady``: ``--rate`` events/s (default 150), paced every 100 ms;
+- ``bursts``: ``--burst`` events (default 300) as fast as they are taken, then ``--quiet``
+  seconds (default 60) of nothing, over and over.
+
+Each pattern runs for ``--minutes`` with fresh children and homes. After a warm-up
+(``--warmup`` seconds), the growth is the least-squares slope of each figure against the
+events acknowledged so far, printed per 10,000 events (the poster's acknowledgements, joined to
+the samples by time). ``--tracemalloc`` also prints, per tray child, the source lines whose
+traced memory grew most between the end of the warm-up and the end of the run (a diagnostic:
+tracing costs memory and time of its own).
+
+Run: python bench/soak.py [--minutes 10] [--patterns steady,bursts] [--rate 150]
+     [--burst 300] [--quiet 60] [--warmup 60] [--sample 10] [--tracemalloc]
+Target (issue 17): after warm-up, tray RSS grows < 5 MB per 100,000 events at both rates,
+window hidden and shown, and the Python heap is flat; ``serve`` alongside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    OFFSCREEN_ENV,
+    PY,
+    env_with,
+    machine,
+    make_home,
+    rss_mb,
+    table,
+    tray_in_process,
+    verdict,
+)
+
+SETUPS = ("tray-hidden", "tray-shown", "serve")
+TARGET_MB_PER_100K = 5.0
+TOP_TYPES = 12
+
+
+# ---- children: the measured processes ---------------------------------------------------
+
+
+class Sampler:
+    """Writes one JSON line per sample to ``out``: time, RSS, heap, objects by type."""
+
+    def __init__(self, out: Path, every: float, *, trace: bool, warmup: float) -> None:
+        self._out = out.open("a", buffering=1)
+        self._every = every
+        self._trace = trace
+        self._warmup = warmup
+        self._stop = threading.Event()
+        self._started = time.monotonic()
+        self._baseline: Any = None  # tracemalloc snapshot at the end of the warm-up
+        self._thread = threading.Thread(target=self._run, name="soak-sampler", daemon=True)
+        self.sizes: Callable[[], dict[str, int]] | None = None  # the app's own structures
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self._out.write(json.dumps(record) + "\n")
+
+    def sample(self) -> None:
+        import tracemalloc  # noqa: PLC0415
+
+        by_type = Counter(type(o).__name__ for o in gc.get_objects())
+        record: dict[str, Any] = {
+            "t": time.monotonic(),
+            "rss_mb": rss_mb(os.getpid()),
+            "blocks": sys.getallocatedblocks(),
+            "objects": sum(by_type.values()),
+            "types": dict(by_type.most_common(40)),
+        }
+        if self.sizes is not None:
+            record["sizes"] = self.sizes()
+        if self._trace:
+            record["traced_mb"] = tracemalloc.get_traced_memory()[0] / 1e6
+            if self._baseline is None and time.monotonic() - self._started >= self._warmup:
+                self._baseline = tracemalloc.take_snapshot()
+        self._write(record)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            self.sample()
+
+    def finish(self) -> None:
+        """Stop sampling; with tracing, write the lines that grew most since the warm-up."""
+        self._stop.set()
+        self._thread.join(30)
+        if self._trace and self._baseline is not None:
+            import tracemalloc  # noqa: PLC0415
+
+            diff = tracemalloc.take_snapshot().compare_to(self._baseline, "traceback")
+            top = []
+            for stat in diff[:15]:
+                frames = [
+                    f"{f.filename.split('site-packages/')[-1]}:{f.lineno}" for f in stat.traceback
+                ]
+                top.append(
+                    {"kb": stat.size_diff / 1000, "count": stat.count_diff, "at": frames[-4:]}
+                )
+            self._write({"growth": top})
+        self._out.close()
+
+
+def child_tray(home: Path, *, shown: bool, sampler: Sampler) -> None:
+    import qasync  # noqa: PLC0415
+    from PySide6.QtCore import QTimer  # noqa: PLC0415
+
+    quit_event = asyncio.Event()
+    tray = tray_in_process(home, quit_event)
+    settings = tray.settings
+    signal.signal(signal.SIGTERM, lambda *_: quit_event.set())
+    wake = QTimer(interval=200)  # lets Python run the signal handler while Qt waits
+    wake.timeout.connect(lambda: None)
+    wake.start()
+
+    async def main() -> None:
+        await tray.start()
+        if shown:
+            tray.show_window()
+        ep = tray.receiver.endpoint
+        assert ep is not None, tray.receiver.error
+        url = f"{ep.local_url()}/hooks/{settings.text('listener.token')}"
+        window = tray.window
+        assert window is not None
+
+        def sizes() -> dict[str, int]:
+            # Read from the sampler's thread: lengths only, each read atomic under the GIL.
+            out = {f"policy.{k}": v for k, v in tray.policy.footprint().items()}
+            out["window.rows"] = window.model.rowCount()
+            out["app.tasks"] = len(tray._tasks)
+            return out
+
+        sampler.sizes = sizes
+        print(f"SOAK-READY {url}", flush=True)
+        sampler.start()
+        await quit_event.wait()
+
+    try:
+        qasync.run(main())
+    finally:
+        sampler.sample()
+        sampler.finish()
+        tray.shutdown()
+
+
+def child_serve(home: Path, sampler: Sampler) -> None:
+    """``holmtray serve --port 0`` (its own code path), with the sampler beside it."""
+    from holmtray import cli  # noqa: PLC0415
+
+    os.environ["HOLMTRAY_HOME"] = str(home)
+    real_print = print
+
+    def started(*args: Any, **kwargs: Any) -> None:
+        real_print(*args, **kwargs)
+        text = " ".join(str(a) for a in args)
+        if "listening on" in text:
+            from _common import hook_url  # noqa: PLC0415
+
+            real_print(f"SOAK-READY {hook_url(home)}", flush=True)
+            sampler.start()
+
+    cli.print = started  # type: ignore[attr-defined]
+    try:
+        cli.main(["serve", "--port", "0"])
+    finally:
+        sampler.sample()
+        sampler.finish()
+
+
+def child(args: argparse.Namespace) -> int:
+    if args.tracemalloc:
+        import tracemalloc  # noqa: PLC0415
+
+        tracemalloc.start(8)
+    sampler = Sampler(args.out, args.sample, trace=args.tracemalloc, warmup=args.warmup)
+    if args.child == "serve":
+        child_serve(args.home, sampler)
+    else:
+        os.environ.update(OFFSCREEN_ENV)
+        child_tray(args.home, shown=args.child == "tray-shown", sampler=sampler)
+    return 0
+
+
+# ---- the poster -------------------------------------------------------------------------
+
+
+async def post_all(
+    urls: list[str], pattern: str, seconds: float, rate: float, burst: int, quiet: float, log: Path
+) -> None:
+    """Post the same unique bodies to every URL in ``pattern``; log acks once a second."""
+    import aiohttp  # noqa: PLC0415
+    from _bodies import body  # noqa: PLC0415
+
+    seed = str(time.time_ns() % 10**9)
+    ok = [0] * len(urls)
+    errors = [0] * len(urls)
+    sem = [asyncio.Semaphore(32) for _ in urls]
+    headers = {"Content-Type": "application/json"}
+    pending: set[asyncio.Task[None]] = set()
+
+    async def one(session: aiohttp.ClientSession, i: int, data: bytes) -> None:
+        async with sem[i]:
+            try:
+                async with session.post(urls[i], data=data, headers=headers) as resp:
+                    await resp.read()
+                    if 200 <= resp.status < 300:
+                        ok[i] += 1
+                    else:
+                        errors[i] += 1
+            except (aiohttp.ClientError, OSError, TimeoutError):
+                errors[i] += 1
+
+    def send(session: aiohttp.ClientSession, n: int) -> None:
+        data = body(n, seed)
+        for i in range(len(urls)):
+            task = asyncio.ensure_future(one(session, i, data))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+    with log.open("a", buffering=1) as out:
+
+        async def report() -> None:
+            while True:
+                out.write(json.dumps({"t": time.monotonic(), "ok": ok, "errors": errors}) + "\n")
+                await asyncio.sleep(1.0)
+
+        connector = aiohttp.TCPConnector(limit=0)
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+            reporter = asyncio.ensure_future(report())
+            start = time.monotonic()
+            n = 0
+            if pattern == "steady":
+                step = 0.1
+                tick = 0
+                while time.monotonic() - start < seconds:
+                    tick += 1
+                    due = int(rate * step * tick)
+                    while n < due:
+                        send(session, n)
+                        n += 1
+                    await asyncio.sleep(max(0.0, start + tick * step - time.monotonic()))
+            else:
+                while time.monotonic() - start < seconds:
+                    for _ in range(burst):
+                        send(session, n)
+                        n += 1
+                    while pending:
+                        await asyncio.sleep(0.05)
+                    left = seconds - (time.monotonic() - start)
+                    await asyncio.sleep(max(0.0, min(quiet, left)))
+            while pending:
+                await asyncio.sleep(0.05)
+            reporter.cancel()
+            out.write(json.dumps({"t": time.monotonic(), "ok": ok, "errors": errors}) + "\n")
+
+
+# ---- the parent: one pattern, then the figures ------------------------------------------
+
+
+def start_child(
+    setup: str, args: argparse.Namespace, folder: Path, homes: list[Path]
+) -> tuple[subprocess.Popen[str], Path, str]:
+    home = make_home(f"soak-{setup}")
+    homes.append(home)
+    out = folder / f"{setup}.jsonl"
+    argv = [
+        PY,
+        __file__,
+        "--child",
+        setup,
+        "--home",
+        str(home),
+        "--out",
+        str(out),
+        "--sample",
+        str(args.sample),
+        "--warmup",
+        str(args.warmup),
+    ] + (["--tracemalloc"] if args.tracemalloc else [])
+    err = folder / f"{setup}.stderr"
+    with err.open("w") as errors:
+        proc = subprocess.Popen(
+            argv,
+            env=env_with(home),
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            cwd=Path(__file__).resolve().parent,
+        )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("SOAK-READY "):
+            return proc, out, line.split(None, 1)[1].strip()
+    tail = err.read_text()[-3000:]
+    raise RuntimeError(f"{setup}: the child ended before it was ready (rc {proc.wait()}):\n{tail}")
+
+
+def slope(xs: list[float], ys: list[float]) -> float:
+    """Least-squares slope of ys against xs (0 if xs do not vary)."""
+    n = len(xs)
+    if n < 2:
+        return 0.0
+    mx, my = sum(xs) / n, sum(ys) / n
+    var = sum((x - mx) ** 2 for x in xs)
+    if var == 0:
+        return 0.0
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
+
+
+def acked_at(log: list[dict[str, Any]], i: int, t: float) -> int:
+    """Events acknowledged to setup ``i`` by time ``t`` (the last report at or before it)."""
+    best = 0
+    for rec in log:
+        if rec["t"] <= t:
+            best = rec["ok"][i]
+        else:
+            break
+    return best
+
+
+def analyse(
+    setup: str, i: int, samples: list[dict[str, Any]], log: list[dict[str, Any]], warmup: float
+) -> dict[str, Any]:
+    rows = [s for s in samples if "t" in s]
+    t0 = rows[0]["t"] if rows else 0.0
+    after = [s for s in rows if s["t"] - t0 >= warmup] or rows[-2:]
+    events = [float(acked_at(log, i, s["t"])) for s in after]
+    per10k = 10_000.0
+    grew_types = Counter[str]()
+    if len(after) >= 2:
+        first, last = after[0]["types"], after[-1]["types"]
+        for name in set(first) | set(last):
+            grew_types[name] = last.get(name, 0) - first.get(name, 0)
+    out: dict[str, Any] = {
+        "setup": setup,
+        "samples": len(after),
+        "events": int(events[-1] - events[0]) if events else 0,
+        "total": acked_at(log, i, float("inf")),
+        "rss_first": after[0]["rss_mb"] if after else float("nan"),
+        "rss_last": after[-1]["rss_mb"] if after else float("nan"),
+        "rss_per10k": per10k * slope(events, [s["rss_mb"] for s in after]),
+        "blocks_per10k": per10k * slope(events, [float(s["blocks"]) for s in after]),
+        "objects_per10k": per10k * slope(events, [float(s["objects"]) for s in after]),
+        "types": [f"{k} {v:+d}" for k, v in grew_types.most_common(4) if v > 0],
+        "growth": next((s["growth"] for s in samples if "growth" in s), None),
+        "sizes": _largest_sizes(rows),
+    }
+    if after and "traced_mb" in after[0]:
+        out["traced_per10k"] = per10k * slope(events, [s["traced_mb"] for s in after])
+    return out
+
+
+def _largest_sizes(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """The largest each of the app's structures got over the whole run."""
+    out: dict[str, int] = {}
+    for s in rows:
+        for k, v in s.get("sizes", {}).items():
+            out[k] = max(out.get(k, 0), v)
+    return out
+
+
+def run_pattern(pattern: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    folder = Path(make_home(f"soak-{pattern}"))
+    homes: list[Path] = []
+    children: list[tuple[str, subprocess.Popen[str], Path, str]] = []
+    try:
+        for setup in args.setups:
+            proc, out, url = start_child(setup, args, folder, homes)
+            children.append((setup, proc, out, url))
+        log = folder / "poster.jsonl"
+        asyncio.run(
+            post_all(
+                [url for *_, url in children],
+                pattern,
+                args.minutes * 60,
+                args.rate,
+                args.burst,
+                args.quiet,
+                log,
+            )
+        )
+        time.sleep(args.sample + 1)  # one more sample after the last event
+    finally:
+        for _, proc, _, _ in children:
+            proc.send_signal(signal.SIGTERM)
+        for _, proc, _, _ in children:
+            try:
+                proc.wait(120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    posted = [json.loads(x) for x in log.read_text().splitlines()]
+    results = []
+    for i, (setup, _, out, _) in enumerate(children):
+        samples = [json.loads(x) for x in out.read_text().splitlines() if x.strip()]
+        res = analyse(setup, i, samples, posted, args.warmup)
+        res["pattern"] = pattern
+        res["errors"] = posted[-1]["errors"][i]
+        results.append(res)
+    if args.keep:
+        print(f"  samples kept in {folder}")
+    else:
+        for path in [folder, *homes]:
+            shutil.rmtree(path, ignore_errors=True)
+    return results
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    p.add_argument("--minutes", type=float, default=10.0, help="length of each pattern's run")
+    p.add_argument("--patterns", default="steady,bursts", help="steady, bursts or both")
+    p.add_argument("--setups", default=",".join(SETUPS), help=f"any of {', '.join(SETUPS)}")
+    p.add_argument("--rate", type=float, default=150.0, help="events/s of the steady pattern")
+    p.add_argument("--burst", type=int, default=300, help="events per burst")
+    p.add_argument("--quiet", type=float, default=60.0, help="seconds between bursts")
+    p.add_argument("--warmup", type=float, default=60.0, help="seconds before growth is measured")
+    p.add_argument("--sample", type=float, default=10.0, help="seconds between samples")
+    p.add_argument("--tracemalloc", action="store_true", help="diagnostic: trace allocations")
+    p.add_argument("--keep", action="store_true", help="keep the sample files")
+    p.add_argument("--child", choices=SETUPS, help=argparse.SUPPRESS)
+    p.add_argument("--home", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        return child(args)
+    args.setups = [s for s in args.setups.split(",") if s]
+
+    print(machine())
+    results: list[dict[str, Any]] = []
+    for pattern in [x for x in args.patterns.split(",") if x]:
+        what = (
+            f"{args.rate:g} events/s"
+            if pattern == "steady"
+            else f"bursts of {args.burst}, {args.quiet:g} s apart"
+        )
+        print(f"{pattern}: {what} for {args.minutes:g} min to {', '.join(args.setups)}", flush=True)
+        results.extend(run_pattern(pattern, args))
+        for r in results[-len(args.setups) :]:
+            print(
+                f"  {r['setup']}: {r['total']} events, {r['errors']} errors; "
+                f"growing types {', '.join(r['types']) or '-'}",
+                flush=True,
+            )
+            if r["sizes"]:
+                largest = ", ".join(f"{k} {v:,}" for k, v in sorted(r["sizes"].items()) if v)
+                print(f"    largest over the run: {largest}")
+            for g in r["growth"] or []:
+                where = " <- ".join(reversed(g["at"]))
+                print(f"    {g['kb']:+9.0f} kB {g['count']:+7d} blocks  {where}")
+
+    rows = []
+    for r in results:
+        is_tray = r["setup"].startswith("tray")
+        per100k = 10 * r["rss_per10k"]
+        rows.append(
+            [
+                r["pattern"],
+                r["setup"],
+                f"{r['total']:,}",
+                f"{r['events']:,}",
+                f"{r['rss_first']:.0f} → {r['rss_last']:.0f}",
+                f"{r['rss_per10k']:+.2f}",
+                f"{r['blocks_per10k']:+,.0f}",
+                f"{r['objects_per10k']:+,.0f}",
+                (f"{r['traced_per10k']:+.2f}" if "traced_per10k" in r else "-"),
+                verdict(per100k < TARGET_MB_PER_100K) if is_tray else "-",
+            ]
+        )
+    print()
+    print(
+        table(
+            [
+                "pattern",
+                "setup",
+                "events",
+                "after warm-up",
+                "RSS MB",
+                "RSS MB /10k",
+                "heap blocks /10k",
+                "gc objects /10k",
+                "traced MB /10k",
+                f"< {TARGET_MB_PER_100K:g} MB /100k",
+            ],
+            rows,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
