@@ -148,6 +148,8 @@ class TrayProc(Proc):
         welcome: bool = False,
         settings: dict[str, Any] | None = None,
         offscreen: bool = False,
+        module: str = "holmtray",
+        env: dict[str, str] | None = None,
     ) -> None:
         paths = Paths.under(home)
         if not paths.config_file.exists():
@@ -156,13 +158,15 @@ class TrayProc(Proc):
             base = settings_file.load_or_create(paths.config_file)
             settings_file.save(base.with_values(values), paths.config_file)
         self.paths = paths
+        extra_env = env or {}
         env = {"QT_QPA_PLATFORM": "xcb", "BROWSER": str(browser.script)}
         if offscreen:
             # No display and no session bus: the Qt tray-balloon notifier is the one in use.
             env.update(
                 QT_QPA_PLATFORM="offscreen", DBUS_SESSION_BUS_ADDRESS="unix:path=/nonexistent"
             )
-        super().__init__(home, "tray", "--verbose", **env)
+        env.update(extra_env)
+        super().__init__(home, "tray", "--verbose", module=module, **env)
         self.wait_for(READY, timeout=60)
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
@@ -24,3 +25,16 @@ def run(qapp: QApplication) -> Iterator[Callable[[Coroutine[Any, Any, None]], No
         loop.close()
         asyncio.set_event_loop(None)
         qapp.setQuitOnLastWindowClosed(quits)
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_the_gui_thread() -> Iterator[None]:
+    """Free the test's QObjects here, on the GUI thread.
+
+    A tray app (or a window) is kept in reference cycles by the lambdas it connects; left to
+    the cyclic garbage collector, it may be freed on whichever thread allocates next — a
+    receiver or relay thread — and Qt cannot stop a QObject's timers from another thread:
+    they stay registered, dangling, and a later test crashes when one fires.
+    """
+    yield
+    gc.collect()

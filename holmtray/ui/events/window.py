@@ -70,6 +70,7 @@ from holmtray.ui.events.export_dialog import ask_export_path, run_export
 from holmtray.ui.events.filter_bar import FilterBar
 from holmtray.ui.events.layout_state import LayoutState
 from holmtray.ui.events.model import EventTableModel
+from holmtray.ui.events.status_strip import StatusStrip
 from holmtray.ui.events.table import EventTable
 from holmtray.ui.history_writes import HistoryWrites, Submit
 
@@ -142,6 +143,8 @@ class EventWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 4, 6, 0)
         layout.setSpacing(4)
+        self.status_strip = StatusStrip()  # hidden unless events are not being received
+        layout.addWidget(self.status_strip)
         layout.addWidget(self.filter_bar)
         layout.addWidget(self.ids_chip)
         layout.addWidget(self.splitter, 1)
