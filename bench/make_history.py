@@ -34,7 +34,8 @@ from holmtray.core.config import file as settings_file
 from holmtray.core.config.paths import Paths
 from holmtray.core.history.codec import INSERT_SQL, row_values
 from holmtray.core.history.store import Store
-from holmtray.core.parsing.parser import decode_body, parse_event
+from holmtray.core.parsing.decode import decode_body
+from holmtray.core.parsing.parser import parse_event
 
 DEFAULT_HOME = Path("/tmp/holmtray-bench-history")
 BATCH = 5000

@@ -5,7 +5,14 @@ serves the stored events to subscribing apps); ``url``, ``send-test``, ``events`
 ``rejected`` and ``relay token add|list|revoke`` are small tools around a running or stopped
 receiver; ``subscribe`` prints a relay's events as JSON lines; ``config get|set`` reads and
 changes one setting. Exit codes: 0 success, 1 the operation failed, 2 bad usage or bad
-configuration.
+configuration (every numeric option is range-checked; a config file or log folder that cannot
+be used is named with the problem, never a traceback).
+
+Everything printed that did not come from this file is escaped: text through
+:func:`~holmtray.core.text.printable` (control, bidi and format characters as ``[U+XXXX]``),
+JSON through :func:`~holmtray.core.text.json_text` (the same characters as ``\\uXXXX``), and
+``rejected`` masks the token and password in every spelling even in entries an older version
+wrote.
 """
 
 from __future__ import annotations
@@ -13,17 +20,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
+import dataclasses
 import logging
 import os
 import signal
 import sys
-import unicodedata
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import TextIO
 
 from holmtray import __version__
+from holmtray.cliargs import MAX_EVENT_ID, MAX_LIMIT, add_setting_number, add_whole_number
 from holmtray.core import logsetup
 from holmtray.core.config import file as settings_file
 from holmtray.core.config.edit import parse_value, show_value
@@ -41,8 +47,10 @@ from holmtray.core.ingest.endpoint import (
     direct_database_path,
     read_runtime,
 )
-from holmtray.core.ingest.rejected import RejectedLog
+from holmtray.core.ingest.rejected import RejectedLog, mask_path
 from holmtray.core.parsing.samples import KINDS
+from holmtray.core.redact import Redactor
+from holmtray.core.text import json_text, printable
 
 log = logging.getLogger("holmtray.cli")
 
@@ -61,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the webhook receiver headless (no GUI)")
     serve.add_argument("--host", help="address to bind (default: setting listener.host)")
-    serve.add_argument("--port", type=int, help="port to bind, 0 for any free port")
+    add_setting_number(
+        serve, "--port", setting=setting("listener.port"), help="port to bind, 0 for any free port"
+    )
     serve.add_argument(
         "--relay",
         action="store_true",
@@ -77,7 +87,15 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--url", help="webhook URL (default: this installation's own)")
 
     ev = sub.add_parser("events", help="list stored events, newest first")
-    ev.add_argument("--limit", type=int, default=20, help="how many (0: all; default 20)")
+    add_whole_number(
+        ev,
+        "--limit",
+        low=0,
+        high=MAX_LIMIT,
+        note=" (0: all)",
+        default=20,
+        help="how many (0: all; default 20)",
+    )
     ev.add_argument("--json", action="store_true", help="print a JSON array")
     ev.add_argument("--search", metavar="TEXT", help="full-text search")
     ev.add_argument("--kind", choices=[k.value for k in Kind])
@@ -85,7 +103,15 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--unread", action="store_true", help="only unread events")
 
     rej = sub.add_parser("rejected", help="show the rejected-requests log, newest first")
-    rej.add_argument("--limit", type=int, default=50, help="how many (0: all; default 50)")
+    add_whole_number(
+        rej,
+        "--limit",
+        low=0,
+        high=MAX_LIMIT,
+        note=" (0: all)",
+        default=50,
+        help="how many (0: all; default 50)",
+    )
     rej.add_argument("--json", action="store_true", help="print a JSON array")
 
     subscribe = sub.add_parser(
@@ -98,9 +124,11 @@ def _parser() -> argparse.ArgumentParser:
         "subscribe.ca_file, subscribe.allow_http and subscribe.read_timeout apply.",
     )
     subscribe.add_argument("url", metavar="URL", help="the relay's base address")
-    subscribe.add_argument(
+    add_whole_number(
+        subscribe,
         "--after",
-        type=int,
+        low=0,
+        high=MAX_EVENT_ID,
         metavar="N",
         help="start after event N (0: every event the relay keeps; default: new events only)",
     )
@@ -135,15 +163,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _printable(text: str) -> str:
-    """Payload text made safe for a terminal: control characters shown as escapes."""
-    out = []
-    for ch in text:
-        if unicodedata.category(ch) in ("Cc", "Cf", "Cs"):
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-        else:
-            out.append(ch)
-    return "".join(out)
+def _complain(who: str, text: str) -> None:
+    """``who: text`` on standard error, ``text`` made printable (it may quote any input)."""
+    print(f"{who}: {printable(text)}", file=sys.stderr)
 
 
 def _endpoint(settings: Settings, paths: Paths) -> Endpoint:
@@ -189,10 +211,11 @@ def cmd_send_test(settings: Settings, paths: Paths, kind: str, url: str | None, 
     try:
         status, text = asyncio.run(sendtest.send_sample(target, kind))
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-        print(f"send-test: could not reach {target.shown}: {exc or type(exc).__name__}", file=out)
+        why = printable(str(exc) or type(exc).__name__)
+        print(f"send-test: could not reach {printable(target.shown)}: {why}", file=out)
         print("Is the receiver running (holmtray serve, or the tray app)?", file=out)
         return EXIT_FAIL
-    print(f"POST {kind} to {target.shown}: HTTP {status} {text}", file=out)
+    print(f"POST {kind} to {printable(target.shown)}: HTTP {status} {printable(text)}", file=out)
     return EXIT_OK if 200 <= status < 300 else EXIT_FAIL
 
 
@@ -212,14 +235,11 @@ def _format_row(e: StoredEvent) -> str:
     flag = "!" if e.event.attention else " "
     return (
         f"{mark}{e.id:>7}  {when}  {e.event.severity.label:<8}{flag} "
-        f"{e.event.kind.value:<14} {_printable(e.event.title)}"
+        f"{e.event.kind.value:<14} {printable(e.event.title)}"
     )
 
 
 def cmd_events(settings: Settings, paths: Paths, args: argparse.Namespace, out: TextIO) -> int:
-    if args.limit < 0:
-        print("events: --limit must be 0 (all) or more", file=sys.stderr)
-        return EXIT_USAGE
     try:
         db = database_path(settings, paths)
     except NotSubscribed:
@@ -239,12 +259,9 @@ def cmd_events(settings: Settings, paths: Paths, args: argparse.Namespace, out: 
         finally:
             store.close()
     if args.json:
-        if hasattr(out, "reconfigure"):
-            # A payload may hold lone surrogates ("\\ud800" escapes); backslash-escaping them
-            # on the way out yields the same valid JSON escape instead of an encoding error.
-            out.reconfigure(errors="backslashreplace")
-        json.dump([r.to_json() for r in rows], out, ensure_ascii=False, indent=2)
-        out.write("\n")
+        # Control, bidi and format characters and lone surrogates as \\u escapes: the same
+        # data, and nothing a terminal acts on.
+        out.write(json_text([r.to_json() for r in rows], indent=2) + "\n")
     elif not rows:
         print("No events.", file=out)
     else:
@@ -253,19 +270,33 @@ def cmd_events(settings: Settings, paths: Paths, args: argparse.Namespace, out: 
     return EXIT_OK
 
 
-def cmd_rejected(paths: Paths, limit: int, as_json: bool, out: TextIO) -> int:
-    entries = RejectedLog(paths.rejected_log).newest(None if limit == 0 else limit)
+def _secrets(settings: Settings) -> Redactor:
+    return Redactor((settings.text("listener.token"), settings.text("listener.password")))
+
+
+def cmd_rejected(settings: Settings, paths: Paths, limit: int, as_json: bool, out: TextIO) -> int:
+    """The rejected-requests log, masked and escaped again: older versions wrote it raw."""
+    redactor = _secrets(settings)
+    entries = [
+        dataclasses.replace(
+            e,
+            time=redactor.clean(e.time),
+            remote=redactor.clean(e.remote),
+            method=redactor.clean(e.method),
+            path=mask_path(e.path, redactor),
+            reason=redactor.clean(e.reason),
+        )
+        for e in RejectedLog(paths.rejected_log).newest(None if limit == 0 else limit)
+    ]
     if as_json:
-        json.dump([asdict(e) for e in entries], out, ensure_ascii=False)
-        out.write("\n")
+        out.write(json_text([dataclasses.asdict(e) for e in entries]) + "\n")
         return EXIT_OK
     if not entries:
         print("No rejected requests.", file=out)
     for e in entries:
         size = "-" if e.size is None else str(e.size)
         print(
-            f"{e.time}  {e.remote:<39} {e.status}  {e.method:<6} {_printable(e.path)}  "
-            f"{size:>8} B  {_printable(e.reason)}",
+            f"{e.time}  {e.remote:<39} {e.status}  {e.method:<6} {e.path}  {size:>8} B  {e.reason}",
             file=out,
         )
     return EXIT_OK
@@ -286,26 +317,23 @@ def _read_token(token_file: str | None) -> tuple[str | None, str]:
 
 
 def cmd_subscribe(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    if args.after is not None and args.after < 0:
-        print("holmtray subscribe: --after must be 0 or more", file=sys.stderr)
-        return EXIT_USAGE
     token, source = _read_token(args.token_file)
     if token is None:
-        print(f"holmtray subscribe: {source}", file=sys.stderr)
+        _complain("holmtray subscribe", source)
         return EXIT_USAGE
     try:
         setting("subscribe.token").validate(token)
     except SettingsError:
-        print(
-            f"holmtray subscribe: the token in {source} is not a read token "
+        _complain(
+            "holmtray subscribe",
+            f"the token in {source} is not a read token "
             "('htr_' and 43 more characters; made by `holmtray relay token add NAME`)",
-            file=sys.stderr,
         )
         return EXIT_USAGE
     try:
         setting("subscribe.urls").validate([args.url])
     except SettingsError as exc:
-        print(f"holmtray subscribe: {exc}", file=sys.stderr)
+        _complain("holmtray subscribe", str(exc))
         return EXIT_USAGE
     # The HTTP client is imported only by the command that needs it.
     from holmtray.core.ingest import relayconn  # noqa: PLC0415
@@ -322,7 +350,7 @@ def cmd_subscribe(settings: Settings, args: argparse.Namespace, out: TextIO) -> 
         target.check()
         relayconn.tls_context(target.ca_file)
     except relayconn.RelayConfigError as exc:
-        print(f"holmtray subscribe: {exc}", file=sys.stderr)
+        _complain("holmtray subscribe", str(exc))
         return EXIT_USAGE
     if hasattr(out, "reconfigure"):
         out.reconfigure(errors="backslashreplace")  # see cmd_events
@@ -354,17 +382,17 @@ def cmd_config(paths: Paths, args: argparse.Namespace, out: TextIO) -> int:
         if args.config_command == "get":
             settings = settings_file.load(paths.config_file)
             value = settings[setting(args.key).key]
-            print(show_value(args.key, value, reveal=args.reveal), file=out)
+            print(printable(show_value(args.key, value, reveal=args.reveal)), file=out)
             return EXIT_OK
         value = parse_value(args.key, args.value)
         changed = settings_file.update(paths.config_file, {args.key: value})
     except SettingsError as exc:
-        print(f"holmtray config: {exc}", file=sys.stderr)
+        _complain("holmtray config", str(exc))
         return EXIT_USAGE
     except OSError as exc:
-        print(f"holmtray config: cannot write {paths.config_file}: {exc.strerror}", file=sys.stderr)
+        _complain("holmtray config", f"cannot write {paths.config_file}: {exc.strerror}")
         return EXIT_FAIL
-    print(f"{args.key} = {show_value(args.key, changed[args.key])}", file=out)
+    print(printable(f"{args.key} = {show_value(args.key, changed[args.key])}"), file=out)
     return EXIT_OK
 
 
@@ -373,7 +401,7 @@ def cmd_relay_token(settings: Settings, paths: Paths, args: argparse.Namespace, 
 
     ``add`` prints the token once, on the last line of its output; it is stored only as a hash.
     """
-    from holmtray.core.history.tokens import TokenError  # noqa: PLC0415 - keeps the start quick
+    from holmtray.core.history.tokens import NAME_RE, TokenError  # noqa: PLC0415 - quick start
 
     store = Store.open(direct_database_path(settings, paths), check=False)
     try:
@@ -381,12 +409,13 @@ def cmd_relay_token(settings: Settings, paths: Paths, args: argparse.Namespace, 
             try:
                 token = store.tokens.add(args.name)
             except TokenError as exc:
-                print(f"relay token add: {exc}", file=sys.stderr)
+                _complain("relay token add", str(exc))
                 return EXIT_USAGE if "not allowed" in str(exc) else EXIT_FAIL
             print(
-                f"Read token for {args.name!r}, shown only this once (the relay keeps a hash "
-                "of it). Give it to its owner for Settings > Source, or HOLMTRAY_RELAY_TOKEN; "
-                f"revoke it with `holmtray relay token revoke {args.name}`.",
+                f"Read token for {printable(repr(args.name))}, shown only this once (the relay "
+                "keeps a hash of it). Give it to its owner for Settings > Source, or "
+                "HOLMTRAY_RELAY_TOKEN; "
+                f"revoke it with `holmtray relay token revoke {printable(args.name)}`.",
                 file=out,
             )
             if not settings.flag("relay.enabled"):
@@ -398,14 +427,13 @@ def cmd_relay_token(settings: Settings, paths: Paths, args: argparse.Namespace, 
             print(token, file=out)
             return EXIT_OK
         if args.action == "revoke":
-            if not store.tokens.revoke(args.name):
-                print(
-                    f"relay token revoke: there is no read token named {args.name!r}",
-                    file=sys.stderr,
-                )
+            # A name no token can have (one from bytes that are not UTF-8, say) is not looked up.
+            if not NAME_RE.match(args.name) or not store.tokens.revoke(args.name):
+                _complain("relay token revoke", f"there is no read token named {args.name!r}")
                 return EXIT_FAIL
             print(
-                f"Revoked the read token of {args.name!r}; its open streams end within a second.",
+                f"Revoked the read token of {printable(repr(args.name))}; its open streams end "
+                "within a second.",
                 file=out,
             )
             return EXIT_OK
@@ -414,7 +442,7 @@ def cmd_relay_token(settings: Settings, paths: Paths, args: argparse.Namespace, 
             print("No read tokens. Make one with `holmtray relay token add NAME`.", file=out)
         for info in tokens:
             when = info.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
-            print(f"{_printable(info.name):<32} made {when}", file=out)
+            print(f"{printable(info.name):<32} made {when}", file=out)
         return EXIT_OK
     finally:
         store.close()
@@ -470,10 +498,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _load_settings(paths)
     except SettingsError as exc:
-        print(f"holmtray: {exc}", file=sys.stderr)
+        _complain("holmtray", str(exc))
         return EXIT_USAGE
     except OSError as exc:
-        print(f"holmtray: cannot write the config file {paths.config_file}: {exc}", file=sys.stderr)
+        _complain("holmtray", f"cannot write the config file {paths.config_file}: {exc}")
         return EXIT_FAIL
     out = sys.stdout
     try:
@@ -488,13 +516,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 settings = settings.with_values(overrides)
             except SettingsError as exc:
-                print(f"holmtray serve: {exc}", file=sys.stderr)
+                _complain("holmtray serve", str(exc))
                 return EXIT_USAGE
-            logsetup.configure(
-                secrets=(settings.text("listener.token"), settings.text("listener.password")),
-                level=logging.DEBUG if args.verbose else logging.INFO,
-                log_file=paths.log_dir / "serve.log",
-            )
+            try:
+                logsetup.configure(
+                    secrets=(settings.text("listener.token"), settings.text("listener.password")),
+                    level=logging.DEBUG if args.verbose else logging.INFO,
+                    log_file=paths.log_dir / "serve.log",
+                )
+            except logsetup.LogFileError as exc:
+                _complain("holmtray serve", str(exc))
+                return EXIT_USAGE
             return asyncio.run(_serve(settings, paths))
         if args.command == "url":
             return cmd_url(settings, paths, out)
@@ -503,14 +535,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "events":
             return cmd_events(settings, paths, args, out)
         if args.command == "rejected":
-            return cmd_rejected(paths, args.limit, args.json, out)
+            return cmd_rejected(settings, paths, args.limit, args.json, out)
         if args.command == "subscribe":
             return cmd_subscribe(settings, args, out)
         if args.command == "relay":
             return cmd_relay_token(settings, paths, args, out)
         return _run_tray(args, settings, paths)
     except StoreError as exc:
-        print(f"holmtray: {exc}", file=sys.stderr)
+        _complain("holmtray", str(exc))
         return EXIT_FAIL
 
 
@@ -524,4 +556,8 @@ def _run_tray(args: argparse.Namespace, settings: Settings, paths: Paths) -> int
             file=sys.stderr,
         )
         return EXIT_FAIL
-    return run(settings=settings, paths=paths, verbose=getattr(args, "verbose", False))
+    try:
+        return run(settings=settings, paths=paths, verbose=getattr(args, "verbose", False))
+    except logsetup.LogFileError as exc:  # raised before any window opens
+        _complain("holmtray", str(exc))
+        return EXIT_USAGE

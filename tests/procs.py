@@ -35,6 +35,19 @@ def run_cli(
     )
 
 
+def cli_outputs(home: Path, *commands: tuple[str, ...]) -> dict[str, str]:
+    """Run each command; its words joined -> its stdout and stderr (for a search of them all).
+
+    A command that ends in a traceback fails the test: a tool must say what went wrong.
+    """
+    outputs = {}
+    for args in commands:
+        r = run_cli(home, *args)
+        assert "Traceback (most recent call last)" not in r.stderr, (args, r.stderr)
+        outputs[" ".join(args)] = r.stdout + r.stderr
+    return outputs
+
+
 class Proc:
     """A holmtray subprocess whose stderr is collected line by line in the background."""
 

@@ -35,7 +35,8 @@ from aiohttp import web
 from holmtray.core.history.relaylog import LogEntry
 from holmtray.core.history.store import NewEvent, Store
 from holmtray.core.ingest import sse
-from holmtray.core.parsing.parser import decode_body, parse_event
+from holmtray.core.parsing.decode import decode_body
+from holmtray.core.parsing.parser import parse_event
 from tests.conftest import SAMPLES
 
 TOKEN = "htr_" + "A" * 43

@@ -19,11 +19,12 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from holmtray.core.text import printable
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _V6_KEY_PREFIX = 64
-_UNPRINTABLE = dict.fromkeys([*range(32), 127], "?")
 
 
 def parse_network(entry: str) -> Network:
@@ -129,11 +130,12 @@ class Source:
         if ip is None:
             # Not an address: a header's garbage, shown and keyed as printable ASCII only (it
             # may hold control characters, or lone surrogates from bytes that are not UTF-8).
-            shown = text[:64].translate(_UNPRINTABLE).encode("ascii", "replace").decode()
+            shown = printable(text[:64], ascii_only=True)
             return cls(text=shown or "?", ip=None, key=shown or "?")
         if isinstance(ip, ipaddress.IPv6Address):
             net = ipaddress.IPv6Network((int(ip) >> 64 << 64, _V6_KEY_PREFIX))
-            return cls(text=str(ip), ip=ip, key=str(net))
+            # A scope (fe80::1%eth0) may be any text, control characters included.
+            return cls(text=printable(str(ip), ascii_only=True), ip=ip, key=str(net))
         shown = str(ip)
         return cls(text=shown, ip=ip, key=shown)
 

@@ -1,20 +1,26 @@
-"""The Settings dialog, built from :data:`holmtray.core.config.schema.SCHEMA`.
+"""The Settings dialog: every setting in plain words, laid out for people, not config keys.
 
-Every schema key gets an editor chosen by its type (check box, spin box, combo box, line
-edit, one-per-line list), with the key's description as tooltip and as a grey caption, so a
-new setting appears here without touching this file (unknown sections land on "General").
+Tabs, in order: General (where events come from — receive directly or subscribe to a relay,
+with *Test connection* — and startup), Notifications, Security Center hosts, Storage, and
+Listener (advanced) (with the relay this computer can be for others). The words live in
+:mod:`holmtray.ui.settings_labels`, the placement and which switch each field depends on in
+:mod:`holmtray.ui.settings_layout`; a field whose switch is off is disabled, and the
+listener's fields are when this computer subscribes to a relay (it binds no port then).
+
 The dialog only edits values: OK/Apply validate them through :meth:`Settings.with_values` and
-hand the result to the ``apply`` callback, which starts putting them into effect (restart the
-listener, save the file, change start at login) and returns at once; it reports the outcome
-later, on the GUI thread, through the ``done`` callback it was given. Meanwhile the dialog says
-"Applying…" with its buttons disabled and keeps handling events. An error is shown inline and
-keeps the dialog open, so nothing the user typed is lost; success after OK closes it. The
-webhook token is never shown; it can only be regenerated.
+hand the result to the ``apply`` callback, which starts putting them into effect and returns
+at once; it reports the outcome later, on the GUI thread, through the ``done`` callback it was
+given. Meanwhile the dialog says "Applying…" with its buttons disabled and keeps handling
+events. A refused value is shown under its field in plain words (the field's tab comes up,
+the field is highlighted and focused); an apply error is shown at the bottom; either way the
+dialog stays open, so nothing typed is lost. The webhook token is never shown; it can only be
+regenerated.
 """
 
 from __future__ import annotations
 
-import re
+import functools
+import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QUrl
@@ -22,19 +28,16 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
-    QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -42,27 +45,35 @@ from PySide6.QtWidgets import (
 )
 
 from holmtray.core.config.paths import Paths
-from holmtray.core.config.schema import SCHEMA, Setting, SettingsError, setting
+from holmtray.core.config.schema import SCHEMA, SettingsError, setting
 from holmtray.core.config.settings import Settings, new_token
+from holmtray.core.ingest.relayconn import RelayTarget
 from holmtray.ui.icons import app_icon
-from holmtray.ui.settings_editors import (
-    TAB_ORDER,
-    Field,
-    WheelGuard,
-    editor_for,
-    hbox,
-    label_for,
+from holmtray.ui.relay_probe import ConnectionTester
+from holmtray.ui.settings_editors import Field, WheelGuard, caption, editor_for, expanding, hbox
+from holmtray.ui.settings_labels import SAME_AS_ABOVE, help_for, keys_in, label_for, plain_words
+from holmtray.ui.settings_layout import (
+    HIDDEN_KEYS,
+    HTTPS,
+    LISTENER,
+    LOGS,
+    TEST_CONNECTION,
+    conditions,
     tab_for,
 )
+from holmtray.ui.settings_pages import ERROR_STYLE, build_pages, error_line
 
-# Internal bookkeeping, not a preference.
-HIDDEN_KEYS = frozenset({"ui.welcome_shown"})
+__all__ = ["APPLYING", "DEFAULT_SIZE", "HIDDEN_KEYS", "Apply", "ApplyDone", "SettingsDialog"]
+
+log = logging.getLogger("holmtray.ui.settings_dialog")
+
 TOKEN_KEY = "listener.token"  # noqa: S105 - the name of a setting, not a secret
-
-_KEY_IN_MESSAGE = re.compile(r"setting '([^']+)'")
-ERROR_STYLE = "color: #b91c1c;"
-CAPTION_STYLE = "color: palette(placeholder-text);"
+TLS_KEYS = ("listener.tls_cert", "listener.tls_key")
+KIND_MINIMUMS = tuple(s.key for s in SCHEMA if s.key.startswith("notifications.min_severity_"))
 APPLYING = "Applying…"
+DEFAULT_SIZE = (760, 680)  # fits a 1280×800 screen with its title bar and panel
+TESTING = "Testing…"
+_HIGHLIGHT = "border: 1px solid #b91c1c; border-radius: 2px;"
 
 ApplyDone = Callable[[str | None], None]
 """Reports how applying went: ``None`` once the settings are in effect, else why not."""
@@ -90,44 +101,39 @@ class SettingsDialog(QDialog):
         self._close_when_applied = False
         self._token = settings.text(TOKEN_KEY)
         self._fields: dict[str, Field] = {}
-        self._tab_pages: dict[str, QScrollArea] = {}
-        self._grids: dict[str, QGridLayout] = {}
-        self._rows: dict[str, int] = {}
-        self.show_buttons: list[QToolButton] = []
         self._wheel_guard = WheelGuard(self)
-        self._line_height = QLineEdit().sizeHint().height()
-        self.browse_button: QPushButton | None = None
+        self._refused: set[str] = set()
+        self.show_buttons: list[QToolButton] = []
+        self.browse_buttons: dict[str, QPushButton] = {}
 
         self.setWindowTitle("holmtray settings")
         self.setWindowIcon(app_icon())
-        self.setMinimumSize(560, 420)
-        self.resize(700, 640)
+        self.setMinimumSize(600, 440)
+        self.resize(*DEFAULT_SIZE)
 
-        self.tabs = QTabWidget()
-        for title in TAB_ORDER:
-            self._page(title)
+        widgets: dict[str, QWidget] = {}
         for s in SCHEMA:
             if s.key in HIDDEN_KEYS:
                 continue
-            if s.key == TOKEN_KEY:
-                self._add_token_row()
-            else:
-                self._add_field(s)
-        self._add_extras()
-        for title, page in list(self._tab_pages.items()):
-            if self._rows[title] == 0:  # e.g. a section whose keys all left the schema
-                self.tabs.removeTab(self.tabs.indexOf(page))
-                del self._tab_pages[title]
-                page.deleteLater()
+            field = self._token_field() if s.key == TOKEN_KEY else self._editor(s.key)
+            self._fields[s.key] = field
+            widgets[s.key] = field.widget
+        widgets.update(self._extra_rows())
+        self.listener_note = QLabel(
+            "This computer subscribes to a relay (General → Source), so it runs no webhook "
+            "listener of its own: nothing on this tab applies until you choose Receive "
+            "directly again."
+        )
+        self.listener_note.setWordWrap(True)
+        self.listener_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.listener_note.setFrameShape(QLabel.Shape.StyledPanel)
+        self.listener_note.setMargin(8)
 
-        # Plain text: messages quote what the user typed.
-        self.error_label = QLabel()
-        self.error_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet(ERROR_STYLE)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.hide()
+        self.tabs = QTabWidget()
+        self._pages = build_pages(self.tabs, widgets, banners={LISTENER: self.listener_note})
+        self._switches = {k for key in self._pages.placed for k, _ in conditions(key)}
 
+        self.error_label = error_line()
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
             | QDialogButtonBox.StandardButton.Apply
@@ -135,6 +141,9 @@ class SettingsDialog(QDialog):
             | QDialogButtonBox.StandardButton.RestoreDefaults
         )
         self.buttons.clicked.connect(self._on_button)
+        restore = self.buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
+        assert restore is not None
+        restore.setToolTip("Put the settings on this tab back as they were when installed")
         self.progress_label = QLabel(APPLYING)
         self.progress_label.setTextFormat(Qt.TextFormat.PlainText)
         self.progress_label.hide()
@@ -150,11 +159,20 @@ class SettingsDialog(QDialog):
         for key, field in self._fields.items():
             if key != TOKEN_KEY:
                 field.set(settings[key])
+            field.watch(functools.partial(self._edited, key))
+        self._fields["notifications.min_severity"].watch(self._name_the_general_minimum)
+        self._name_the_general_minimum()
+        self.https_switch.setChecked(any(settings.text(k) for k in TLS_KEYS))
+        self.https_switch.toggled.connect(lambda _on: self._edited(HTTPS))
+        self._update_enabled()
 
     # Public API -------------------------------------------------------------------------------
     def values(self) -> dict[str, object]:
         """The value of every editable key as the widgets show it now (not validated)."""
-        return {key: field.get() for key, field in self._fields.items()}
+        values = {key: field.get() for key, field in self._fields.items()}
+        if not self.https_switch.isChecked():
+            values.update(dict.fromkeys(TLS_KEYS, ""))  # HTTPS off: plain HTTP
+        return values
 
     def result_settings(self) -> Settings | None:
         """The settings last applied successfully, or None if nothing was applied."""
@@ -163,6 +181,11 @@ class SettingsDialog(QDialog):
     def editor(self, key: str) -> QWidget:
         """The widget that edits ``key`` (for tests and for focusing it)."""
         return self._fields[key].editor
+
+    def field_error(self, key: str) -> str:
+        """The message shown under ``key``'s field ("" when none)."""
+        error = self._pages.placed[key].error
+        return error.text() if error is not None and error.isVisible() else ""
 
     def current_settings(self) -> Settings:
         """The settings the app runs with now (updated after each successful Apply)."""
@@ -180,144 +203,123 @@ class SettingsDialog(QDialog):
             super().reject()
 
     # Building ---------------------------------------------------------------------------------
-    def _page(self, title: str) -> QGridLayout:
-        if title not in self._grids:
-            # A grid rather than a QFormLayout: the grid sizes rows by height-for-width, so
-            # wrapped captions get exactly the lines they need.
-            page = QWidget()
-            outer = QVBoxLayout(page)
-            grid = QGridLayout()
-            grid.setVerticalSpacing(10)
-            grid.setColumnStretch(1, 1)
-            outer.addLayout(grid)
-            outer.addStretch(1)
-            # Each tab scrolls on its own: the schema grows, the screen does not.
-            scroll = QScrollArea()
-            scroll.setWidget(page)
-            scroll.setWidgetResizable(True)
-            scroll.setFrameShape(QFrame.Shape.NoFrame)
-            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-            self.tabs.addTab(scroll, title)
-            self._tab_pages[title] = scroll
-            self._grids[title] = grid
-            self._rows[title] = 0
-        return self._grids[title]
-
-    def _add_field(self, s: Setting) -> None:
-        field = editor_for(s)
-        label = "" if s.type is bool else label_for(s.key)  # a check box has its own text
-        row: QWidget | None = None
-        line = field.editor
-        if isinstance(line, QLineEdit):
-            if s.secret:
-                line.setEchoMode(QLineEdit.EchoMode.Password)
-                row = self._with_show_toggle(line)
-            elif s.key == "storage.data_dir":
-                line.setPlaceholderText(f"default: {self._paths.data_dir}")
-                row = self._with_browse(line)
-        field.editor.setObjectName(s.key)
-        field.editor.setToolTip(s.description)
+    def _editor(self, key: str) -> Field:
+        folder = self._paths.data_dir if key == "storage.data_dir" else None
+        field = editor_for(setting(key), default_folder=folder)
+        field.editor.setObjectName(key)
+        field.editor.setToolTip(help_for(key))
+        for button in field.widget.findChildren(QToolButton):
+            button.setObjectName(f"{key}.show")
+            self.show_buttons.append(button)
+        for browse in field.widget.findChildren(QPushButton, "browse"):
+            self.browse_buttons[key] = browse
         if isinstance(field.editor, (QComboBox, QAbstractSpinBox)):
             field.editor.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             field.editor.installEventFilter(self._wheel_guard)
-        self._fields[s.key] = field
-        if row is None:
-            # Line edits and lists take the whole width; small editors keep their own size.
-            grows = isinstance(field.editor, (QLineEdit, QPlainTextEdit))
-            row = field.editor if grows else hbox(field.editor)
-        # A caption that only repeats the check box's text is noise (the tooltip still has it).
-        repeats = _same_words(label_for(s.key), s.description)
-        self._add_row(tab_for(s.key), label, row, "" if repeats else s.description)
+        return field
 
-    def _add_row(self, tab: str, label: str, widget: QWidget, description: str) -> None:
-        cell = QWidget()
-        box = QVBoxLayout(cell)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(2)
-        box.addWidget(widget)
-        if description:
-            caption = QLabel(description)
-            caption.setTextFormat(Qt.TextFormat.PlainText)
-            caption.setWordWrap(True)
-            # Wrapped labels may be given more height than they need; keep the text next to
-            # its editor instead of floating in the middle of that space.
-            caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-            caption.setStyleSheet(CAPTION_STYLE)
-            font = caption.font()
-            font.setPointSizeF(font.pointSizeF() * 0.9)
-            caption.setFont(font)
-            box.addWidget(caption)
-        grid = self._page(tab)
-        row = self._rows[tab]
-        if label:
-            name = QLabel(label + ":")
-            name.setTextFormat(Qt.TextFormat.PlainText)
-            name.setBuddy(widget)
-            # Line the label up with the editor's text, not with the top of its frame.
-            name.setMinimumHeight(min(widget.sizeHint().height(), self._line_height))
-            align = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop
-            grid.addWidget(name, row, 0, align)
-        grid.addWidget(cell, row, 1)
-        self._rows[tab] = row + 1
+    @property
+    def browse_button(self) -> QPushButton:
+        """The data folder's *Browse…*."""
+        return self.browse_buttons["storage.data_dir"]
 
-    def _with_show_toggle(self, line: QLineEdit) -> QWidget:
-        show = QToolButton()
-        show.setText("Show")
-        show.setCheckable(True)
-        show.setObjectName(f"{line.objectName() or 'secret'}.show")
-        show.toggled.connect(
-            lambda on: line.setEchoMode(
-                QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password
-            )
-        )
-        self.show_buttons.append(show)
-        return hbox(line, show, grow=0)
-
-    def _with_browse(self, line: QLineEdit) -> QWidget:
-        browse = QPushButton("Browse…")
-        browse.setAutoDefault(False)
-
-        def pick() -> None:
-            start = line.text().strip() or str(self._paths.data_dir)
-            chosen = QFileDialog.getExistingDirectory(self, "Data folder", start)
-            if chosen:
-                line.setText(chosen)
-
-        browse.clicked.connect(pick)
-        self.browse_button = browse
-        return hbox(line, browse, grow=0)
-
-    def _add_token_row(self) -> None:
-        s = setting(TOKEN_KEY)
+    def _token_field(self) -> Field:
         self.regenerate_button = QPushButton("Regenerate token…")
         self.regenerate_button.setAutoDefault(False)
         self.regenerate_button.setObjectName(TOKEN_KEY)
-        self.regenerate_button.setToolTip(s.description)
+        self.regenerate_button.setToolTip(help_for(TOKEN_KEY))
         self.regenerate_button.clicked.connect(self._regenerate_token)
-        self.token_status = QLabel("Part of the webhook URL; not shown here.")
+        self.token_status = QLabel("Hidden here; Copy webhook URL in the tray menu copies it.")
         self.token_status.setTextFormat(Qt.TextFormat.PlainText)
         self.token_status.setWordWrap(True)
-        self._fields[TOKEN_KEY] = Field(
-            s, self.regenerate_button, lambda: self._token, lambda v: None
-        )
-        self._add_row(
-            tab_for(TOKEN_KEY),
-            label_for(TOKEN_KEY),
-            hbox(self.regenerate_button, self.token_status, grow=1),
-            "A new token makes a new webhook URL; the old URL stops working.",
+        row = expanding(hbox(self.regenerate_button, self.token_status, grow=1))
+        return Field(
+            setting(TOKEN_KEY),
+            self.regenerate_button,
+            row,
+            lambda: self._token,
+            lambda v: None,
+            lambda callback: None,
         )
 
-    def _add_extras(self) -> None:
+    def _extra_rows(self) -> dict[str, QWidget]:
+        self.https_switch = QCheckBox("Serve HTTPS (the webhook URL starts with https://)")
+        self.https_switch.setObjectName(HTTPS)
+        self.https_switch.setToolTip(
+            "Needs a certificate and its private key. Off: plain HTTP, for this computer "
+            "only or behind a proxy that handles HTTPS."
+        )
+
+        self.test_button = QPushButton("Test connection")
+        self.test_button.setAutoDefault(False)
+        self.test_button.setObjectName(TEST_CONNECTION)
+        self.test_button.setToolTip("Ask the relay whether it accepts your read token")
+        self.test_button.clicked.connect(self._test_connection)
+        self.test_result = QLabel()
+        self.test_result.setTextFormat(Qt.TextFormat.PlainText)
+        self.test_result.setWordWrap(True)
+        self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.tester = ConnectionTester()
+        self._testing = False
+        self.tester.finished.connect(self._tested)
+
         self.open_log_button = QPushButton("Open log folder")
         self.open_log_button.setAutoDefault(False)
         self.open_log_button.setToolTip(str(self._paths.log_dir))
         self.open_log_button.clicked.connect(self._open_log_folder)
-        self._add_row(
-            "Storage",
-            "Logs",
-            hbox(self.open_log_button),
-            f"The application log and the log of rejected requests: {self._paths.log_dir}",
+        logs = QWidget()
+        box = QVBoxLayout(logs)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(hbox(self.open_log_button))
+        where = caption(
+            f"The application's log and the log of refused webhooks: {self._paths.log_dir}"
         )
+        where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.addWidget(where)
+        return {
+            HTTPS: self.https_switch,
+            TEST_CONNECTION: expanding(hbox(self.test_button, self.test_result, grow=1)),
+            LOGS: expanding(logs),
+        }
+
+    def _name_the_general_minimum(self) -> None:
+        """ "Same as above" in each kind's minimum says what "above" is now."""
+        general = self._fields["notifications.min_severity"].editor
+        assert isinstance(general, QComboBox)
+        for key in KIND_MINIMUMS:
+            combo = self._fields[key].editor
+            assert isinstance(combo, QComboBox)
+            index = combo.findData("default")
+            if index >= 0:
+                combo.setItemText(index, f"{SAME_AS_ABOVE} ({general.currentText()})")
+
+    # Switches ---------------------------------------------------------------------------------
+    def _value_of(self, key: str) -> object:
+        if key == HTTPS:
+            return self.https_switch.isChecked()
+        return self._fields[key].get()
+
+    def is_active(self, key: str) -> bool:
+        """Whether ``key`` applies, as the switches it depends on stand now."""
+        return all(self._value_of(k) in allowed for k, allowed in conditions(key))
+
+    def _update_enabled(self) -> None:
+        for key, placed in self._pages.placed.items():
+            on = self.is_active(key)
+            if key == TEST_CONNECTION:
+                self.test_button.setEnabled(on and not self._testing)
+                on = True  # keep the result readable
+            for part in placed.parts:
+                part.setEnabled(on)
+        self.listener_note.setVisible(not self.is_active("listener.port"))
+
+    def _edited(self, key: str) -> None:
+        if key in self._refused:
+            self._clear_refusal(key)
+            if not self._refused:
+                self._show_error("")
+        if key in self._switches:
+            self._update_enabled()
 
     # Actions ----------------------------------------------------------------------------------
     def _regenerate_token(self) -> None:
@@ -357,6 +359,52 @@ class SettingsDialog(QDialog):
         if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
             self._show_error(f"No file manager could open {folder}")
 
+    def _test_connection(self) -> None:
+        """Check the relay address and read token as typed, off the GUI thread."""
+        keys = ("subscribe.urls", "subscribe.token", "subscribe.ca_file", "subscribe.read_timeout")
+        values = self.values()
+        for key in keys:
+            try:
+                setting(key).validate(values[key])
+            except SettingsError as exc:
+                self._refuse(key, str(exc))
+                return
+        urls = setting("subscribe.urls").validate(values["subscribe.urls"])
+        assert isinstance(urls, list)
+        if not urls:
+            self._refuse("subscribe.urls", "Enter the relay's address first.")
+            return
+        token = str(values["subscribe.token"])
+        if not token:
+            self._refuse("subscribe.token", "Enter your read token first.")
+            return
+        targets = [
+            RelayTarget(
+                url=url,
+                token=token,
+                ca_file=str(values["subscribe.ca_file"]).strip(),
+                allow_http=bool(values["subscribe.allow_http"]),
+                read_timeout=float(values["subscribe.read_timeout"]),  # type: ignore[arg-type]
+            )
+            for url in urls
+        ]
+        self.test_result.setStyleSheet("")
+        self.test_result.setText(TESTING)
+        self._testing = True
+        self.tester.start(targets)
+        self._update_enabled()
+
+    def _tested(self, ok: bool, words: str) -> None:
+        self._testing = False
+        self.test_result.setText(words)
+        self.test_result.setStyleSheet("" if ok else ERROR_STYLE)
+        self._update_enabled()
+
+    @property
+    def testing(self) -> bool:
+        """Whether a *Test connection* is under way (its outcome not shown yet)."""
+        return self._testing
+
     def _on_button(self, button: QAbstractButton) -> None:
         role = self.buttons.standardButton(button)
         if role == QDialogButtonBox.StandardButton.Ok:
@@ -370,27 +418,64 @@ class SettingsDialog(QDialog):
 
     def _restore_current_tab(self) -> None:
         page = self.tabs.currentWidget()
-        title = next(t for t, p in self._tab_pages.items() if p is page)
+        title = next(t for t, p in self._pages.scroll.items() if p is page)
         for key, field in self._fields.items():
             # The token's default ("generate one") is not a preference: leave it alone.
             if key != TOKEN_KEY and tab_for(key) == title:
                 field.set(field.setting.default)
-        self._show_error("")
+        if tab_for(HTTPS) == title:
+            self.https_switch.setChecked(False)
+        self._clear_refusals()
+        self._update_enabled()
 
-    def _commit(self, *, close: bool) -> None:
-        """Validate, then start applying; ``close``: close once the new settings are in effect."""
+    # Validating and applying ------------------------------------------------------------------
+    def _validated(self) -> Settings | None:
+        """The settings the widgets describe, or None after pointing at what is wrong."""
         values = self.values()
         for key, value in values.items():
             try:
                 self._fields[key].setting.validate(value)
             except SettingsError as exc:
+                if not self.is_active(key):
+                    values[key] = self._settings[key]  # a switched-off field keeps its value
+                    continue
                 self._refuse(key, str(exc))
-                return
-        try:
-            new = self._settings.with_values(values)
-        except SettingsError as exc:
-            found = _KEY_IN_MESSAGE.search(str(exc))
-            self._refuse(found.group(1) if found else None, str(exc))
+                return None
+        problem = self._missing(values)
+        if problem is not None:
+            self._refuse(*problem)
+            return None
+        for _ in range(len(values)):
+            try:
+                return self._settings.with_values(values)
+            except SettingsError as exc:
+                named = [k for k in keys_in(str(exc)) if k in self._fields]
+                inactive = [k for k in named if not self.is_active(k)]
+                if inactive:
+                    values.update({k: self._settings[k] for k in inactive})
+                    continue
+                self._refuse(named[0] if named else None, str(exc))
+                return None
+        return None
+
+    def _missing(self, values: dict[str, object]) -> tuple[str, str] | None:
+        """A field that must be filled in, as the switches stand (key, message), or None."""
+        if self.https_switch.isChecked() and self.is_active(HTTPS):
+            for key in TLS_KEYS:
+                if not str(values[key]).strip():
+                    return key, f"Choose the {label_for(key).lower()}, or turn HTTPS off."
+        if values["source.mode"] == "relay":
+            if not values["subscribe.urls"]:
+                return "subscribe.urls", "Enter the relay's address, or choose Receive directly."
+            if not values["subscribe.token"]:
+                return "subscribe.token", "Enter your read token for the relay."
+        return None
+
+    def _commit(self, *, close: bool) -> None:
+        """Validate, then start applying; ``close``: close once the new settings are in effect."""
+        self._clear_refusals()
+        new = self._validated()
+        if new is None:
             return
         self._show_error("")
         if new == self._settings:
@@ -410,7 +495,11 @@ class SettingsDialog(QDialog):
         self._show_busy(False)
         if problem:
             # The app kept running with the old settings; keep the user's edits for a retry.
-            self._show_error(problem)
+            named = [k for k in keys_in(problem) if k in self._fields]
+            if named:
+                self._refuse(named[0], problem)
+            else:
+                self._show_error(problem)
             return
         self._settings = new
         self._result = new
@@ -422,21 +511,44 @@ class SettingsDialog(QDialog):
         self.progress_label.setVisible(busy)
 
     def _refuse(self, key: str | None, message: str) -> None:
-        field = self._fields.get(key) if key else None
-        if field is None:
-            self._show_error(message)
+        """Show ``message`` under ``key``'s field, bring it into view and highlight it."""
+        words = plain_words(message)
+        words = words[:1].upper() + words[1:]
+        placed = self._pages.placed.get(key) if key else None
+        if key is None or placed is None or placed.error is None:
+            self._show_error(words)
             return
-        page = self._tab_pages[tab_for(field.setting.key)]
+        field = self._fields[key]
+        page = self._pages.scroll[placed.tab]
         self.tabs.setCurrentWidget(page)
+        placed.error.setText(words)
+        placed.error.show()
+        if placed.label is not None:
+            placed.label.setStyleSheet(ERROR_STYLE)
+        if isinstance(field.editor, (QLineEdit, QPlainTextEdit)):
+            field.editor.setStyleSheet(_HIGHLIGHT)
+        self._refused.add(key)
+        page.ensureWidgetVisible(placed.error)
         page.ensureWidgetVisible(field.editor)
-        where = f"{self.tabs.tabText(self.tabs.indexOf(page))} → {label_for(field.setting.key)}"
-        self._show_error(f"{where}: {message}")
+        self._show_error(f"Please correct “{label_for(key)}” on the {placed.tab} tab.")
         field.editor.setFocus(Qt.FocusReason.OtherFocusReason)
+        log.debug("refused a value for %s", key)
+
+    def _clear_refusal(self, key: str) -> None:
+        placed = self._pages.placed[key]
+        if placed.error is not None:
+            placed.error.hide()
+            placed.error.clear()
+        if placed.label is not None:
+            placed.label.setStyleSheet("")
+        self._fields[key].editor.setStyleSheet("")
+        self._refused.discard(key)
+
+    def _clear_refusals(self) -> None:
+        for key in list(self._refused):
+            self._clear_refusal(key)
+        self._show_error("")
 
     def _show_error(self, message: str) -> None:
         self.error_label.setText(message)
         self.error_label.setVisible(bool(message))
-
-
-def _same_words(a: str, b: str) -> bool:
-    return a.strip(" .").casefold() == b.strip(" .").casefold()

@@ -4,9 +4,13 @@ and a read token never appears anywhere but on the last line of `relay token add
 One full scenario against `holmtray serve` as a real process, with a known token and password
 in its config: good posts, wrong token, wrong or missing password, bad JSON, oversized and slow
 bodies, form bodies, malformed HTTP that aiohttp cannot parse (whose parser errors quote the
-request line, token and all), the command-line tools, SIGTERM. Then every file under the log
-folder, the output of every command and every HTTP answer are searched for the secrets, in
-every spelling they travel in (plain, percent-encoded, inside the Basic header).
+request line, token and all), the token in the wrong place of a path (the attack run's
+``/api/hooks/TOKEN``, ``//hooks/TOKEN``, ``/hooks//TOKEN``, ``/HOOKS/TOKEN``,
+``/x/../hooks/TOKEN`` and generated variants: letter case, dot segments, percent-encoding of
+the token or of the slashes, query values, fragments), the command-line tools, SIGTERM. Then
+every file under the log folder, the output of every command and every HTTP answer are
+searched for the secrets, in every spelling they travel in (plain, percent-encoded, inside the
+Basic header), and for the token in any letter case, percent-decoded.
 
 The same for the relay's read tokens: `holmtray serve --relay` is asked with good, bad, revoked
 and misplaced read tokens (in the query string, in the path, as the webhook token, in malformed
@@ -25,14 +29,15 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import aiohttp
 
 from holmtray.core.config.file import save
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
-from tests.procs import Proc, holmtray_env, run_cli
+from tests.attacks import token_path_variants
+from tests.procs import Proc, cli_outputs, holmtray_env, run_cli
 from tests.relaytools import SSEStream, post_events
 
 USER = "holm"
@@ -82,6 +87,19 @@ def _spellings(token: str, password: str) -> dict[str, str]:
 
 def _find(text: str, needles: dict[str, str]) -> list[str]:
     return [name for name, needle in needles.items() if needle in text]
+
+
+def _token_in_any_spelling(text: str, token: str) -> list[str]:
+    """The token, or either half, in ``text`` in any letter case, percent-decoded or not."""
+    forms = {text.lower(), unquote(text).lower(), unquote(unquote(text)).lower()}
+    half = len(token) // 2
+    parts = {"token": token, "first half": token[:half], "second half": token[half:]}
+    return [name for name, part in parts.items() if any(part.lower() in f for f in forms)]
+
+
+def path_variants(token: str) -> dict[str, str]:
+    """The attack paths, then 40 generated ones (case, encoding, dot segments, query...)."""
+    return token_path_variants(token, 40)
 
 
 async def _raw_answers(base: str, raws: dict[str, str]) -> list[tuple[str, int, str]]:
@@ -160,6 +178,15 @@ async def _http_scenario(base: str, token: str, password: str) -> list[tuple[str
     return answers
 
 
+async def _path_scenario(base: str, token: str) -> list[tuple[str, int, str]]:
+    """The token in the wrong place of the path, sent raw (no client normalises it)."""
+    raws = {
+        what: f"POST {path} HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{{}}"
+        for what, path in path_variants(token).items()
+    }
+    return await _raw_answers(base, raws)
+
+
 def test_full_scenario_leaks_neither_token_nor_password(tmp_path: Path) -> None:
     home = tmp_path / "home"
     paths = Paths.under(home)
@@ -186,6 +213,7 @@ def test_full_scenario_leaks_neither_token_nor_password(tmp_path: Path) -> None:
         port = serve.port()
         base = f"http://127.0.0.1:{port}"
         answers = asyncio.run(_http_scenario(base, token, password))
+        path_answers = asyncio.run(_path_scenario(base, token))
 
         r = run_cli(home, "url")
         assert r.returncode == 0
@@ -201,9 +229,7 @@ def test_full_scenario_leaks_neither_token_nor_password(tmp_path: Path) -> None:
             ("rejected",),
             ("rejected", "--json", "--limit", "0"),
         ]
-        for args in cli:
-            r = run_cli(home, *args)
-            outputs[" ".join(args)] = r.stdout + r.stderr
+        outputs.update(cli_outputs(home, *cli))
         assert "HTTP 200" in outputs["send-test"]
         assert serve.stop() == 0
     finally:
@@ -236,8 +262,12 @@ def test_full_scenario_leaks_neither_token_nor_password(tmp_path: Path) -> None:
         "bad credentials header": 400,
         "long request line": 400,
     }, by_what
-    for what, status, text in answers:
+    # Wrong places are 404; a spelling aiohttp decodes to the hook itself is 401 (no password).
+    assert {status for _, status, _ in path_answers} <= {401, 404}, path_answers
+    assert sum(status == 404 for _, status, _ in path_answers) >= 30
+    for what, status, text in answers + path_answers:
         assert not _find(text, needles), f"HTTP answer to {what!r} ({status}) holds a secret"
+        assert not _token_in_any_spelling(text, token), f"HTTP answer to {what!r} ({status})"
         if status >= 400:
             assert "Traceback" not in text, what
             body = text.split("\r\n\r\n", 1)[-1].split("\n", 1)[-1]
@@ -251,8 +281,11 @@ def test_full_scenario_leaks_neither_token_nor_password(tmp_path: Path) -> None:
     for p in sorted(paths.data_dir.glob("*.json")):
         outputs[str(p.relative_to(home))] = p.read_text()
     assert "rejected" in outputs["logs/serve.log"]  # the rejections were logged, then searched
+    assert outputs["logs/rejected.jsonl"].count("***") >= 30  # the wrong places were masked
+    for p in log_files:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600, p.name
     for what, text in outputs.items():
-        found = _find(text, needles)
+        found = _find(text, needles) + _token_in_any_spelling(text, token)
         assert not found, f"{what} contains the {', '.join(found)}"
 
 
@@ -283,6 +316,17 @@ def test_a_secret_in_an_http_answer_or_a_log_would_be_found() -> None:
     assert _find("https://holm:p%C3%A4%3Ass%2Fword@h/", needles) == ["password (percent-encoded)"]
     header = "Basic " + base64.b64encode("holm:pä:ss/word".encode("latin-1")).decode()
     assert _find(header, needles) == ["Basic credentials (Latin-1)"]
+
+
+def test_every_path_variant_carries_the_token_so_the_scan_proves_something() -> None:
+    token = secrets.token_urlsafe(32)
+    variants = path_variants(token)
+    assert len(variants) == 45
+    for what, path in variants.items():
+        assert _token_in_any_spelling(path, token) == ["token", "first half", "second half"], what
+    assert _token_in_any_spelling(f"/X/{token.upper()}", token)
+    encoded_twice = "".join(f"%25{ord(c):02X}" for c in token)
+    assert _token_in_any_spelling(encoded_twice, token) == ["token", "first half", "second half"]
 
 
 def _halves(name: str, token: str) -> dict[str, str]:
@@ -325,6 +369,8 @@ async def _relay_scenario(
             "webhook token as bearer", f"{base}/v1/status", {"Authorization": f"Bearer {webhook}"}
         )
         await get("webhook token in the path", f"{base}/v1/{webhook}", bearer)
+        await get("read token outside /v1/", f"{base}/api/{alice}?t={alice}", {})
+        await get("read token upper-cased", f"{base}/API/{alice.upper()}", {})
         async with session.post(f"{base}/hooks/{alice}", data=b"{}") as r:
             answers.append(("read token as the webhook", r.status, await r.text()))
         async with session.post(f"{base}/v1/status", headers=bearer) as r:
@@ -368,15 +414,14 @@ def test_read_tokens_appear_only_on_the_last_line_of_token_add(tmp_path: Path) -
         assert r.returncode == 0
         outputs["token revoke bob"] = r.stdout + r.stderr
         answers = asyncio.run(_relay_scenario(base, webhook, tokens["alice"], tokens["bob"]))
-        for args in (
+        outputs |= cli_outputs(
+            home,
             ("relay", "token", "list"),
             ("relay", "token", "revoke", "carol"),
             ("events", "--json", "--limit", "0"),
             ("rejected",),
             ("rejected", "--json", "--limit", "0"),
-        ):
-            r = run_cli(home, *args)
-            outputs[" ".join(args)] = r.stdout + r.stderr
+        )
         assert serve.stop() == 0
     finally:
         if serve.popen.poll() is None:
@@ -399,6 +444,8 @@ def test_read_tokens_appear_only_on_the_last_line_of_token_add(tmp_path: Path) -
         "token as Basic": 401,
         "webhook token as bearer": 401,
         "webhook token in the path": 401,
+        "read token outside /v1/": 404,
+        "read token upper-cased": 404,
         "read token as the webhook": 404,
         "POST /v1/status": 405,
         "bad version, token in the query": 400,

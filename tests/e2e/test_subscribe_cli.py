@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from holmtray.core.ingest.subscriber import RelayClient
-from holmtray.core.parsing.parser import decode_body, parse_event
+from holmtray.core.parsing.decode import decode_body
+from holmtray.core.parsing.parser import parse_event
 from tests.core.ingest.subscribing import (
     Owner,
     running,

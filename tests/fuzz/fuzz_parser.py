@@ -44,10 +44,10 @@ except ImportError:  # not every platform has a wheel; the hypothesis loop stand
 if atheris is not None:
     with atheris.instrument_imports(include=["holmtray"]):
         from holmtray.core import events as events_mod
-        from holmtray.core.parsing import parser
+        from holmtray.core.parsing import decode, parser
 else:
     from holmtray.core import events as events_mod
-    from holmtray.core.parsing import parser
+    from holmtray.core.parsing import decode, parser
 
 HOLM_KEYS = [
     "finished_scan",
@@ -164,8 +164,8 @@ def check_event(payload: dict[str, Any]) -> None:
 
 def check_body(data: bytes) -> None:
     try:
-        payload = parser.decode_body(data)
-    except parser.PayloadError as exc:
+        payload = decode.decode_body(data)
+    except decode.PayloadError as exc:
         if not str(exc):
             raise AssertionError("a PayloadError must say what is wrong") from exc
         return

@@ -4,13 +4,14 @@ being applied it says "Applying…", its buttons wait and the event loop keeps r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QObject, QTimer, QUrl, Slot
-from PySide6.QtGui import QColor, QDesktopServices, QImage
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -22,7 +23,10 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
+    QRadioButton,
+    QScrollArea,
     QSpinBox,
+    QTimeEdit,
     QWidget,
 )
 from pytestqt.qtbot import QtBot
@@ -30,20 +34,19 @@ from pytestqt.qtbot import QtBot
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.schema import SCHEMA, setting
 from holmtray.core.config.settings import Settings, new_token
-from holmtray.ui.settings_dialog import APPLYING, HIDDEN_KEYS, Apply, ApplyDone, SettingsDialog
-from holmtray.ui.settings_editors import TAB_ORDER, tab_for
-
-
-class Applier:
-    """Stands in for the app's apply step: records what it got, reports ``answer`` at once."""
-
-    def __init__(self, answer: str | None = None) -> None:
-        self.answer = answer
-        self.calls: list[Settings] = []
-
-    def __call__(self, settings: Settings, done: ApplyDone) -> None:
-        self.calls.append(settings)
-        done(self.answer)
+from holmtray.ui.settings_dialog import (
+    APPLYING,
+    DEFAULT_SIZE,
+    HIDDEN_KEYS,
+    ApplyDone,
+    SettingsDialog,
+)
+from holmtray.ui.settings_labels import help_for
+from holmtray.ui.settings_layout import TAB_ORDER, tab_for
+from tests.ui.screenshots import save_screenshot
+from tests.ui.settings_tools import Applier, assert_plain
+from tests.ui.settings_tools import open_dialog as _dialog
+from tests.ui.settings_tools import press as _press
 
 
 @dataclass
@@ -68,20 +71,6 @@ def paths(tmp_path: Path) -> Paths:
 @pytest.fixture
 def start() -> Settings:
     return Settings({"listener.token": new_token(), "listener.password": "pw"})
-
-
-def _dialog(qtbot: QtBot, settings: Settings, paths: Paths, applier: Apply) -> SettingsDialog:
-    dialog = SettingsDialog(settings, paths=paths, apply=applier)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.waitExposed(dialog)
-    return dialog
-
-
-def _press(dialog: SettingsDialog, which: QDialogButtonBox.StandardButton) -> None:
-    button = dialog.buttons.button(which)
-    assert button is not None
-    button.click()
 
 
 def _on_modal(action: Callable[[QWidget], None]) -> None:
@@ -121,28 +110,38 @@ def test_every_schema_key_but_the_hidden_ones_has_an_editor_of_its_type(
             continue
         editor = dialog.editor(s.key)
         assert editor.objectName() == s.key
-        assert editor.toolTip() == s.description
+        assert editor.toolTip() == help_for(s.key)
         if s.key == "listener.token":
             assert editor is dialog.regenerate_button
         elif s.type is bool:
             assert isinstance(editor, QCheckBox)
+        elif s.key == "source.mode":
+            radios = editor.findChildren(QRadioButton)
+            assert [r.objectName() for r in radios] == ["source.mode=direct", "source.mode=relay"]
         elif s.choices:
             assert isinstance(editor, QComboBox)
+            assert [editor.itemData(i) for i in range(editor.count())] == list(s.choices)
         elif s.type is int:
             assert isinstance(editor, QSpinBox)
             assert editor.minimum() == s.minimum
             assert editor.maximum() == s.maximum
         elif s.type is float:
             assert isinstance(editor, QDoubleSpinBox)
+        elif s.key == "notifications.quiet_days":
+            assert len(editor.findChildren(QCheckBox)) == 7
         elif s.type is list:
             assert isinstance(editor, QPlainTextEdit)
+        elif s.key in ("notifications.quiet_start", "notifications.quiet_end"):
+            assert isinstance(editor, QTimeEdit)
         else:
             assert isinstance(editor, QLineEdit)
             expected_mode = QLineEdit.EchoMode.Password if s.secret else QLineEdit.EchoMode.Normal
             assert editor.echoMode() == expected_mode
     tabs = [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())]
     assert tabs == list(TAB_ORDER)
-    assert tab_for("listener.port") == "Listener"
+    assert tab_for("listener.port") == "Listener (advanced)"
+    assert tab_for("relay.enabled") == "Listener (advanced)"
+    assert tab_for("source.mode") == "General"
     assert tab_for("links.hosts") == "Security Center hosts"
     assert tab_for("brand_new.option") == "General"  # unknown sections still get shown
 
@@ -170,7 +169,7 @@ def test_changes_are_applied_with_ok_and_the_dialog_closes(
     scheduled.setChecked(True)
     severity = dialog.editor("notifications.min_severity")
     assert isinstance(severity, QComboBox)
-    severity.setCurrentText("high")
+    severity.setCurrentText("High")  # the words shown; the value stays "high"
     timeout = dialog.editor("listener.read_timeout")
     assert isinstance(timeout, QDoubleSpinBox)
     timeout.setValue(30.5)
@@ -205,19 +204,19 @@ def test_ok_without_changes_closes_without_applying(
 
 
 @pytest.mark.parametrize(
-    ("key", "typed", "named"),
+    ("key", "typed", "label"),
     [
-        ("listener.host", "not a host!", "listener.host"),
-        ("links.hosts", "holmsecurity.com\nbad host!", "links.hosts"),
-        ("listener.username", "user:name", "listener.username"),
+        ("listener.host", "not a host!", "Listen on"),
+        ("links.hosts", "holmsecurity.com\nbad host!", "Trusted hosts"),
+        ("listener.username", "user:name", "User name"),
     ],
 )
-def test_invalid_input_is_refused_inline_naming_the_key(
-    qtbot: QtBot, start: Settings, paths: Paths, key: str, typed: str, named: str
+def test_invalid_input_is_refused_under_its_field_in_plain_words(
+    qtbot: QtBot, start: Settings, paths: Paths, key: str, typed: str, label: str
 ) -> None:
     applier = Applier()
     dialog = _dialog(qtbot, start, paths, applier)
-    dialog.tabs.setCurrentIndex(dialog.tabs.count() - 1)  # the error must bring its tab up
+    dialog.tabs.setCurrentIndex(0)  # the error must bring its tab up
     editor = dialog.editor(key)
     if isinstance(editor, QPlainTextEdit):
         editor.setPlainText(typed)
@@ -229,19 +228,25 @@ def test_invalid_input_is_refused_inline_naming_the_key(
 
     assert applier.calls == []
     assert dialog.isVisible()
-    assert dialog.error_label.isVisible()
-    message = dialog.error_label.text()
-    assert f"'{named}'" in message
+    # The message sits under the field, quotes what was typed and names no setting key.
+    message = dialog.field_error(key)
     assert typed.splitlines()[-1] in message
-    assert dialog.error_label.textFormat().name == "PlainText"
+    assert_plain(message)
     assert dialog.tabs.currentWidget().isAncestorOf(editor)
     assert dialog.focusWidget() is editor
+    # The line at the bottom says where, by the field's label and its tab.
+    assert dialog.error_label.isVisible()
+    assert dialog.error_label.textFormat().name == "PlainText"
+    assert f"“{label}”" in dialog.error_label.text()
+    assert tab_for(key) in dialog.error_label.text()
+    assert_plain(dialog.error_label.text())
 
-    # Fixing it and pressing Apply clears the message and applies.
+    # Editing the field takes the message away; fixing it and pressing Apply applies.
     if isinstance(editor, QPlainTextEdit):
         editor.setPlainText("holmsecurity.com")
     else:
         editor.setText(start.text(key) if key != "listener.host" else "0.0.0.0")
+    assert dialog.field_error(key) == ""
     _press(dialog, QDialogButtonBox.StandardButton.Apply)
     assert not dialog.error_label.isVisible()
     assert dialog.isVisible()  # Apply keeps the dialog open
@@ -322,7 +327,7 @@ def test_restore_defaults_resets_only_the_current_tab(qtbot: QtBot, paths: Paths
     assert values["listener.port"] == 9999
     assert values["storage.retention_days"] == 7
 
-    dialog.tabs.setCurrentIndex(TAB_ORDER.index("Listener"))
+    dialog.tabs.setCurrentIndex(TAB_ORDER.index("Listener (advanced)"))
     _press(dialog, QDialogButtonBox.StandardButton.RestoreDefaults)
     values = dialog.values()
     assert values["listener.port"] == setting("listener.port").default
@@ -379,30 +384,28 @@ def test_open_log_folder_opens_the_log_directory(
     assert paths.log_dir.is_dir()
 
 
-def test_screenshot_of_the_settings_dialog(
+def test_screenshots_of_every_tab_at_the_default_size(
     qtbot: QtBot, start: Settings, paths: Paths, artifacts: Path
 ) -> None:
     dialog = _dialog(qtbot, start, paths, Applier())
+    assert (dialog.width(), dialog.height()) == DEFAULT_SIZE
+    for index in range(dialog.tabs.count()):
+        dialog.tabs.setCurrentIndex(index)
+        slug = re.sub(r"[^a-z]+", "_", dialog.tabs.tabText(index).lower()).strip("_")
+        save_screenshot(dialog, artifacts / f"settings_{index + 1}_{slug}.png")
+        # The whole page too, as it would show with room enough (the part below the fold).
+        page = dialog.tabs.widget(index)
+        assert isinstance(page, QScrollArea)
+        inner = page.widget()
+        if inner.height() < inner.sizeHint().height():
+            save_screenshot(inner, artifacts / f"settings_{index + 1}_{slug}_whole_page.png")
+
+    # A refused value, as the user sees it: its tab up, the message under the field.
     host = dialog.editor("listener.host")
     assert isinstance(host, QLineEdit)
     host.setText("not a host!")
-    _press(dialog, QDialogButtonBox.StandardButton.Apply)  # show the inline error too
-    dialog.tabs.setCurrentIndex(0)
-    for index in range(dialog.tabs.count()):
-        dialog.tabs.setCurrentIndex(index)
-        name = dialog.tabs.tabText(index).lower().replace(" ", "_")
-        path = artifacts / ("settings_dialog.png" if index == 0 else f"settings_dialog_{name}.png")
-        assert dialog.grab().save(str(path))
-        image = QImage(str(path))
-        assert not image.isNull()
-        assert image.width() >= 400
-        assert image.height() >= 300
-        colours = {
-            QColor(image.pixel(x, y)).name()
-            for x in range(0, image.width(), 7)
-            for y in range(0, image.height(), 7)
-        }
-        assert len(colours) > 10, "the screenshot is blank"
+    _press(dialog, QDialogButtonBox.StandardButton.Apply)
+    save_screenshot(dialog, artifacts / "settings_refused_value.png")
 
 
 # Applying -----------------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 The file is human-editable; it is written atomically with mode 0600 because it holds the
 webhook token and the optional password. :func:`load` names the file and the key in every
-error; :func:`load_or_create` makes the file, with a fresh token, on first run;
+error, and refuses a file that cannot be a config file in plain words (not UTF-8, over
+:data:`MAX_BYTES`, values nested over :data:`MAX_DEPTH` deep, not TOML) instead of failing;
+:func:`load_or_create` makes the file, with a fresh token, on first run;
 :func:`update` changes some values (``holmtray config set``).
 """
 
@@ -19,6 +21,10 @@ from holmtray.core.config.settings import Settings, new_token
 from holmtray.core.fileio import write_atomically
 
 log = logging.getLogger("holmtray.config.file")
+
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 8
+"""No setting nests so deep (a list of text is two levels: its section, the list)."""
 
 
 def load(path: Path) -> Settings:
@@ -48,17 +54,57 @@ def update(path: Path, changes: dict[str, Value]) -> Settings:
     return settings
 
 
-def _read_values(path: Path) -> dict[str, Any]:
+def _depth(value: Any) -> int:
+    """How deep ``value`` nests (a scalar: 0), without recursion; stops past :data:`MAX_DEPTH`."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:
+                children = item.values() if isinstance(item, dict) else item
+                stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _read_text(path: Path) -> str | None:
+    """The file's text; ``None`` when it does not exist; :class:`SettingsError` naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        return {}
+        return None
     except OSError as exc:
-        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
+        why = exc.strerror or type(exc).__name__
+        raise SettingsError(f"cannot read config file {path}: {why}") from None
+    if len(raw) > MAX_BYTES:
+        raise SettingsError(
+            f"config file {path} is larger than {MAX_BYTES // 1024} KiB: not a holmtray config"
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"config file {path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+            f"{exc.start}); save it as UTF-8"
+        ) from None
+
+
+def _read_values(path: Path) -> dict[str, Any]:
+    text = _read_text(path)
+    if text is None:
+        return {}
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        data = None
+    if data is None or _depth(data) > MAX_DEPTH:
+        raise SettingsError(
+            f"config file {path} nests tables or lists more than {MAX_DEPTH} deep; no setting does"
+        )
     values: dict[str, Any] = {}
     for section, table in data.items():
         if not isinstance(table, dict):

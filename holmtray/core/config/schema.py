@@ -8,6 +8,7 @@ policy, which reads quiet hours with them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from holmtray.core.events import Severity
 from holmtray.core.netfilter import check_networks
 
 DEFAULT_PORT = 8747
+MAX_SHOWN = 80  # characters of a refused value quoted in the error
 Value = str | int | float | bool | list[str]
 
 
@@ -65,7 +67,7 @@ class Setting:
 
     def validate(self, value: Any) -> Value:
         """Return the value converted to this setting's type, or raise :class:`SettingsError`."""
-        shown = "********" if self.secret else repr(value)
+        shown = "********" if self.secret else _shown(value)
         problem = f"invalid value {shown} for setting '{self.key}': expected {self.allowed()}"
         converted: Value
         if self.type is bool:
@@ -79,7 +81,13 @@ class Setting:
         elif self.type is float:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise SettingsError(problem)
-            converted = float(value)
+            try:
+                converted = float(value)
+            except OverflowError:  # an integer too large for a float
+                raise SettingsError(problem) from None
+            if not math.isfinite(converted):
+                # nan and inf: every comparison with nan is false, so no range would hold it.
+                raise SettingsError(problem)
         elif self.type is list:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise SettingsError(problem)
@@ -95,11 +103,38 @@ class Setting:
                 raise SettingsError(problem)
         if self.choices is not None and converted not in self.choices:
             raise SettingsError(problem)
+        if any(
+            not _encodable(v) for v in (converted if isinstance(converted, list) else [converted])
+        ):
+            raise SettingsError(
+                f"invalid value {shown} for setting '{self.key}': it holds bytes that are not "
+                "UTF-8 text"
+            )
         if self.check is not None:
             why = self.check(converted)
             if why:
                 raise SettingsError(f"invalid value {shown} for setting '{self.key}': {why}")
         return converted
+
+
+def _encodable(value: object) -> bool:
+    """False for text with a lone surrogate (bytes that were not UTF-8): no file can hold it."""
+    if not isinstance(value, str):
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(value: Any) -> str:
+    """``value`` as an error quotes it: its repr, cut short."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        return "(a value nested too deeply)"
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
 
 
 _SEVERITY_WORDS = tuple(s.word for s in Severity)

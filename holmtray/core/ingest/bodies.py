@@ -28,7 +28,8 @@ from typing import Any
 from aiohttp import StreamReader
 
 from holmtray.core.events import Event, Kind, Severity
-from holmtray.core.parsing.parser import decode_body, parse_event
+from holmtray.core.parsing.decode import decode_body
+from holmtray.core.parsing.parser import parse_event
 
 log = logging.getLogger("holmtray.ingest.bodies")
 

@@ -209,6 +209,7 @@ class GuardedHandler(web.RequestHandler):
             text = text.removeprefix("400, message=").strip("'\" \n")
             detail = _QUOTE_START.split(text, maxsplit=1)[0].strip()[:80]
             reason = f"malformed HTTP request ({detail})" if detail else "malformed HTTP request"
+            reason = self._state.redactor.clean(reason)
             self._state.reject(
                 source=self.source, method="", path="", status=status, reason=reason, quiet=True
             )

@@ -11,9 +11,11 @@ body too slow; 413 body over the cap; 415 compressed, form or multipart body; 41
 expectation other than ``100-continue``; 429 source over its rate; 503 too much in progress
 or the store cannot commit (with ``Retry-After``). Every error is JSON
 ``{"error": "..."}`` and every rejection is recorded in the rejected-requests log, without
-body, token or credentials. ``GET /healthz`` answers 200 ``{"status": "ok"}``, or 503
-``{"status": "error", "error": "<cause>"}`` while the store cannot commit (the ``health``
-callable says why, in words that hold no path or secret).
+body, token or credentials: every path piece and every word of a reason that touches the token
+or the password, in any spelling, is masked there and in the answer
+(:meth:`ListenerState.redactor`), and what is logged is made printable. ``GET /healthz``
+answers 200 ``{"status": "ok"}``, or 503 ``{"status": "error", "error": "<cause>"}`` while the
+store cannot commit (the ``health`` callable says why, in words that hold no path or secret).
 
 The order of the checks, decided once (:mod:`~holmtray.core.ingest.admission` holds them).
 Everything up to step 5 looks at the request line and headers only; no body byte is read, no
@@ -94,7 +96,8 @@ from holmtray.core.ingest.bodies import (
 from holmtray.core.ingest.ratelimit import OncePer, TokenBuckets
 from holmtray.core.ingest.rejected import RejectedLog
 from holmtray.core.netfilter import NetSet, Source
-from holmtray.core.parsing.parser import PayloadError
+from holmtray.core.parsing.decode import PayloadError
+from holmtray.core.redact import Redactor
 
 log = logging.getLogger("holmtray.ingest.listener")
 
@@ -157,6 +160,7 @@ class ListenerState:
         "_gone_note",
         "_gone_unnoted",
         "_quiet",
+        "_redactor",
         "buckets",
         "budget",
         "clock",
@@ -181,6 +185,15 @@ class ListenerState:
         self._gone_unnoted = 0
         self._quiet = OncePer(interval=QUIET_INTERVAL_S, clock=clock)
         self._gone_note = OncePer(interval=QUIET_INTERVAL_S, clock=clock, max_keys=1)
+        self._redactor = Redactor(())
+
+    @property
+    def redactor(self) -> Redactor:
+        """What masks the live config's token and password (rebuilt when they change)."""
+        config = self.live.current
+        if self._redactor.secrets != Redactor.secrets_of((config.token, config.password)):
+            self._redactor = Redactor((config.token, config.password))
+        return self._redactor
 
     def reject(
         self,
@@ -196,10 +209,23 @@ class ListenerState:
         """Record one rejection; a ``quiet`` one only once per source and status per interval."""
         if quiet and not self._quiet((source.key, status)):
             return
-        self.rejected.record(
-            remote=source.text, method=method, path=path, status=status, reason=reason, size=size
+        redactor = self.redactor
+        entry = self.rejected.record(
+            remote=source.text,
+            method=method,
+            path=path,
+            status=status,
+            reason=reason,
+            size=size,
+            redactor=redactor,
         )
-        log.info("rejected %s from %s: %d %s", method or "connection", source.text, status, reason)
+        log.info(
+            "rejected %s from %s: %d %s",
+            entry.method or "connection",
+            entry.remote,
+            status,
+            entry.reason,
+        )
 
     def client_gone(self, source: Source) -> None:
         """Count a client that went away mid-body; say so at most once per interval."""
@@ -392,7 +418,7 @@ async def _guard(
     finally:
         if counted:
             state.in_flight -= 1
-    response = _error(status, reason, headers)
+    response = _error(status, state.redactor.text(reason), headers)
     # Closed after the answer: body bytes still on the wire are never read, a tunnel or a
     # pipelined request behind a refused one is never served, a flood gets no keep-alive.
     response.force_close()

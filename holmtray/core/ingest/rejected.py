@@ -1,9 +1,14 @@
 """The rejected-requests log: a bounded record of every request the listener turned away.
 
-One JSON object per line (time, remote address, method, path with any token masked, status,
-reason, size). Never the body, never the token, never credentials. The file is capped: when it
-passes ``max_bytes`` it becomes ``<name>.1`` (replacing the previous one) and a new file starts,
-so at most about twice ``max_bytes`` is ever kept.
+One JSON object per line (time, remote address, method, path, status, reason, size). Never
+the body, never the token, never credentials: the path's pieces that touch a secret, in any
+spelling, are written ``***`` and the reason has them masked
+(:class:`~holmtray.core.redact.Redactor`, given by the listener, which knows the live token
+and password). Every text field is made printable (:func:`~holmtray.core.text.printable`) and
+the line is written with :func:`~holmtray.core.text.json_text`, so neither the file nor
+``holmtray rejected`` ever holds a control, bidi or format character raw. The file is created
+0600 and capped: when it passes ``max_bytes`` it becomes ``<name>.1`` (replacing the previous
+one) and a new file starts, so at most about twice ``max_bytes`` is ever kept.
 """
 
 from __future__ import annotations
@@ -11,21 +16,26 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from holmtray.core.redact import Redactor
+from holmtray.core.text import json_text, printable
+
 log = logging.getLogger("holmtray.ingest.rejected")
 
-_HOOK_PATH = re.compile(r"^(/hooks/)[^/]*")
 MAX_PATH_CHARS = 200
+MAX_REASON_CHARS = 300
+_NO_SECRETS = Redactor(())
 
 
-def mask_path(path: str) -> str:
-    """The request path with the token segment of ``/hooks/<token>`` replaced by ``***``."""
-    masked = _HOOK_PATH.sub(r"\1***", path)
+def mask_path(path: str, redactor: Redactor = _NO_SECRETS) -> str:
+    """The request path as the log keeps it: every piece that touches a secret of ``redactor``
+    (or follows ``hooks``, or looks like a read token) written ``***``, made printable and
+    cut at :data:`MAX_PATH_CHARS`."""
+    masked = printable(redactor.path(path))
     if len(masked) > MAX_PATH_CHARS:
         masked = masked[:MAX_PATH_CHARS] + "…"
     return masked
@@ -77,23 +87,28 @@ class RejectedLog:
         reason: str,
         size: int | None,
         now: datetime | None = None,
+        redactor: Redactor = _NO_SECRETS,
     ) -> Rejection:
-        """Append one rejection; a failure to write is logged, never raised at the caller."""
+        """Append one rejection; a failure to write is logged, never raised at the caller.
+
+        ``redactor`` knows the secrets to mask; without one, the piece after ``hooks`` and
+        read-token shapes are still masked.
+        """
         entry = Rejection(
             time=(now or datetime.now(UTC)).isoformat(timespec="seconds"),
-            remote=remote or "?",
-            method=method[:16],
-            path=mask_path(path),
+            remote=redactor.clean(remote or "?")[:80],
+            method=redactor.clean(method[:16]),
+            path=mask_path(path, redactor),
             status=status,
-            reason=reason[:300],
+            reason=redactor.clean(reason[:MAX_REASON_CHARS]),
             size=size,
         )
-        line = json.dumps(asdict(entry), ensure_ascii=False) + "\n"
+        line = json_text(asdict(entry)) + "\n"
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._rotate_if_full()
             fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            # The path may hold lone surrogates (bytes that were not UTF-8): written escaped.
+            # json_text escapes lone surrogates already; the error handler is a backstop.
             with os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace") as fh:
                 fh.write(line)
         except OSError as exc:
@@ -116,7 +131,7 @@ class RejectedLog:
                 text = p.read_text(encoding="utf-8", errors="replace")
             except FileNotFoundError:
                 continue
-            for raw in text.splitlines():
+            for raw in text.split("\n"):  # not splitlines: U+2028 and NEL end no line here
                 try:
                     data = json.loads(raw)
                 except ValueError:

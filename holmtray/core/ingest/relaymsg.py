@@ -24,7 +24,8 @@ from typing import Any
 from holmtray.core.events import Event, Kind, Severity
 from holmtray.core.history.relaylog import Replicated
 from holmtray.core.ingest.sse import Frame
-from holmtray.core.parsing.parser import PayloadError, decode_body, parse_event
+from holmtray.core.parsing.decode import PayloadError, decode_body
+from holmtray.core.parsing.parser import parse_event
 
 MAX_TEXT = 300
 """Longest relay-supplied text kept (a cause, a reason): it is shown in the tray."""

@@ -9,13 +9,14 @@ same order rules as the mirroring client: :mod:`~holmtray.core.ingest.relayorder
 Problems go to standard error in plain words and end it with exit 1 when retrying cannot
 help: a refused token ("the relay refused the read token"), a TLS failure, an address that is
 not a relay, or (with ``--once``, or before the first stream) an unreachable relay. Notices
-about expired events and a reset relay history go to standard error too.
+about expired events and a reset relay history go to standard error too. Every line is safe
+for a terminal: the JSON escapes control, bidi and format characters
+(:func:`~holmtray.core.text.json_text`) and the notices are made printable.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections.abc import Callable
 from typing import TextIO
@@ -35,6 +36,7 @@ from holmtray.core.ingest.relayconn import (
 )
 from holmtray.core.ingest.relaymsg import Bye, CaughtUp, RelayedEvent, StoreStatus
 from holmtray.core.ingest.relayorder import StreamOrder, expect_hello
+from holmtray.core.text import json_text, printable
 
 EXIT_OK, EXIT_FAIL = 0, 1
 
@@ -48,7 +50,7 @@ class _Done(Exception):
 def event_line(item: RelayedEvent) -> str:
     """One event as the JSON line ``holmtray subscribe`` prints."""
     event = relaymsg.replicated(item).event
-    return json.dumps(
+    return json_text(
         {
             "id": item.id,
             "received_at": item.received_at.isoformat(),
@@ -56,8 +58,7 @@ def event_line(item: RelayedEvent) -> str:
             "severity": event.severity.word,
             "title": event.title,
             "link": event.link,
-        },
-        ensure_ascii=False,
+        }
     )
 
 
@@ -85,7 +86,7 @@ class RelayPipe:
         self._degraded: str | None = None
 
     def _say(self, text: str) -> None:
-        print(f"holmtray subscribe: {text}", file=self._err, flush=True)
+        print(f"holmtray subscribe: {printable(text)}", file=self._err, flush=True)
 
     async def run(self) -> int:
         try:

@@ -1,17 +1,14 @@
-"""Webhook bodies in, :class:`~holmtray.core.events.Event` out.
+"""JSON objects in, :class:`~holmtray.core.events.Event` out.
 
-This module owns the two steps between the bytes Holm Security POSTs and the normalised event:
-
-* :func:`decode_body` turns a request body into a JSON object, or raises :class:`PayloadError`
-  with a message fit for a 400 answer (it never echoes the body back).
-* :func:`parse_event` turns any JSON object into an :class:`Event`. It never raises: the sender
-  does not retry, and a well-formed object of unknown shape is still an event worth keeping.
-  Holm's own shapes (finished scan, scheduled scan, ticket) are read by their keys; anything
-  else is a custom event, whose title, severity, asset and link a bounded breadth-first walk
-  finds. Custom payloads are often Teams, Slack or Discord card templates: the walk takes their
-  link from the card's action target before a Security Center link before any other URL, never
-  from metadata or pictures, and their severity and asset from the card's facts/fields
-  (:mod:`~holmtray.core.parsing.cards` holds those shapes).
+Bytes become a JSON object in :mod:`~holmtray.core.parsing.decode` (the 400 contract); this
+module owns the next step. :func:`parse_event` turns any JSON object into an :class:`Event`.
+It never raises: the sender does not retry, and a well-formed object of unknown shape is still
+an event worth keeping. Holm's own shapes (finished scan, scheduled scan, ticket) are read by
+their keys; anything else is a custom event, whose title, severity, asset and link a bounded
+breadth-first walk finds. Custom payloads are often Teams, Slack or Discord card templates: the
+walk takes their link from the card's action target before a Security Center link before any
+other URL, never from metadata or pictures, and their severity and asset from the card's
+facts/fields (:mod:`~holmtray.core.parsing.cards` holds those shapes).
 
 What the sender's format is (and what of it is unverified) is written down in
 ``shared/holm-webhooks.md``; the tolerance here follows from it: keys are normalised
@@ -24,7 +21,6 @@ UI's job); only titles are cleaned up, because a title must be a single readable
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
@@ -46,19 +42,9 @@ from holmtray.core.events import (
 from holmtray.core.parsing import cards
 from holmtray.core.text import BIDI_CONTROLS, plural
 
-__all__ = [
-    "LINK_MAX",
-    "MAX_DEPTH",
-    "TITLE_MAX",
-    "PayloadError",
-    "decode_body",
-    "parse_event",
-]
+__all__ = ["LINK_MAX", "TITLE_MAX", "parse_event"]
 
 logger = logging.getLogger("holmtray.parsing.parser")
-
-MAX_DEPTH: int = 64
-"""Deepest nesting of objects/arrays :func:`decode_body` accepts (``{}`` is depth 1)."""
 
 TITLE_MAX: int = 200
 """Longest title :func:`parse_event` produces, ellipsis included."""
@@ -68,98 +54,6 @@ LINK_MAX: int = 2048
 
 _T = TypeVar("_T")
 _Src = Mapping[str, object]
-
-
-class PayloadError(ValueError):
-    """The body is not a JSON object we can read.
-
-    The message says plainly what is wrong and is safe to send back in a 400 JSON error body:
-    it never quotes the body.
-    """
-
-
-# --------------------------------------------------------------------------------------------
-# Decoding
-
-
-_JSON_WS = " \t\r\n"
-
-
-def _type_name(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return type(value).__name__
-
-
-def _reject_constant(name: str) -> Any:
-    raise PayloadError(f"JSON contains {name}, which is not valid JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise PayloadError("JSON contains a number too large to represent")
-    return value
-
-
-def decode_body(body: bytes, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
-    """Decode a webhook body into a JSON object; raise :class:`PayloadError` if it is not one."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise PayloadError("body is not valid UTF-8") from None
-    # Some senders (and Windows tools users test with) prepend a BOM; it carries no meaning.
-    text = text.removeprefix("\ufeff")
-    if not text.strip(_JSON_WS):
-        raise PayloadError("body is empty")
-    too_deep = f"JSON is nested too deeply (limit: {max_depth} levels)"
-    try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-    except PayloadError:
-        raise
-    except json.JSONDecodeError as exc:
-        raise PayloadError(
-            f"body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        ) from None
-    except RecursionError:
-        # The C decoder recurses per nesting level; hostile input ("[" * 1 MiB) lands here.
-        raise PayloadError(too_deep) from None
-    except ValueError:
-        # Integers longer than sys.get_int_max_str_digits() end up here, not as JSONDecodeError.
-        raise PayloadError("body contains a number too long to read") from None
-    if not isinstance(value, dict):
-        raise PayloadError(f"expected a JSON object, got {_type_name(value)}")
-    # Each level of nesting needs its own "{" or "[" in the text, so a body with no more of them
-    # than the limit cannot be too deep; counting them (in C) spares the walk for every real one.
-    if text.count("{") + text.count("[") > max_depth and _depth_exceeds(value, max_depth):
-        raise PayloadError(too_deep)
-    return value
-
-
-def _depth_exceeds(root: object, limit: int) -> bool:
-    """Whether containers nest deeper than ``limit``; iterative so depth cannot blow the stack."""
-    stack: list[tuple[object, int]] = [(root, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        children: Iterable[object]
-        if isinstance(node, dict):
-            children = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import pytest
 
 from holmtray.core.alerts.notices import Urgency, notice_for, replace_key
 from holmtray.core.events import Counts, Event, Kind, Severity, StoredEvent
-from holmtray.core.parsing.parser import decode_body, parse_event
+from holmtray.core.parsing.decode import decode_body
+from holmtray.core.parsing.parser import parse_event
 from tests.conftest import SAMPLES
 
 

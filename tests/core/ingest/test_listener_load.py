@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from holmtray.core.ingest import bodies
 from holmtray.core.ingest.bodies import BodyBudget, decoded_cost, max_cost
-from holmtray.core.parsing.parser import PayloadError
+from holmtray.core.parsing.decode import PayloadError
 from tests.attacks import MIB, cheap_to_send, gzipped
 from tests.core.ingest.wire import Rig, reconfigure, request, rig
 

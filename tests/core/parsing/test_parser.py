@@ -14,14 +14,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from holmtray.core.events import Asset, Counts, Event, Kind, Severity, TicketInfo, dumps_compact
-from holmtray.core.parsing.parser import (
-    LINK_MAX,
-    MAX_DEPTH,
-    TITLE_MAX,
-    PayloadError,
-    decode_body,
-    parse_event,
-)
+from holmtray.core.parsing.decode import MAX_DEPTH, PayloadError, decode_body
+from holmtray.core.parsing.parser import LINK_MAX, TITLE_MAX, parse_event
 
 HERE = Path(__file__).resolve()
 BUNDLED_SAMPLES = HERE.parents[2] / "data" / "samples"
