@@ -5,7 +5,8 @@ buttons ask, through the app's own paths and never on the GUI thread's time:
 
 - *Send test event* posts a sample to the app's own listener (from the receiver's loop) and
   says what happened in a sentence ("Test event #12 stored…"), not the listener's JSON.
-- *Test connection* asks the relay's ``/v1/status`` with the typed address and read token.
+- *Test connection* asks the relay's ``/v1/status`` with the typed address and read token
+  (:func:`~holmtray.ui.relay_probe.probe`, as the Settings dialog does), on the receiver's loop.
 - *Subscribe* and *Receive directly instead* change ``source.mode`` (and the relay address and
   token) through the app's ``apply`` — the same asynchronous path as the Settings dialog, so
   the source switches without a restart and a failure is reported, not half-applied.
@@ -28,10 +29,11 @@ from PySide6.QtGui import QGuiApplication
 
 from holmtray.core.config.schema import SettingsError
 from holmtray.core.config.settings import Settings
-from holmtray.core.ingest.relaycheck import check_relay
+from holmtray.core.ingest.relayconn import RelayTarget
 from holmtray.core.ingest.sendtest import SampleTarget, send_sample
 from holmtray.ui.icons import app_icon
 from holmtray.ui.receiver_thread import ReceiverThread
+from holmtray.ui.relay_probe import PROBE_TIMEOUT_S, probe
 from holmtray.ui.source_status import SourceStatus
 from holmtray.ui.welcome import TestDone, WelcomeDialog, WelcomeStatus
 
@@ -189,16 +191,17 @@ class SetupFlow:
 
     def _test_relay(self, url: str, token: str, done: TestDone) -> None:
         s = self._settings()
-        check = check_relay(
-            url=url,
+        target = RelayTarget(
+            url=url.rstrip("/"),
             token=token,
             ca_file=s.text("subscribe.ca_file"),
             allow_http=s.flag("subscribe.allow_http"),
+            read_timeout=PROBE_TIMEOUT_S,
         )
 
         async def run() -> None:
-            ok, message = await asyncio.wrap_future(self._receiver.call(check))
-            done(ok, message)
+            outcome = await asyncio.wrap_future(self._receiver.call(probe([target])))
+            done(outcome.ok, outcome.words)
 
         self._spawn(run())
 
