@@ -34,6 +34,7 @@ from holmtray.core.ingest.sendtest import SampleTarget, send_sample
 from holmtray.ui.icons import app_icon
 from holmtray.ui.receiver_thread import ReceiverThread
 from holmtray.ui.relay_probe import PROBE_TIMEOUT_S, probe
+from holmtray.ui.settings_labels import plain_words
 from holmtray.ui.source_status import SourceStatus
 from holmtray.ui.welcome import TestDone, WelcomeDialog, WelcomeStatus
 
@@ -216,7 +217,7 @@ class SetupFlow:
         try:
             new = self._settings().with_values(values)
         except SettingsError as exc:
-            done(False, str(exc))
+            done(False, plain_words(str(exc)))
             return
         log.info("welcome dialog: switching the source to %s", values["source.mode"])
         self._apply(new, lambda problem: done(problem is None, problem or success))

@@ -35,6 +35,8 @@ from holmtray.core.ingest.source import (
 RECEIVING_KEY = "holmtray-receiving"
 """Replace key of the stop/resume notifications: each replaces the previous one."""
 SETTINGS_SOURCE = "Settings → Source"
+NOT_RECEIVING = "holmtray is not receiving events"
+CANNOT_STORE = "holmtray cannot store events"
 LOST_DIRECT = "Security Center does not resend: events sent meanwhile are lost."
 
 
@@ -134,171 +136,121 @@ def source_status(facts: SourceFacts, now: datetime) -> SourceStatus:
     return _direct_status(facts)
 
 
+def _stopped(
+    why: str,
+    *,
+    kind: str,
+    body: str,
+    title: str = "Not receiving events",
+    headline: str = NOT_RECEIVING,
+    strip: str = "",
+    actions: tuple[StripAction, ...] = (),
+    urgency: Urgency = Urgency.CRITICAL,
+    has_url: bool = False,
+) -> SourceStatus:
+    """Events are not received because of ``why``: a red mark, an alarm, a strip."""
+    alarm = Alarm(kind, title, body, strip or f"Not receiving: {why}", actions, urgency)
+    line = f"Not receiving: {why}"
+    return SourceStatus(line, headline, False, Look.ERROR, alarm, has_url=has_url)
+
+
+def _cannot_store(
+    why: str, short: str, long: str, *, urgency: Urgency = Urgency.CRITICAL, has_url: bool = False
+) -> SourceStatus:
+    """This computer's store cannot commit: ``short`` for the strip, ``long`` for the
+    notification say what follows from it."""
+    return _stopped(
+        why,
+        kind="store",
+        headline=CANNOT_STORE,
+        body=f"{_sentence(why)} {long}",
+        strip=f"Not receiving: {why.rstrip('.')}. {short}",
+        urgency=urgency,
+        has_url=has_url,
+    )
+
+
 def _direct_status(f: SourceFacts) -> SourceStatus:
     if f.listener_error:
         why = f.listener_error
         port_problem = why.startswith(("port ", "not allowed to listen on port"))
         fix = StripAction.CHANGE_PORT if port_problem else StripAction.SETTINGS
-        return SourceStatus(
-            line=f"Not receiving: {why}",
-            headline="holmtray is not receiving events",
-            receiving=False,
-            look=Look.ERROR,
-            alarm=Alarm(
-                kind="listener",
-                title="Not receiving events",
-                body=f"The listener is not running: {why}. {LOST_DIRECT}",
-                strip=f"Not receiving: {why}",
-                actions=(fix, StripAction.RETRY),
-            ),
-        )
+        body = f"The listener is not running: {why}. {LOST_DIRECT}"
+        return _stopped(why, kind="listener", body=body, actions=(fix, StripAction.RETRY))
     if f.address is None:
-        return SourceStatus(
-            line="Starting…", headline="holmtray is starting…", receiving=False, has_url=False
-        )
+        return SourceStatus("Starting…", "holmtray is starting…", receiving=False)
     if f.store_error:
-        why = f.store_error
-        return SourceStatus(
-            line=f"Not receiving: {why}",
-            headline="holmtray cannot store events",
-            receiving=False,
-            look=Look.ERROR,
-            alarm=Alarm(
-                kind="store",
-                title="Not receiving events",
-                body=f"{_sentence(why)} Webhooks are refused until it can. {LOST_DIRECT}",
-                strip=f"Not receiving: {why} — webhooks are refused until it can.",
-            ),
-            has_url=True,
-        )
-    return SourceStatus(
-        line=f"Listening on {f.address}",
-        headline="holmtray is listening",
-        receiving=True,
-        has_url=True,
-        can_test=True,
-    )
+        refused = "Webhooks are refused until it can."
+        return _cannot_store(f.store_error, refused, f"{refused} {LOST_DIRECT}", has_url=True)
+    line = f"Listening on {f.address}"
+    return SourceStatus(line, "holmtray is listening", True, has_url=True, can_test=True)
 
 
 def _relay_status(f: SourceFacts, now: datetime) -> SourceStatus:
     host = f.relay_host or "the relay"
     state = f.relay_state
+    waits = Urgency.NORMAL  # the events wait on the relay: not lost
     if f.relay_problem:
         why = f.relay_problem
-        return SourceStatus(
-            line=f"Not receiving: {why}",
-            headline="holmtray is not receiving events",
-            receiving=False,
-            look=Look.ERROR,
-            alarm=Alarm(
-                kind="config",
-                title="Not receiving events",
-                body=f"Cannot subscribe to the relay: {why}. Change it in {SETTINGS_SOURCE}.",
-                strip=f"Not receiving: {why}",
-                actions=(StripAction.SETTINGS,),
-                urgency=Urgency.NORMAL,
-            ),
+        body = f"Cannot subscribe to the relay: {why}. Change it in {SETTINGS_SOURCE}."
+        return _stopped(
+            why, kind="config", body=body, actions=(StripAction.SETTINGS,), urgency=waits
         )
     if isinstance(state, AuthFailed):
-        return SourceStatus(
-            line=f"Not receiving: {host} rejected the read token — see {SETTINGS_SOURCE}",
-            headline="holmtray is not receiving events",
-            receiving=False,
-            look=Look.ERROR,
-            alarm=Alarm(
-                kind="auth",
-                title="Relay rejected the read token",
-                body=(
-                    f"{_sentence(state.detail)} Events wait on the relay; set a valid read "
-                    f"token in {SETTINGS_SOURCE}."
-                ),
-                strip=f"Not receiving: {state.detail}. Events wait on the relay.",
-                actions=(StripAction.SETTINGS,),
-                urgency=Urgency.NORMAL,
+        return _stopped(
+            f"{host} rejected the read token — see {SETTINGS_SOURCE}",
+            kind="auth",
+            title="Relay rejected the read token",
+            body=(
+                f"{_sentence(state.detail)} Events wait on the relay; set a valid read "
+                f"token in {SETTINGS_SOURCE}."
             ),
+            strip=f"Not receiving: {state.detail}. Events wait on the relay.",
+            actions=(StripAction.SETTINGS,),
+            urgency=waits,
         )
     if f.store_error:
-        why = f.store_error
-        return SourceStatus(
-            line=f"Not receiving: {why}",
-            headline="holmtray cannot store events",
-            receiving=False,
-            look=Look.ERROR,
-            alarm=Alarm(
-                kind="store",
-                title="Not receiving events",
-                body=f"{_sentence(why)} Events wait on the relay until this computer can.",
-                strip=f"Not receiving: {why}. Events wait on the relay.",
-                urgency=Urgency.NORMAL,
-            ),
-        )
+        waiting = "Events wait on the relay until this computer can."
+        return _cannot_store(f.store_error, waiting, waiting, urgency=waits)
     if isinstance(state, RelayDegraded):
-        return SourceStatus(
-            line=f"The relay cannot store events: {state.cause}",
-            headline="The relay cannot store events",
-            receiving=True,
-            look=Look.OFFLINE,
-            alarm=Alarm(
-                kind="degraded",
-                title="Relay cannot store events",
-                body=(
-                    f"The relay at {host} says: {state.cause}. Webhooks Security Center sends "
-                    "to it now are lost until it can store them again."
-                ),
-                strip=f"The relay at {host} cannot store events: {state.cause}.",
-            ),
+        body = (
+            f"The relay at {host} says: {state.cause}. Webhooks Security Center sends to it "
+            "now are lost until it can store them again."
         )
+        strip = f"The relay at {host} cannot store events: {state.cause}."
+        alarm = Alarm("degraded", "Relay cannot store events", body, strip)
+        line = f"The relay cannot store events: {state.cause}"
+        return SourceStatus(line, "The relay cannot store events", True, Look.OFFLINE, alarm)
     if isinstance(state, Offline):
         since = clock_time(state.since, now)
         wait = wait_words(state.next_try, now)
         try_text = "trying now" if wait == "now" else f"next try {wait}"
         why = _no_connection(host, state.problem)
-        return SourceStatus(
-            line=f"No connection to {host} since {since} — events wait there; {try_text}",
-            headline=f"holmtray cannot reach {host}",
-            receiving=False,
-            look=Look.OFFLINE,
-            alarm=Alarm(
-                kind="offline",
-                title="Relay unreachable",
-                body=(
-                    f"Offline since {since}: {why}. Events wait on the relay and arrive here "
-                    "once the connection is back."
-                ),
-                strip=f"Offline since {since}: {why}. Events wait on the relay; {try_text}.",
-                actions=(StripAction.RECONNECT,),
-                urgency=Urgency.NORMAL,
-            ),
-            reconnect=True,
+        alarm = Alarm(
+            "offline",
+            "Relay unreachable",
+            f"Offline since {since}: {why}. Events wait on the relay and arrive here once the "
+            "connection is back.",
+            f"Offline since {since}: {why}. Events wait on the relay; {try_text}.",
+            (StripAction.RECONNECT,),
+            waits,
         )
-    if isinstance(state, Reconnecting):
-        line = f"Connecting to {host}…"
-        if state.problem:
-            line = f"Reconnecting: {_no_connection(host, state.problem)}"
-        return SourceStatus(
-            line=line,
-            headline=f"holmtray is connecting to {host}",
-            receiving=False,
-        )
+        line = f"No connection to {host} since {since} — events wait there; {try_text}"
+        headline = f"holmtray cannot reach {host}"
+        return SourceStatus(line, headline, False, Look.OFFLINE, alarm, reconnect=True)
+    connecting = f"holmtray is connecting to {host}"
+    if isinstance(state, Reconnecting) and state.problem:
+        line = f"Reconnecting: {_no_connection(host, state.problem)}"
+        return SourceStatus(line, connecting, receiving=False)
     if isinstance(state, CatchingUp):
         n = state.remaining
         what = f"{n:,} missed events" if n else "missed events"
-        return SourceStatus(
-            line=f"Fetching {what} from {host}…",
-            headline=f"holmtray is fetching missed events from {host}",
-            receiving=True,
-        )
+        headline = f"holmtray is fetching missed events from {host}"
+        return SourceStatus(f"Fetching {what} from {host}…", headline, receiving=True)
     if isinstance(state, Live):
-        return SourceStatus(
-            line=f"Subscribed to {host} (live)",
-            headline=f"holmtray is subscribed to {host}",
-            receiving=True,
-        )
-    return SourceStatus(
-        line=f"Connecting to {host}…",
-        headline=f"holmtray is connecting to {host}",
-        receiving=False,
-    )
+        line = f"Subscribed to {host} (live)"
+        return SourceStatus(line, f"holmtray is subscribed to {host}", receiving=True)
+    return SourceStatus(f"Connecting to {host}…", connecting, receiving=False)
 
 
 class ReceivingWatch:

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from holmtray.ui.icons import TrayState, app_icon, render
+from holmtray.ui.source_status import NOT_RECEIVING
 from holmtray.ui.welcome_relay import (
     ERROR_STYLE,
     OK_STYLE,
@@ -64,7 +65,6 @@ UseDirect = Callable[[TestDone], None]
 """Switches to receiving directly and returns at once; calls ``done`` once when applied."""
 
 HEADING = "holmtray is listening"
-NOT_RECEIVING = "holmtray is not receiving events"
 NO_URL = "(no webhook URL: the listener is not running)"
 MAX_CONTENT_WIDTH = 860
 CHOICE = "How should Security Center's events reach this computer?"

@@ -23,6 +23,7 @@ from typing import Any
 from holmtray.core.config import file as settings_file
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
+from tests.conftest import require_or_skip
 from tests.procs import Proc
 
 READY = re.compile(r"holmtray: tray app ready")
@@ -57,6 +58,15 @@ def desktop_missing() -> str | None:
     if "boolean true" not in r.stdout:
         return "no notification daemon on the session bus"
     return None
+
+
+def desktop_dunst() -> Dunst:
+    """The notification daemon of the test desktop; skips (or fails where the desktop is
+    required) without one."""
+    why = desktop_missing()
+    if why:
+        require_or_skip(why)
+    return Dunst()
 
 
 def wait_until(

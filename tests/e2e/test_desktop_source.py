@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 
 from holmtray.core.ingest.subscription import read_subscription
-from tests.conftest import require_or_skip
-from tests.e2e.desktop import Browser, Dunst, TrayProc, X, desktop_missing, wait_until
+from tests.e2e.desktop import Browser, Dunst, TrayProc, X, desktop_dunst, wait_until
+from tests.e2e.test_desktop import tray_icon_geometry, window_ids
 from tests.relaythread import RelayThread, mirror_entries
 
 pytestmark = pytest.mark.desktop
@@ -37,10 +37,7 @@ NO_BURST = {"notifications.burst_threshold": 1000, "notifications.max_per_minute
 
 @pytest.fixture
 def dunst() -> Dunst:
-    why = desktop_missing()
-    if why:
-        require_or_skip(why)
-    return Dunst()
+    return desktop_dunst()
 
 
 @pytest.fixture
@@ -69,21 +66,6 @@ def screenshot(path: Path) -> None:
     assert int(colours) > 30, f"{path.name} looks blank"
 
 
-def tray_icon_geometry() -> tuple[int, int, int, int] | None:
-    """Where holmtray's icon is embedded in trayer's panel (absolute), or None."""
-    in_panel = False
-    for line in X.tree().splitlines():
-        if '"panel"' in line:
-            in_panel = True
-            continue
-        if in_panel and '"holmtray"' in line:
-            m = re.search(r"(\d+)x(\d+)\+-?\d+\+-?\d+\s+\+(-?\d+)\+(-?\d+)", line)
-            if m:
-                w, h, x, y = map(int, m.groups())
-                return x, y, w, h
-    return None
-
-
 def zoom_on_tray(shot: Path, geometry: tuple[int, int, int, int], out: Path) -> None:
     """The tray icon from a screenshot, eight times larger (to look at its state)."""
     x, y, w, h = geometry
@@ -92,10 +74,6 @@ def zoom_on_tray(shot: Path, geometry: tuple[int, int, int, int], out: Path) -> 
         check=True,
         timeout=30,
     )
-
-
-def window_ids(title: str) -> list[str]:
-    return X.windows_named(f"^{re.escape(title)}$")
 
 
 def mine(dunst: Dunst) -> list[dict[str, Any]]:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import socket
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from holmtray.core.alerts.notices import Notice
@@ -168,6 +170,46 @@ def test_a_listening_app_raises_no_alarm_and_hides_the_strip(
         assert dialog.heading.text() == "holmtray is listening"
         assert dialog.direct_radio.isChecked()
         await settle(app)
+
+    run(scenario())
+
+
+def test_a_store_that_cannot_commit_is_told_in_the_strip_and_once_until_it_can(
+    make_app: Callable[..., TrayApp], shown: list[Notice], run: Run
+) -> None:
+    app = make_app()
+
+    async def post(url: str) -> int:
+        async with aiohttp.ClientSession() as session, session.post(url, json={"s": 1}) as r:
+            return r.status
+
+    async def scenario() -> None:
+        await app.start()
+        url = app.setup.webhook_url()
+        assert url is not None
+        assert await post(url) == 200
+        data = app.paths.data_dir
+        shutil.rmtree(data)
+        data.write_text("in the way")  # the database cannot be made again until this goes
+        assert await post(url) == 503
+        await until(lambda: not strip_of(app).isHidden())
+        text = strip_of(app).text() or ""
+        assert text.startswith("Not receiving: cannot store events: ")
+        assert "webhooks are refused" in text.lower()
+
+        def told() -> list[str]:
+            return [n.summary for n in shown if n.replace_key == "holmtray-receiving"]
+
+        await until(lambda: bool(told()))
+        assert told() == ["Not receiving events"]
+        assert app.tray.action("Copy webhook URL").isEnabled()  # the URL itself is right
+        assert not app.tray.action("Send test event").isEnabled()  # a test would be refused
+
+        data.unlink()  # fixed: the writer's probe notices within seconds
+        await until(lambda: strip_of(app).isHidden())
+        await until(lambda: len(told()) == 2)
+        assert told() == ["Not receiving events", "Receiving events again"]
+        assert await post(url) == 200
 
     run(scenario())
 
