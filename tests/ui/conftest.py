@@ -27,14 +27,16 @@ def run(qapp: QApplication) -> Iterator[Callable[[Coroutine[Any, Any, None]], No
         qapp.setQuitOnLastWindowClosed(quits)
 
 
-@pytest.fixture(autouse=True)
-def collect_garbage_on_the_gui_thread() -> Iterator[None]:
-    """Free the test's QObjects here, on the GUI thread.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Free each test's QObjects here, on the GUI thread, once pytest has let go of them.
 
     A tray app (or a window) is kept in reference cycles by the lambdas it connects; left to
     the cyclic garbage collector, it may be freed on whichever thread allocates next — a
-    receiver or relay thread — and Qt cannot stop a QObject's timers from another thread:
-    they stay registered, dangling, and a later test crashes when one fires.
+    receiver or relay thread, in this test or a later one — and Qt cannot stop a QObject's
+    timers from another thread: they stay registered, dangling, and the next event loop
+    crashes when one fires. (A fixture's teardown is too early: the test item still holds
+    its arguments then.)
     """
     yield
     gc.collect()
