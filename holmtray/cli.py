@@ -36,6 +36,7 @@ from holmtray.core.config.edit import parse_value, show_value
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.schema import SettingsError, setting
 from holmtray.core.config.settings import Settings
+from holmtray.core.dsn import passwords
 from holmtray.core.events import Kind, Severity, StoredEvent
 from holmtray.core.history.database import StoreError
 from holmtray.core.history.query import EventQuery
@@ -44,7 +45,7 @@ from holmtray.core.ingest.endpoint import (
     Endpoint,
     NotSubscribed,
     database_path,
-    direct_database_path,
+    log_backend,
     read_runtime,
 )
 from holmtray.core.ingest.rejected import RejectedLog, mask_path
@@ -403,11 +404,10 @@ def cmd_relay_token(settings: Settings, paths: Paths, args: argparse.Namespace, 
     """
     from holmtray.core.history.tokens import NAME_RE, TokenError  # noqa: PLC0415 - quick start
 
-    store = Store.open(direct_database_path(settings, paths), check=False)
-    try:
+    with log_backend(settings, paths).token_table() as tokens:
         if args.action == "add":
             try:
-                token = store.tokens.add(args.name)
+                token = tokens.add(args.name)
             except TokenError as exc:
                 _complain("relay token add", str(exc))
                 return EXIT_USAGE if "not allowed" in str(exc) else EXIT_FAIL
@@ -428,7 +428,7 @@ def cmd_relay_token(settings: Settings, paths: Paths, args: argparse.Namespace, 
             return EXIT_OK
         if args.action == "revoke":
             # A name no token can have (one from bytes that are not UTF-8, say) is not looked up.
-            if not NAME_RE.match(args.name) or not store.tokens.revoke(args.name):
+            if not NAME_RE.match(args.name) or not tokens.revoke(args.name):
                 _complain("relay token revoke", f"there is no read token named {args.name!r}")
                 return EXIT_FAIL
             print(
@@ -437,15 +437,13 @@ def cmd_relay_token(settings: Settings, paths: Paths, args: argparse.Namespace, 
                 file=out,
             )
             return EXIT_OK
-        tokens = store.tokens.list()
-        if not tokens:
+        infos = tokens.list()
+        if not infos:
             print("No read tokens. Make one with `holmtray relay token add NAME`.", file=out)
-        for info in tokens:
+        for info in infos:
             when = info.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
             print(f"{printable(info.name):<32} made {when}", file=out)
         return EXIT_OK
-    finally:
-        store.close()
 
 
 async def _serve(settings: Settings, paths: Paths) -> int:
@@ -520,7 +518,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return EXIT_USAGE
             try:
                 logsetup.configure(
-                    secrets=(settings.text("listener.token"), settings.text("listener.password")),
+                    secrets=(
+                        settings.text("listener.token"),
+                        settings.text("listener.password"),
+                        *passwords(settings.text("relay.store")),
+                    ),
                     level=logging.DEBUG if args.verbose else logging.INFO,
                     log_file=paths.log_dir / "serve.log",
                 )

@@ -10,6 +10,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# A real PostgreSQL server for the tests marked ``pg`` (fixtures pg_cluster and pg_uri).
+pytest_plugins = ["tests.pgcluster"]
+
 SAMPLES = Path(__file__).parent / "data" / "samples"
 ARTIFACTS = Path(os.environ.get("HOLMTRAY_ARTIFACTS", Path(__file__).parents[1] / "artifacts"))
 

@@ -74,6 +74,7 @@ class TestRelay:
         page_size: int = 100,
         queue_size: int = 100_000,
         max_subscribers: int = 1000,
+        first_seq: int = 0,
     ) -> None:
         self.db = db
         self.tokens = set(tokens)
@@ -93,7 +94,7 @@ class TestRelay:
         self.requests: list[dict[str, str]] = []  # headers and query of each /v1/ request
         self._subs: set[_Sub] = set()
         self._runner: web.AppRunner | None = None
-        self._seq = 0
+        self._seq = first_seq  # bodies are made from it: two stubs on one file differ
 
     # ---- life --------------------------------------------------------------------------
 
@@ -134,6 +135,11 @@ class TestRelay:
 
     def close(self) -> None:
         self.store.close()
+
+    def say_bye(self, reason: str) -> None:
+        """Every stream gets ``bye`` with ``reason``; the relay goes on serving."""
+        for sub in list(self._subs):
+            sub.queue.put_nowait(("bye", {"reason": reason}))
 
     def cut(self) -> None:
         """End every stream abruptly, without a bye."""

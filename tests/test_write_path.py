@@ -23,11 +23,6 @@ ALLOWED: dict[tuple[str, str], str] = {
         "`holmtray events` lists events in a process of its own; a writable open lets it "
         "create or migrate the file as the app would (it writes no events)"
     ),
-    ("holmtray/cli.py", "cmd_relay_token"): (
-        "`holmtray relay token add|revoke` changes the read-token table through the history "
-        "package's ReadTokens (one short transaction, serialised with a running relay's writer "
-        "by SQLite's lock); it never writes events"
-    ),
 }
 """Writable :meth:`Store.open` calls outside the history package that are known and fine."""
 

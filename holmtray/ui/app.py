@@ -52,7 +52,9 @@ from holmtray.core.history.database import StoreError
 from holmtray.core.history.store import Store
 from holmtray.core.ingest.receiver import ListenerError
 from holmtray.core.ingest.source import Live, RelayState
+from holmtray.ui import gui_thread
 from holmtray.ui.deliveries import DatabaseSwitch, Delivery, RelayStateChange
+from holmtray.ui.events.status_strip import StatusStrip
 from holmtray.ui.events.window import EventWindow
 from holmtray.ui.history_view import HistoryView
 from holmtray.ui.icons import app_icon, resource_path
@@ -65,7 +67,7 @@ from holmtray.ui.receiving import ReceivingMonitor
 from holmtray.ui.settings_dialog import ApplyDone, SettingsDialog
 from holmtray.ui.setup_flow import SetupFlow
 from holmtray.ui.single_instance import SingleInstance
-from holmtray.ui.source_status import Look, SourceStatus, StripAction
+from holmtray.ui.source_status import Look
 from holmtray.ui.tray import Tray, TrayView
 from holmtray.ui.welcome import WelcomeDialog
 
@@ -120,12 +122,6 @@ class TrayApp(QObject):
         )
         # Until the relay hooks are on NotificationPolicy (branch h-alerts2), see _RelayHooks.
         self._hooks = cast(_RelayHooks, self.policy)
-        self.history = HistoryView(
-            write=self.receiver.write,
-            open_link=self._open_link,
-            state_path=paths.config_dir / "window.ini",
-            on_window=self._window_made,
-        )
         self.setup = SetupFlow(
             receiver=self.receiver,
             settings=lambda: self.settings,
@@ -133,10 +129,22 @@ class TrayApp(QObject):
             spawn=self._spawn,
             open_settings=self.open_settings,
         )
-        self.receiving = ReceivingMonitor(
-            receiver=self.receiver, settings=lambda: self.settings, parent=self
+        self.history = HistoryView(
+            write=self.receiver.write,
+            open_link=self._open_link,
+            state_path=paths.config_dir / "window.ini",
+            on_window=self._window_made,
+            webhook_url=self.setup.webhook_url,
+            send_test=self.setup.send_test,
         )
-        self.receiving.changed.connect(self._status_changed)
+        self.receiving = ReceivingMonitor(
+            receiver=self.receiver,
+            settings=lambda: self.settings,
+            retry=lambda: self.apply_settings(self.settings, self._retried),
+            open_settings=self.open_settings,
+            parent=self,
+        )
+        self.receiving.changed.connect(lambda status: self.setup.update(status, self._mode()))
         self.notifier: Notifier | None = None
         self.settings_dialog: SettingsDialog | None = None
         self._relay_state: RelayState | None = None  # as drained, in order with the events
@@ -220,8 +228,7 @@ class TrayApp(QObject):
     def _window_made(self, window: EventWindow) -> None:
         """A new event window (at start, or the source's database changed)."""
         window.read_state_changed.connect(self._refresh_tray)
-        window.status_strip.action.connect(self._strip_action)
-        self._show_strip(window, self.receiving.status)
+        self.receiving.attach(window)
 
     def _open_link(self, url: str | None, parent: QWidget | None) -> None:
         self.links.open(url, parent)
@@ -334,28 +341,17 @@ class TrayApp(QObject):
         if self.notifier is not None and not self._stopped:
             self._spawn(self.notifier.show(notice))
 
-    def _status_changed(self, status: SourceStatus) -> None:
-        """Tell the truth everywhere it is shown: the strip and the welcome dialog."""
-        if self.window is not None:
-            self._show_strip(self.window, status)
-        self.setup.update(status, self.receiving.mode())
+    def webhook_url(self) -> str | None:
+        """The URL to paste into Security Center, while the listener listens."""
+        return self.setup.webhook_url()
 
-    def _show_strip(self, window: EventWindow, status: SourceStatus) -> None:
-        alarm = status.alarm
-        if alarm is None:
-            window.status_strip.show_status(None)
-            return
-        tone = {"degraded": "warning", "offline": "offline"}.get(alarm.kind, "error")
-        window.status_strip.show_status(alarm.strip, alarm.actions, tone=tone)
+    def _mode(self) -> str:
+        return self.receiving.mode()
 
-    def _strip_action(self, action: str) -> None:
-        log.info("status strip: %s", action)
-        if action == StripAction.RECONNECT:
-            self.receiving.reconnect_now()
-        elif action == StripAction.RETRY:
-            self.apply_settings(self.settings, self._retried)
-        else:
-            self.open_settings()
+    @property
+    def strip(self) -> StatusStrip | None:
+        """The strip on top of the event window that says whether events are received."""
+        return self.receiving.strip
 
     def _retried(self, problem: str | None) -> None:
         if problem is not None and self.window is not None:
@@ -583,6 +579,7 @@ def run(*, settings: Settings, paths: Paths, verbose: bool = False) -> int:
     )
     set_app_user_model_id()  # Windows: before any window, so toasts carry the app's name
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    gui_thread.install()  # workers hand their results to the GUI thread through it
     assert isinstance(app, QApplication)
     app.setApplicationName("holmtray")
     app.setApplicationDisplayName("holmtray")

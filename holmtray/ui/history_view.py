@@ -26,8 +26,10 @@ from PySide6.QtWidgets import QWidget
 
 from holmtray.core.history.database import StoreError
 from holmtray.core.history.store import Store
+from holmtray.ui.events.empty_state import WebhookUrl
 from holmtray.ui.events.window import EventWindow
 from holmtray.ui.history_writes import Operation
+from holmtray.ui.welcome import SendTest
 
 log = logging.getLogger("holmtray.ui.history_view")
 
@@ -45,10 +47,14 @@ class HistoryView:
         open_link: Callable[[str, QWidget], None],
         state_path: Path,
         on_window: Callable[[EventWindow], None],
+        webhook_url: WebhookUrl | None = None,
+        send_test: SendTest | None = None,
     ) -> None:
         self._write = write
         self._open_link = open_link
         self._state_path = state_path
+        self._webhook_url = webhook_url
+        self._send_test = send_test
         self._on_window = on_window
         self._empty: tempfile.TemporaryDirectory[str] | None = None
         self.path: Path | None = None  # the source's database (None: none yet)
@@ -74,7 +80,12 @@ class HistoryView:
             return self._write(operation, database=database)
 
         window = EventWindow(
-            store=store, write=write, open_link=self._open_link, state_path=self._state_path
+            store=store,
+            write=write,
+            open_link=self._open_link,
+            state_path=self._state_path,
+            webhook_url=self._webhook_url,
+            send_test=self._send_test,
         )
         self.path, self.store, self.window = path, store, window
         self._on_window(window)

@@ -23,12 +23,13 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.database import StoreUnavailable
 from holmtray.core.history.query import EventQuery
 from holmtray.core.history.writer import GroupCommitWriter
+from holmtray.ui.gui_thread import deliver_to
 
 log = logging.getLogger("holmtray.ui.history_writes")
 
@@ -58,14 +59,15 @@ class HistoryWrites(QObject):
 
     failed = Signal(str)
     """A write failed: what could not be done and why, e.g. ``"Cannot delete: ... locked"``."""
-    _answered = Signal(object)  # a _Pending whose future finished, from any thread
 
     def __init__(self, *, submit: Submit, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._submit = submit
-        self._pending: set[_Pending] = set()
-        # Queued even when emitted on the GUI thread: done() never runs inside the call.
-        self._answered.connect(self._answer, Qt.ConnectionType.QueuedConnection)
+        self._pending: dict[int, _Pending] = {}
+        self._next = 0
+        # The worker that finishes a future only learns a number and a weakly bound callable
+        # (gui_thread.deliver_to): it never holds this object, the window or their callbacks.
+        self._deliver = deliver_to(self, lambda w: w._answer)
 
     @property
     def pending(self) -> int:
@@ -90,11 +92,12 @@ class HistoryWrites(QObject):
         self,
         query: EventQuery,
         *,
-        done: Callable[[int], None],
+        done: Callable[[list[int]], None],
         failed: Callable[[BaseException], None] | None = None,
     ) -> None:
-        """Mark every event matching ``query`` read; ``done(rows changed)``."""
-        self._run("mark_all_read", lambda w: w.mark_all_read(query), done, failed)
+        """Mark every event matching ``query`` read; ``done(ids changed)`` (for an undo:
+        :meth:`set_read` of exactly those ids back to unread)."""
+        self._run("mark_all_read", lambda w: w.mark_all_read_ids(query), done, failed)
 
     def delete(
         self,
@@ -132,20 +135,18 @@ class HistoryWrites(QObject):
         except Exception as exc:  # e.g. the writer's loop is gone: answered like any failure
             future = concurrent.futures.Future()
             future.set_exception(exc)
-        pending = _Pending(name, future, done, failed)
-        self._pending.add(pending)
-        future.add_done_callback(lambda _f: self._finished(pending))
+        key, self._next = self._next, self._next + 1
+        self._pending[key] = _Pending(name, future, done, failed)
+        deliver = self._deliver
+        # Queued to the GUI thread even when the future is finished already: done() never runs
+        # inside the call that submitted it.
+        future.add_done_callback(lambda _f: deliver(key))
 
-    def _finished(self, pending: _Pending) -> None:
-        """On whichever thread finished the future: queue the answer to the GUI thread."""
-        try:
-            self._answered.emit(pending)
-        except RuntimeError:  # this object (and its window) was deleted meanwhile: nobody asks
-            log.debug("%s finished after its window was gone", pending.name)
-
-    def _answer(self, pending: _Pending) -> None:
+    def _answer(self, key: int) -> None:
         """On the GUI thread: ``done`` with the result, or the one failure path."""
-        self._pending.discard(pending)
+        pending = self._pending.pop(key, None)
+        if pending is None:
+            return
         future = pending.future
         error: BaseException | None
         if future.cancelled():

@@ -196,30 +196,114 @@ def app_icon() -> QIcon:
     return tray_icon(TrayState())
 
 
-_KIND_GLYPHS = {
-    Kind.FINISHED_SCAN: ("#16a34a", "S"),
-    Kind.SCHEDULED_SCAN: ("#0891b2", "◷"),
-    Kind.TICKET: ("#7c3aed", "T"),
-    Kind.CUSTOM: ("#6b7280", "C"),
+KIND_ICON_COLOR = "#5b6472"
+"""One neutral grey for every kind icon: the severity column owns the colours of a row."""
+
+
+def _pen(size: int, colour: str = KIND_ICON_COLOR) -> QPen:
+    pen = QPen(QColor(colour), max(1.2, size / 11))
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    return pen
+
+
+def _draw_finished_scan(p: QPainter, s: float) -> None:
+    # A radar sweep: a ring, and a check mark inside it (a scan that came back).
+    p.drawEllipse(QRectF(s * 0.1, s * 0.1, s * 0.8, s * 0.8))
+    path = QPainterPath(QPointF(s * 0.3, s * 0.52))
+    path.lineTo(QPointF(s * 0.45, s * 0.66))
+    path.lineTo(QPointF(s * 0.71, s * 0.36))
+    p.drawPath(path)
+
+
+def _draw_scheduled_scan(p: QPainter, s: float) -> None:
+    # A clock face.
+    p.drawEllipse(QRectF(s * 0.1, s * 0.1, s * 0.8, s * 0.8))
+    p.drawLine(QPointF(s * 0.5, s * 0.5), QPointF(s * 0.5, s * 0.27))
+    p.drawLine(QPointF(s * 0.5, s * 0.5), QPointF(s * 0.68, s * 0.6))
+
+
+def _draw_ticket(p: QPainter, s: float) -> None:
+    # A ticket stub: a card with a notch on each side.
+    path = QPainterPath()
+    left, top, right, bottom = s * 0.08, s * 0.22, s * 0.92, s * 0.78
+    notch = s * 0.1
+    mid = (top + bottom) / 2
+    path.moveTo(left, top)
+    path.lineTo(right, top)
+    path.lineTo(right, mid - notch)
+    path.arcTo(QRectF(right - notch, mid - notch, 2 * notch, 2 * notch), 90, 180)
+    path.lineTo(right, bottom)
+    path.lineTo(left, bottom)
+    path.lineTo(left, mid + notch)
+    path.arcTo(QRectF(left - notch, mid - notch, 2 * notch, 2 * notch), 270, 180)
+    path.closeSubpath()
+    p.drawPath(path)
+    dash = QPen(p.pen())
+    dash.setStyle(Qt.PenStyle.DotLine)
+    p.setPen(dash)
+    p.drawLine(QPointF(s * 0.62, top + s * 0.08), QPointF(s * 0.62, bottom - s * 0.08))
+
+
+def _draw_custom(p: QPainter, s: float) -> None:
+    # Braces: whatever JSON the template made.
+    for flip in (1, -1):
+        cx = s * 0.5 - flip * s * 0.26
+        path = QPainterPath(QPointF(cx + flip * s * 0.1, s * 0.14))
+        path.quadTo(QPointF(cx, s * 0.14), QPointF(cx, s * 0.3))
+        path.lineTo(QPointF(cx, s * 0.42))
+        path.quadTo(QPointF(cx, s * 0.5), QPointF(cx - flip * s * 0.08, s * 0.5))
+        path.quadTo(QPointF(cx, s * 0.5), QPointF(cx, s * 0.58))
+        path.lineTo(QPointF(cx, s * 0.7))
+        path.quadTo(QPointF(cx, s * 0.86), QPointF(cx + flip * s * 0.1, s * 0.86))
+        p.drawPath(path)
+    p.setBrush(QBrush(QColor(KIND_ICON_COLOR)))
+    p.setPen(Qt.PenStyle.NoPen)
+    for x in (0.4, 0.6):
+        p.drawEllipse(QPointF(s * x, s * 0.5), s * 0.05, s * 0.05)
+
+
+_KIND_DRAW = {
+    Kind.FINISHED_SCAN: _draw_finished_scan,
+    Kind.SCHEDULED_SCAN: _draw_scheduled_scan,
+    Kind.TICKET: _draw_ticket,
+    Kind.CUSTOM: _draw_custom,
 }
 
 
 @functools.cache
 def kind_icon(kind: Kind, size: int = 16) -> QIcon:
-    """A small round glyph per kind, used in the event table's kind column."""
-    colour, glyph = _KIND_GLYPHS[kind]
+    """A small line drawing per kind, in one neutral grey (the event table's kind column and
+    the kind filter)."""
+    icon = QIcon()
+    for px in (size, size * 2):
+        pm = QPixmap(px, px)
+        pm.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(_pen(px))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        _KIND_DRAW[kind](p, float(px))
+        p.end()
+        icon.addPixmap(pm)
+    return icon
+
+
+@functools.cache
+def attention_icon(size: int = 16) -> QIcon:
+    """A red round "!": the event needs attention (a scan that failed or reported errors)."""
     pm = QPixmap(size, size)
     pm.fill(Qt.GlobalColor.transparent)
     p = QPainter(pm)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     p.setPen(Qt.PenStyle.NoPen)
-    p.setBrush(QBrush(QColor(colour)))
-    p.drawEllipse(QRectF(0.5, 0.5, size - 1, size - 1))
+    p.setBrush(QBrush(QColor(SEVERITY_COLORS[Severity.CRITICAL])))
+    p.drawEllipse(QRectF(1, 1, size - 2, size - 2))
     font = QFont("DejaVu Sans")
     font.setBold(True)
-    font.setPixelSize(int(size * 0.62))
+    font.setPixelSize(int(size * 0.7))
     p.setFont(font)
     p.setPen(QColor("#ffffff"))
-    p.drawText(QRectF(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, glyph)
+    p.drawText(QRectF(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, "!")
     p.end()
     return QIcon(pm)

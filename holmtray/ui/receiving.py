@@ -4,8 +4,10 @@
 thread and the settings (listener endpoint or error, store health, the relay subscription's
 state, relay settings that cannot work), turns them into a
 :class:`~holmtray.ui.source_status.SourceStatus` on every refresh (the app refreshes at least
-once a second, so "next try in 40 s" counts down), emits :attr:`ReceivingMonitor.changed`
-when it differs, and hands the stop/resume notifications of a
+once a second, so "next try in 40 s" counts down), shows it in the status strip it puts on top
+of the event window (:meth:`ReceivingMonitor.attach`; its buttons reconnect, retry or open the
+settings), emits :attr:`ReceivingMonitor.changed` when it differs, and hands the stop/resume
+notifications of a
 :class:`~holmtray.ui.source_status.ReceivingWatch` to ``notify`` once notifications can be
 shown. It also turns network changes (:class:`~holmtray.ui.network_watch.NetworkWatch`) into
 an immediate reconnect in relay mode.
@@ -23,9 +25,17 @@ from holmtray.core.clock import utc_now
 from holmtray.core.config.settings import Settings
 from holmtray.core.ingest.relayconn import RelayConfigError
 from holmtray.core.ingest.subscriber import target_from
+from holmtray.ui.events.status_strip import StatusStrip
+from holmtray.ui.events.window import EventWindow
 from holmtray.ui.network_watch import NetworkWatch
 from holmtray.ui.receiver_thread import ReceiverThread, source_mode
-from holmtray.ui.source_status import ReceivingWatch, SourceFacts, SourceStatus, source_status
+from holmtray.ui.source_status import (
+    ReceivingWatch,
+    SourceFacts,
+    SourceStatus,
+    StripAction,
+    source_status,
+)
 
 log = logging.getLogger("holmtray.ui.receiving")
 
@@ -40,11 +50,17 @@ class ReceivingMonitor(QObject):
         *,
         receiver: ReceiverThread,
         settings: Callable[[], Settings],
+        retry: Callable[[], None],
+        open_settings: Callable[[], None],
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._receiver = receiver
         self._settings = settings
+        self._retry = retry
+        self._open_settings = open_settings
+        self._window: EventWindow | None = None
+        self.strip: StatusStrip | None = None
         self._watch = ReceivingWatch()
         self._notify: Callable[[Notice], None] | None = None
         self.network: NetworkWatch | None = None
@@ -88,6 +104,7 @@ class ReceivingMonitor(QObject):
         status = source_status(self.facts(), utc_now())
         if status != self.status:
             self.status = status
+            self._show(status)
             self.changed.emit(status)
         if self._notify is not None:
             notice = self._watch.update(status)
@@ -95,6 +112,36 @@ class ReceivingMonitor(QObject):
                 log.warning("%s: %s", notice.summary, notice.body)
                 self._notify(notice)
         return status
+
+    def attach(self, window: EventWindow) -> None:
+        """Put the status strip on top of ``window`` (a new one when the database changed)."""
+        strip = StatusStrip()
+        strip.action.connect(self._strip_action)
+        window.status_area.addWidget(strip)
+        self._window, self.strip = window, strip
+        self._show(self.status)
+
+    def _show(self, status: SourceStatus) -> None:
+        if self._window is not None:
+            relay = self.mode() == "relay"
+            self._window.empty_state.set_subscribed(self.facts().relay_host if relay else None)
+        if self.strip is None:
+            return
+        alarm = status.alarm
+        if alarm is None:
+            self.strip.show_status(None)
+            return
+        tone = {"degraded": "warning", "offline": "offline"}.get(alarm.kind, "error")
+        self.strip.show_status(alarm.strip, alarm.actions, tone=tone)
+
+    def _strip_action(self, action: str) -> None:
+        log.info("status strip: %s", action)
+        if action == StripAction.RECONNECT:
+            self.reconnect_now()
+        elif action == StripAction.RETRY:
+            self._retry()
+        else:
+            self._open_settings()
 
     def reconnect_now(self) -> None:
         """Relay mode: connect again now instead of at the next try."""

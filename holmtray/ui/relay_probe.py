@@ -11,9 +11,9 @@ blocks the GUI; the outcome arrives as a signal on the GUI thread. No token reac
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
@@ -29,6 +29,7 @@ from holmtray.core.ingest.relayconn import (
     new_session,
 )
 from holmtray.core.ingest.relaymsg import RelayStatus
+from holmtray.ui.gui_thread import deliver_to
 from holmtray.ui.settings_labels import plain_words
 
 log = logging.getLogger("holmtray.ui.relay_probe")
@@ -104,15 +105,15 @@ async def probe(targets: list[RelayTarget]) -> Outcome:
 class ConnectionTester(QObject):
     """Runs :func:`probe` off the GUI thread; ``finished(ok, words)`` arrives on the GUI thread.
 
-    Give it no parent: the thread keeps it alive until it has reported, so closing the
-    dialog mid-test deletes nothing the thread still uses (Qt drops the queued report to a
-    receiver that is gone).
+    The worker thread holds no Qt object: it hands its outcome to the GUI thread through
+    :func:`~holmtray.ui.gui_thread.deliver_to`, which drops it when this tester (and the dialog
+    that owns it) has been closed and deleted meanwhile.
     """
 
     finished = Signal(bool, str)
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self._thread: threading.Thread | None = None
 
     def join(self, timeout: float) -> bool:
@@ -133,16 +134,18 @@ class ConnectionTester(QObject):
             )
             for t in targets
         ]
+        report = deliver_to(self, lambda tester: tester.finished.emit)
         self._thread = threading.Thread(
-            target=self._run, args=(bounded,), name="holmtray-relay-test", daemon=True
+            target=_run, args=(bounded, report), name="holmtray-relay-test", daemon=True
         )
         self._thread.start()
 
-    def _run(self, targets: list[RelayTarget]) -> None:
-        try:
-            outcome = asyncio.run(probe(targets))
-        except Exception as exc:  # never let the thread die silently
-            log.exception("testing the relay connection failed")
-            outcome = Outcome(False, f"Could not test the connection: {type(exc).__name__}")
-        with contextlib.suppress(RuntimeError):  # Qt is shutting down
-            self.finished.emit(outcome.ok, outcome.words)
+
+def _run(targets: list[RelayTarget], report: Callable[[bool, str], None]) -> None:
+    """The worker thread: probe, then report on the GUI thread."""
+    try:
+        outcome = asyncio.run(probe(targets))
+    except Exception as exc:  # never let the thread die silently
+        log.exception("testing the relay connection failed")
+        outcome = Outcome(False, f"Could not test the connection: {type(exc).__name__}")
+    report(outcome.ok, outcome.words)

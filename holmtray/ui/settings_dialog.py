@@ -259,7 +259,7 @@ class SettingsDialog(QDialog):
         self.test_result.setTextFormat(Qt.TextFormat.PlainText)
         self.test_result.setWordWrap(True)
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.tester = ConnectionTester()
+        self.tester = ConnectionTester(self)
         self._testing = False
         self.tester.finished.connect(self._tested)
 

@@ -22,7 +22,14 @@ STORAGE = "Storage"
 LISTENER = "Listener (advanced)"
 TAB_ORDER = (GENERAL, NOTIFICATIONS, HOSTS, STORAGE, LISTENER)
 
-HIDDEN_KEYS = frozenset({"ui.welcome_shown"})  # bookkeeping, not a preference
+HIDDEN_KEYS = frozenset(
+    {
+        "ui.welcome_shown",  # bookkeeping, not a preference
+        # Read by `holmtray serve` only (the tray app always keeps its own SQLite file); set on
+        # a relay host with `holmtray config set relay.store …`, where its password stays masked.
+        "relay.store",
+    }
+)
 HTTPS = "@https"  # the "Serve HTTPS" switch: on when a certificate is set
 TEST_CONNECTION = "@test-connection"
 LOGS = "@logs"

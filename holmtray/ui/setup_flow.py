@@ -4,7 +4,7 @@
 buttons ask, through the app's own paths and never on the GUI thread's time:
 
 - *Send test event* posts a sample to the app's own listener (from the receiver's loop) and
-  says what happened in a sentence ("Test event #12 stored…"), not the listener's JSON.
+  says what happened in a sentence ("Test event stored as #12…"), not the listener's JSON.
 - *Test connection* asks the relay's ``/v1/status`` with the typed address and read token
   (:func:`~holmtray.ui.relay_probe.probe`, as the Settings dialog does), on the receiver's loop.
 - *Subscribe* and *Receive directly instead* change ``source.mode`` (and the relay address and
@@ -52,7 +52,7 @@ REACHABILITY = (
 )
 
 
-def test_result_words(status: int, text: str) -> tuple[bool, str]:
+def answer_words(status: int, text: str) -> tuple[bool, str]:
     """The listener's answer to a test POST, in a sentence."""
     if status == 200:
         try:
@@ -60,13 +60,10 @@ def test_result_words(status: int, text: str) -> tuple[bool, str]:
         except ValueError:
             answer = None
         number = answer.get("id") if isinstance(answer, dict) else None
-        what = f"Test event #{number}" if isinstance(number, int) else "The test event"
-        again = (
-            " (it had been received before)"
-            if isinstance(answer, dict) and answer.get("duplicate")
-            else ""
-        )
-        return True, f"{what} stored{again}. A notification should appear."
+        where = f" as #{number}" if isinstance(number, int) else ""
+        duplicate = isinstance(answer, dict) and answer.get("duplicate")
+        again = " (it had been received before)" if duplicate else ""
+        return True, f"Test event stored{where}{again}. A notification should appear."
     reason = ""
     try:
         answer = json.loads(text)
@@ -149,7 +146,7 @@ class SetupFlow:
         urls = s.strings("subscribe.urls")
         dialog = WelcomeDialog(
             webhook_url=self.webhook_url() if status.has_url else None,
-            send_test=self._send_test,
+            send_test=self.send_test,
             status=self.welcome_status(status, mode),
             relay_url=urls[0] if urls else "",
             relay_token=s.text("subscribe.token"),
@@ -181,9 +178,11 @@ class SetupFlow:
             status, text = await asyncio.wrap_future(self._receiver.call(send_sample(target, kind)))
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             return False, f"Could not reach the listener: {exc or type(exc).__name__}"
-        return test_result_words(status, text)
+        return answer_words(status, text)
 
-    def _send_test(self, done: TestDone) -> None:
+    def send_test(self, done: TestDone) -> None:
+        """Post a test event to our own listener; ``done(ok, message)`` when answered."""
+
         async def run() -> None:
             ok, message = await self.post_test()
             done(ok, message)

@@ -13,20 +13,19 @@ status while the dialog is open (:meth:`WelcomeDialog.set_status`). Two setups a
 The dialog does no networking and changes no setting. ``send_test`` is the app's function
 that posts a test event to its own listener; the dialog calls it with a ``done(ok, message)``
 callback and shows the message when the app calls back (likewise ``use_direct`` and the relay
-page's actions). The callbacks may come from any thread: they are turned into queued signals,
-so the widgets are only touched on the GUI thread.
+page's actions). The callbacks may come from any thread, after the dialog was closed: they hold
+it only weakly and reach it on the GUI thread (:func:`~holmtray.ui.gui_thread.deliver_to`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QGuiApplication, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -44,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from holmtray.ui.gui_thread import deliver_to
 from holmtray.ui.icons import TrayState, app_icon, render
 from holmtray.ui.source_status import NOT_RECEIVING
 from holmtray.ui.welcome_relay import (
@@ -56,6 +56,18 @@ from holmtray.ui.welcome_relay import (
 )
 
 log = logging.getLogger("holmtray.ui.welcome")
+
+__all__ = [
+    "ERROR_STYLE",
+    "HEADING",
+    "OK_STYLE",
+    "PENDING_STYLE",
+    "REACHABILITY",
+    "SendTest",
+    "TestDone",
+    "WelcomeDialog",
+    "WelcomeStatus",
+]
 
 TestDone = Callable[[bool, str], None]
 """``done(ok, message)``: the test POST finished; ``message`` is shown as plain text."""
@@ -124,8 +136,6 @@ def _state_icon(look: str) -> QPixmap:
 
 class WelcomeDialog(QDialog):
     """First-run welcome; see the module docstring."""
-
-    _test_finished = Signal(int, bool, str)
 
     def __init__(
         self,
@@ -234,7 +244,6 @@ class WelcomeDialog(QDialog):
         layout.addStretch(1)
         layout.addWidget(buttons)
 
-        self._test_finished.connect(self._show_result)
         self.set_status(status)
 
     def _direct_page(self) -> QWidget:
@@ -359,10 +368,12 @@ class WelcomeDialog(QDialog):
         self.switch_button.setEnabled(False)
         self._set_result(pending, PENDING_STYLE)
 
+        # ``done`` may run on any thread, after the dialog was closed: it holds the dialog
+        # only weakly and reaches it on the GUI thread (see gui_thread).
+        show = deliver_to(self, lambda dialog: dialog._show_result)
+
         def done(ok: bool, message: str) -> None:
-            # RuntimeError: the dialog was closed and deleted before the POST finished.
-            with contextlib.suppress(RuntimeError):
-                self._test_finished.emit(attempt, ok, message)
+            show(attempt, ok, message)
 
         try:
             action(done)

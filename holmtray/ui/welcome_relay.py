@@ -3,16 +3,15 @@ connection* and *Subscribe*.
 
 The page does no networking and changes no setting itself: ``test_relay(url, token, done)``
 and ``subscribe(url, token, done)`` are the app's, and call ``done(ok, message)`` once, from
-any thread (the answer is turned into a queued signal, so widgets are touched on the GUI thread
-only). The token field echoes as a password field and the token is never shown in a result.
+any thread, even after the dialog was closed (the page is held only weakly and reached on the
+GUI thread). The token field echoes as a password field and the token is never shown in a result.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -22,6 +21,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from holmtray.ui.gui_thread import deliver_to
 
 Done = Callable[[bool, str], None]
 """``done(ok, message)``: the action finished; ``message`` is shown as plain text."""
@@ -50,8 +51,6 @@ def plain_label(text: str = "") -> QLabel:
 
 class RelayPage(QWidget):
     """See the module docstring."""
-
-    _answered = Signal(int, bool, str)
 
     def __init__(
         self,
@@ -104,7 +103,6 @@ class RelayPage(QWidget):
 
         self.url_edit.textChanged.connect(self._update_buttons)
         self.token_edit.textChanged.connect(self._update_buttons)
-        self._answered.connect(self._show)
         self._update_buttons()
 
     def _filled(self) -> bool:
@@ -124,9 +122,10 @@ class RelayPage(QWidget):
         self._update_buttons()
         self._set_result(pending, PENDING_STYLE)
 
+        show = deliver_to(self, lambda page: page._show)  # weakly, on the GUI thread
+
         def done(ok: bool, message: str) -> None:
-            with contextlib.suppress(RuntimeError):  # the dialog is gone
-                self._answered.emit(attempt, ok, message)
+            show(attempt, ok, message)
 
         try:
             action(self.url_edit.text().strip(), self.token_edit.text().strip(), done)

@@ -76,6 +76,31 @@ def nginx_config(prefix: Path, listen: int, upstream: int) -> str:
     )
 
 
+def start_nginx(binary: str, prefix: Path, config: str, listen: int) -> subprocess.Popen[bytes]:
+    """nginx with ``config`` (written to ``prefix``), once it accepts connections on ``listen``."""
+    conf = prefix / "nginx.conf"
+    conf.write_text(config)
+    nginx = subprocess.Popen(
+        [binary, "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(conf),
+         "-g", "daemon off;"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while True:
+        if nginx.poll() is not None:
+            err = nginx.stderr.read().decode() if nginx.stderr else ""
+            log = (prefix / "error.log").read_text() if (prefix / "error.log").exists() else ""
+            pytest.fail(f"nginx did not start: {err}\n{log}")
+        try:
+            socket.create_connection(("127.0.0.1", listen), timeout=1).close()
+            return nginx
+        except OSError:
+            assert time.monotonic() < deadline, "nginx does not accept connections"
+            time.sleep(0.05)
+
+
 @pytest.fixture
 def nginx_in_front(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     """(base URL through nginx, a read token, nginx's prefix) with `holmtray serve --relay`."""
@@ -89,36 +114,7 @@ def nginx_in_front(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     try:
         upstream = serve.port()
         listen = _free_port()
-        conf = prefix / "nginx.conf"
-        conf.write_text(nginx_config(prefix, listen, upstream))
-        nginx = subprocess.Popen(
-            [
-                binary,
-                "-p",
-                str(prefix),
-                "-e",
-                str(prefix / "error.log"),
-                "-c",
-                str(conf),
-                "-g",
-                "daemon off;",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            if nginx.poll() is not None:
-                err = nginx.stderr.read().decode() if nginx.stderr else ""
-                log = (prefix / "error.log").read_text() if (prefix / "error.log").exists() else ""
-                pytest.fail(f"nginx did not start: {err}\n{log}")
-            try:
-                socket.create_connection(("127.0.0.1", listen), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "nginx does not accept connections"
-                time.sleep(0.05)
+        nginx = start_nginx(binary, prefix, nginx_config(prefix, listen, upstream), listen)
         yield f"http://127.0.0.1:{listen}", token, prefix
     finally:
         if nginx is not None and nginx.poll() is None:

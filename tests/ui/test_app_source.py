@@ -88,8 +88,8 @@ async def settle(app: TrayApp) -> None:
 
 
 def strip_of(app: TrayApp) -> Any:
-    assert app.window is not None
-    return app.window.status_strip
+    assert app.strip is not None
+    return app.strip
 
 
 def high(n: int) -> str:

@@ -201,7 +201,7 @@ def test_screenshots_of_the_welcome_dialog(
             qtbot.waitUntil(lambda d=dialog: d.relay_page.test_button.isEnabled())
         elif status.can_test:
             dialog.send_button.click()
-            calls.sent[0](True, "Test event #12 stored. A notification should appear.")
+            calls.sent[0](True, "Test event stored as #12. A notification should appear.")
             qtbot.waitUntil(lambda d=dialog: d.send_button.isEnabled())
         qtbot.wait(30)
         _save(dialog, artifacts / f"welcome_{name}_{suffix}.png")

@@ -5,7 +5,7 @@ switch, numbers, and for a list either comma-separated words or a TOML/JSON arra
 through the schema's own validation, so the command line accepts exactly what the config file
 and the Settings dialog accept; every refusal names the key, the value and what is allowed.
 :func:`show_value` prints a value the way it would be typed back, and never shows a secret
-unless asked to.
+unless asked to (nor the password inside a database address).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ _FALSE = {"false", "no", "off", "0"}
 
 
 def _refuse(s: Setting, text: str) -> SettingsError:
-    shown = MASK if s.secret else repr(text)
+    shown = MASK if s.secret else repr(s.shown(text))
     return SettingsError(f"invalid value {shown} for setting '{s.key}': expected {s.allowed()}")
 
 
@@ -74,7 +74,8 @@ def parse_value(key: str, text: str) -> Value:
 
 
 def show_value(key: str, value: Value, *, reveal: bool = False) -> str:
-    """``value`` as one would type it; a set secret is ``********`` unless ``reveal``."""
+    """``value`` as one would type it; a set secret (or the password in a database address)
+    is ``********`` unless ``reveal``."""
     s = setting(key)
     if s.secret and value and not reveal:
         return MASK
@@ -84,4 +85,4 @@ def show_value(key: str, value: Value, *, reveal: bool = False) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    return str(value if reveal else s.shown(value))

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from holmtray.core import dsn
 from holmtray.core.config import checks
 from holmtray.core.events import Severity
 from holmtray.core.netfilter import check_networks
@@ -39,6 +40,7 @@ class Setting:
     choices: tuple[str, ...] | None = None
     check: Callable[[Any], str | None] | None = None  # returns a problem, or None
     secret: bool = False
+    redact: Callable[[str], str] | None = None  # how a value that holds a secret part is shown
 
     @property
     def section(self) -> str:
@@ -65,9 +67,13 @@ class Setting:
             return "a list of text values"
         return "text"
 
+    def shown(self, value: Any) -> Any:
+        """``value`` as it may be shown: with its secret part masked, for ``redact`` keys."""
+        return self.redact(value) if self.redact is not None and isinstance(value, str) else value
+
     def validate(self, value: Any) -> Value:
         """Return the value converted to this setting's type, or raise :class:`SettingsError`."""
-        shown = "********" if self.secret else _shown(value)
+        shown = "********" if self.secret else _shown(self.shown(value))
         problem = f"invalid value {shown} for setting '{self.key}': expected {self.allowed()}"
         converted: Value
         if self.type is bool:
@@ -447,6 +453,17 @@ SCHEMA: tuple[Setting, ...] = (
         "(`holmtray relay token add NAME`).",
     ),
     Setting(
+        "relay.store",
+        str,
+        "",
+        "Where `holmtray serve` stores the events: empty for this host's own database, or a "
+        "PostgreSQL database that several relays share "
+        "(postgresql://USER@HOST/DBNAME; needs pip install 'holmtray[postgres]'). Prefer a "
+        "~/.pgpass file to a password in the address; one here is never shown or logged.",
+        check=dsn.check,
+        redact=dsn.masked,
+    ),
+    Setting(
         "relay.allow_from",
         list,
         [],
@@ -493,8 +510,9 @@ SCHEMA: tuple[Setting, ...] = (
         "subscribe.urls",
         list,
         [],
-        "Address of the relay to subscribe to, e.g. https://hooks.example.org (more than one: "
-        "tried in order).",
+        "Address of the relay to subscribe to, e.g. https://hooks.example.org. Several relays "
+        "sharing one database: list each; when one stops answering the next is used, resuming "
+        "where the last one left off.",
         check=checks.check_relay_urls,
     ),
     Setting(

@@ -61,7 +61,10 @@ class Settings(Mapping[str, Value]):
         return len(self._values)
 
     def __repr__(self) -> str:
-        shown = {k: ("********" if setting(k).secret and v else v) for k, v in self.items()}
+        shown = {
+            k: ("********" if setting(k).secret and v else setting(k).shown(v))
+            for k, v in self.items()
+        }
         return f"Settings({shown})"
 
     # Typed accessors for the values the code reads most; they never hide a 0 or False.

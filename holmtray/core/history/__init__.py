@@ -1,8 +1,11 @@
-"""Stage 3 — history: the durable SQLite store and the one path that writes to it.
+"""Stage 3 — history: the durable event log and the one path that writes to it.
 
-Opening, checking and recovering the file (``database``), schema and migrations (``schema``),
-the row codec (``codec``), the query and its filter rule (``query``), the :class:`Store`
-(``store``), the group-commit writer (``writer``) and its health (``health``), the relay's
-tables (``relaylog``, ``tokens``) and export to CSV/JSON (``export``). No module outside this
-package opens the database for writing.
+The event log's interface (``eventlog``) and its backends (``backends`` chooses): this host's
+SQLite file — opening, checking and recovering it (``database``), schema and migrations
+(``schema``), the row codec (``codec``), the query and its filter rule (``query``), the
+:class:`Store` (``store``), the relay's tables (``relaylog``, ``tokens``) and export to
+CSV/JSON (``export``) — or a PostgreSQL database several relays share (``pg``). Shared by
+both: deduplication (``dedupe``), the group-commit writer (``writer``) and its health
+(``health``), the read threads (``readpool``) and the relay's fan-out hub (``hub``). No module
+outside this package opens the database for writing.
 """

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from holmtray.core.history.database import StoreError, StoreUnavailable
 
@@ -27,14 +26,14 @@ class StoreHealth:
     def __init__(
         self,
         *,
-        store_path: Path,
+        where: str,
         probe: Callable[[], Awaitable[None]],
         probe_interval_s: float,
         on_health: Callable[[str | None], None] | None = None,
     ) -> None:
         if probe_interval_s <= 0:
             raise ValueError(f"probe_interval_s must be positive, got {probe_interval_s}")
-        self._store_path = store_path
+        self._where = where
         self._probe = probe
         self._probe_interval_s = probe_interval_s
         self._on_health = on_health
@@ -74,7 +73,7 @@ class StoreHealth:
         if text == previous:
             return
         if text is None:
-            log.info("storing events again in %s", self._store_path)
+            log.info("storing events again in %s", self._where)
         elif previous is None:
             log.warning("%s; answering 503 until that is fixed (%s)", text, detail)
         else:

@@ -1,8 +1,9 @@
 """The relay's fan-out hub: committed events handed to every open stream, never waited for.
 
-The group-commit writer calls :meth:`Hub.publish` on the event loop after each committed
-batch, in commit order (so ids ascend). Each :class:`Subscriber` (one open ``/v1/stream``) has
-its own bounded queue of frames; publishing only appends to those queues and wakes their
+The group-commit writer calls :meth:`Hub.publish` on the event loop after each committed batch,
+in commit order (so ids ascend); with a log shared by several relays, the backend's follower
+does, with every relay's events in id order. Each :class:`Subscriber` (one open ``/v1/stream``)
+has its own bounded queue of frames; publishing only appends to those queues and wakes their
 streams, so it never blocks and never waits for a socket. A subscriber whose queue would go
 past its bound is ended with the reason ``"slow"`` and its queue dropped: its stream sends
 ``bye`` and closes, and the client resumes by id. Other subscribers, the writer and the webhook
@@ -22,10 +23,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-
-from holmtray.core.events import StoredEvent
+from datetime import datetime
+from typing import Protocol
 
 log = logging.getLogger("holmtray.history.hub")
 
@@ -40,6 +41,19 @@ class HubClosed(Exception):
 
 class HubFull(Exception):
     """As many subscribers as allowed are registered already."""
+
+
+class Published(Protocol):
+    """What the hub needs of an event: a stored event, or a log entry read back."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def received_at(self) -> datetime: ...
+
+    @property
+    def body(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +147,7 @@ class Subscriber:
 class Hub:
     """The open streams, fed by the writer's ``on_commit``; event-loop side only."""
 
-    def __init__(self, *, render: Callable[[StoredEvent], bytes]) -> None:
+    def __init__(self, *, render: Callable[[Published], bytes]) -> None:
         self._render = render
         self._subscribers: set[Subscriber] = set()
         self._closed = False
@@ -177,7 +191,7 @@ class Hub:
     def unregister(self, sub: Subscriber) -> None:
         self._subscribers.discard(sub)
 
-    def publish(self, events: list[StoredEvent]) -> None:
+    def publish(self, events: Sequence[Published]) -> None:
         """Queue committed ``events`` (ascending ids) for every subscriber; never blocks."""
         if not events:
             return

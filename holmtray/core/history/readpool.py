@@ -1,11 +1,13 @@
-"""Read-only stores on worker threads, for readers that must neither wait for the writer nor
-slow it: the relay's backlog pages, status and token checks.
+"""Read-only views of the event log on worker threads, for readers that must neither wait for
+the writer nor slow it: the relay's backlog pages, status and token checks.
 
-Each worker thread of a :class:`ReadPool` keeps its own read-only
+Each worker thread of a :class:`ReadPool` keeps its own view, opened on first use by the
+``open_view`` the backend gives: for SQLite a read-only
 :class:`~holmtray.core.history.store.Store` (``mode=ro``: SQLite refuses every write; no
-structural check, the writer made that), opened on first use. In WAL mode readers and the
-writer do not block each other. A store whose file was removed or replaced since it was
-opened (the writer then starts a new one) is reopened, so readers follow the writer.
+structural check, the writer made that; in WAL mode readers and the writer do not block each
+other), for PostgreSQL a connection of its own. A view that is no longer current (the SQLite
+file was removed or replaced, and the writer started a new one; a database connection broke)
+is reopened on the next call, so readers follow the writer and recover by themselves.
 """
 
 from __future__ import annotations
@@ -13,79 +15,90 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import TypeVar
+from typing import Generic, Protocol, TypeVar
 
-from holmtray.core.history.store import Store
+from holmtray.core.history.database import StoreUnavailable
 
 log = logging.getLogger("holmtray.history.readpool")
 
 _T = TypeVar("_T")
 
 
-class ReadPool:
-    """``threads`` worker threads, each with its own read-only store of ``path``."""
+class View(Protocol):
+    def is_current(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+_V = TypeVar("_V", bound=View)
+
+
+class ReadPool(Generic[_V]):
+    """``threads`` worker threads, each with its own view made by ``open_view``."""
 
     def __init__(
         self,
         *,
-        path: Path,
+        open_view: Callable[[], _V],
         threads: int = 2,
         name: str = "holmtray-reader",
-        busy_timeout_s: float = 5.0,
     ) -> None:
         if threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
-        self._path = Path(path)
-        self._busy_timeout_s = busy_timeout_s
+        self._open_view = open_view
         self._executor: ThreadPoolExecutor | None = ThreadPoolExecutor(
             max_workers=threads, thread_name_prefix=name
         )
         self._local = threading.local()
-        self._lock = threading.Lock()  # guards _stores only, never held around SQLite calls
-        self._stores: list[Store] = []
+        self._lock = threading.Lock()  # guards _views only, never held around database calls
+        self._views: list[_V] = []
 
-    async def run(self, fn: Callable[[Store], _T]) -> _T:
-        """``fn`` called on a worker thread with that thread's read-only store."""
+    async def run(self, fn: Callable[[_V], _T]) -> _T:
+        """``fn`` called on a worker thread with that thread's view."""
         executor = self._executor
         if executor is None:
             raise RuntimeError("the read pool is closed")
         return await asyncio.get_running_loop().run_in_executor(executor, self._call, fn)
 
-    def _call(self, fn: Callable[[Store], _T]) -> _T:
-        store: Store | None = getattr(self._local, "store", None)
-        if store is not None and not store.file_is_current():
-            self._forget(store)
-            store = None
-        if store is None:
-            store = Store.open(
-                self._path, readonly=True, check=False, busy_timeout_s=self._busy_timeout_s
-            )
-            self._local.store = store
+    def _call(self, fn: Callable[[_V], _T]) -> _T:
+        view: _V | None = getattr(self._local, "view", None)
+        if view is not None and not view.is_current():
+            self._forget(view)
+            view = None
+        if view is None:
+            view = self._open_view()
+            self._local.view = view
             with self._lock:
-                self._stores.append(store)
-        return fn(store)
+                self._views.append(view)
+        try:
+            return fn(view)
+        except StoreUnavailable as exc:
+            if exc.reopen:
+                self._forget(view)
+            raise
 
-    def _forget(self, store: Store) -> None:
-        self._local.store = None
+    def _forget(self, view: _V) -> None:
+        self._local.view = None
         with self._lock:
-            if store in self._stores:
-                self._stores.remove(store)
-        with contextlib.suppress(sqlite3.Error):
-            store.close()
+            if view in self._views:
+                self._views.remove(view)
+        _close(view)
 
     async def close(self) -> None:
-        """Wait for running reads, then close every store and the threads."""
+        """Wait for running reads, then close every view and the threads."""
         executor, self._executor = self._executor, None
         if executor is None:
             return
         await asyncio.get_running_loop().run_in_executor(None, executor.shutdown, True)
         with self._lock:
-            stores, self._stores = self._stores, []
-        for store in stores:
-            with contextlib.suppress(sqlite3.Error):
-                store.close()
+            views, self._views = self._views, []
+        for view in views:
+            _close(view)
+
+
+def _close(view: View) -> None:
+    with contextlib.suppress(Exception):  # a broken view: closing it is all that is left
+        view.close()

@@ -26,20 +26,12 @@ from datetime import datetime
 
 from holmtray.core.events import Event, StoredEvent
 from holmtray.core.history.codec import RECEIVED_AT, from_us, insert_rows_sql, row_values
+from holmtray.core.history.eventlog import LogEntry
 
 WriteTx = Callable[[str], contextlib.AbstractContextManager[sqlite3.Connection]]
 ReadTx = Callable[[], contextlib.AbstractContextManager[sqlite3.Connection]]
 
 _INSERT_CHUNK = 500
-
-
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    """One event as a relay serves it: its id, when it arrived, and the verbatim body."""
-
-    id: int
-    received_at: datetime
-    body: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,3 +154,6 @@ class Mirror:
             )
             for r, values in zip(ordered, rows, strict=True)
         ]
+
+
+__all__ = ["LogEntry", "Mirror", "ReadTx", "RelayLog", "Replicated", "WriteTx"]

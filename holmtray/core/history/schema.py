@@ -161,10 +161,29 @@ def _migrate_v2_to_v3(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migrate_v3_to_v4(conn: sqlite3.Connection) -> None:
+    # v4 sorts the event list by title, asset or severity as cheaply as by receive order: one
+    # index per sort expression, then the id (the order keyset paging walks), then the columns
+    # the window filters on, so that a walk skipping rows of other kinds or read rows reads the
+    # index alone (a ticket filter sorted by title had to look at 450,000 rows to skip them).
+    # The expressions are the ones holmtray.core.history.query sorts on, spelled out here as
+    # they were at v4. The severity index gains the same columns (a superset of v2's).
+    conn.execute("DROP INDEX events_severity")
+    conn.execute("CREATE INDEX events_severity ON events(severity, id, kind, read)")
+    conn.execute(
+        "CREATE INDEX events_title ON events(title COLLATE NOCASE, id, kind, severity, read)"
+    )
+    conn.execute(
+        "CREATE INDEX events_asset ON events("
+        "coalesce(hostname, ipv4, asset_name, X'') COLLATE NOCASE, id, kind, severity, read)"
+    )
+
+
 _MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migrate_v0_to_v1,
     _migrate_v1_to_v2,
     _migrate_v2_to_v3,
+    _migrate_v3_to_v4,
 )
 """``_MIGRATIONS[n]`` takes a database from version ``n`` to ``n + 1``."""
 

@@ -23,18 +23,17 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
 
-from holmtray.core.events import Event, Severity, StoredEvent
+from holmtray.core.events import Severity, StoredEvent
+from holmtray.core.history import dedupe
 from holmtray.core.history.codec import (
     BODY_HASH,
     INSERT_OR_IGNORE_SQL,
     RECEIVED_AT,
     ROW_COLUMNS,
-    from_us,
     insert_rows_sql,
     row_values,
     stored_event,
@@ -47,15 +46,20 @@ from holmtray.core.history.database import (
     unavailable,
     unavailable_on_failure,
 )
-from holmtray.core.history.query import EventQuery, select_sql, sorted_ids, update_where
+from holmtray.core.history.dedupe import DEDUP_WINDOW
+from holmtray.core.history.eventlog import InsertResult, NewEvent
+from holmtray.core.history.query import (
+    EventQuery,
+    page_sql,
+    select_sql,
+    sorted_ids,
+    update_where,
+)
 from holmtray.core.history.relaylog import Mirror, RelayLog
 from holmtray.core.history.schema import SCHEMA_VERSION, check_version, migrate
 from holmtray.core.history.tokens import ReadTokens
 
 log = logging.getLogger("holmtray.history.store")
-
-DEDUP_WINDOW = timedelta(minutes=10)
-"""An identical body received within this time of a stored one is a duplicate."""
 
 _RETENTION_CHUNK = 500
 """Rows deleted per transaction by retention, so the write lock is only ever held briefly."""
@@ -65,24 +69,6 @@ _STORED_HASHES_SQL = (
     "SELECT body_hash, received_at, id FROM events"
     " WHERE body_hash IN (SELECT value FROM json_each(?)) AND received_at BETWEEN ? AND ?"
 )
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    """One event to insert: the verbatim body, its parsed form and when it arrived (aware)."""
-
-    body: str
-    event: Event
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class InsertResult:
-    """The outcome for one :class:`NewEvent`; ``stored`` is ``None`` for a duplicate."""
-
-    id: int
-    duplicate: bool
-    stored: StoredEvent | None
 
 
 class Store:
@@ -169,6 +155,10 @@ class Store:
         """
         return self._file_identity() == self._identity
 
+    def is_current(self) -> bool:
+        """:meth:`file_is_current` (the event-log interface's name for it)."""
+        return self.file_is_current()
+
     def _file_identity(self) -> tuple[int, int] | None:
         try:
             st = os.stat(self._path)
@@ -224,33 +214,9 @@ class Store:
         if not items:
             return []
         rows = [row_values(None, item.event, item.body, item.received_at, False) for item in items]
-        window = DEDUP_WINDOW // timedelta(microseconds=1)
-        # Per item: ("db", id) a duplicate of a stored row, ("new", k) a duplicate of the k-th
-        # row inserted by this batch, or None: inserted itself.
-        dup_of: list[tuple[str, int] | None] = []
-        fresh: list[int] = []  # indexes of the items inserted, in order (their ids ascend)
+        keys = [(values[RECEIVED_AT], values[BODY_HASH]) for values in rows]
         with self._write("store events in") as conn:
-            stored = self._stored_hashes(conn, rows, window)
-            batch: dict[str, list[tuple[int, int]]] = {}  # hash -> [(received, k)]
-            for i, values in enumerate(rows):
-                received_us, body_hash = values[RECEIVED_AT], values[BODY_HASH]
-                lo, hi = received_us - window, received_us + window
-                # As ORDER BY received_at DESC on the dedup index would pick: the latest
-                # received; on a tie the highest id, and a row of this batch has a higher id
-                # than any stored row.
-                best: tuple[int, int, int] | None = None
-                for when, row_id in stored.get(body_hash, ()):
-                    if lo <= when <= hi and (best is None or (when, 0, row_id) > best):
-                        best = (when, 0, row_id)
-                for when, k in batch.get(body_hash, ()):
-                    if lo <= when <= hi and (best is None or (when, 1, k) > best):
-                        best = (when, 1, k)
-                if best is None:
-                    batch.setdefault(body_hash, []).append((received_us, len(fresh)))
-                    fresh.append(i)
-                    dup_of.append(None)
-                else:
-                    dup_of.append(("new" if best[1] else "db", best[2]))
+            dup_of, fresh = dedupe.plan(keys, self._stored_hashes(conn, keys))
             new_ids: list[int] = []
             for start in range(0, len(fresh), _INSERT_CHUNK):
                 chunk = fresh[start : start + _INSERT_CHUNK]
@@ -261,33 +227,13 @@ class Store:
                 # One statement, one writer, AUTOINCREMENT: the rows got consecutive ids in
                 # VALUES order, the last of them lastrowid.
                 new_ids.extend(range(last - len(chunk) + 1, last + 1))
-        results: list[InsertResult] = []
-        inserted = iter(zip(fresh, new_ids, strict=True))
-        for item, values, dup in zip(items, rows, dup_of, strict=True):
-            if dup is not None:
-                dup_id = dup[1] if dup[0] == "db" else new_ids[dup[1]]
-                results.append(InsertResult(id=dup_id, duplicate=True, stored=None))
-                continue
-            _, new_id = next(inserted)
-            event = StoredEvent(
-                id=new_id,
-                received_at=from_us(values[RECEIVED_AT]),
-                read=False,
-                event=item.event,
-                body=item.body,
-            )
-            results.append(InsertResult(id=new_id, duplicate=False, stored=event))
-        return results
+        return dedupe.results(items, [received for received, _ in keys], dup_of, new_ids)
 
     @staticmethod
-    def _stored_hashes(
-        conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]], window: int
-    ) -> dict[str, list[tuple[int, int]]]:
-        """Stored rows that may be duplicates of ``rows``: hash -> [(received, id)]."""
-        hashes = sorted({values[BODY_HASH] for values in rows})
-        lo = min(values[RECEIVED_AT] for values in rows) - window
-        hi = max(values[RECEIVED_AT] for values in rows) + window
-        found: dict[str, list[tuple[int, int]]] = {}
+    def _stored_hashes(conn: sqlite3.Connection, keys: Sequence[tuple[int, str]]) -> dedupe.Stored:
+        """Stored rows that may be duplicates of ``keys``: hash -> [(received, id)]."""
+        hashes, lo, hi = dedupe.search_range(keys)
+        found: dedupe.Stored = {}
         for body_hash, received_us, row_id in conn.execute(
             _STORED_HASHES_SQL, (json.dumps(hashes), lo, hi)
         ):
@@ -318,6 +264,23 @@ class Store:
         sql = f"UPDATE events SET read = 1 WHERE read = 0 AND {where}"  # noqa: S608
         with self._write("update") as conn:
             return conn.execute(sql, params).rowcount
+
+    def mark_all_read_ids(self, q: EventQuery | None = None) -> list[int]:
+        """:meth:`mark_all_read`, returning the ids it changed (ascending), for an undo.
+
+        The ids are read and updated in one transaction, so they are exactly the rows changed:
+        ``set_read(ids, False)`` puts them back as they were.
+        """
+        where, params = update_where(q or EventQuery())
+        select = f"SELECT id FROM events WHERE read = 0 AND {where} ORDER BY id"  # noqa: S608
+        with self._write("update") as conn:
+            ids = [int(row[0]) for row in conn.execute(select, params)]
+            if ids:
+                conn.execute(
+                    "UPDATE events SET read = 1 WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(ids),),
+                )
+            return ids
 
     def delete(self, ids: Iterable[int]) -> int:
         """Delete these events; returns how many existed. Undo with :meth:`restore`."""
@@ -419,16 +382,23 @@ class Store:
         return stored_event(row) if row is not None else None
 
     def query(self, q: EventQuery) -> list[StoredEvent]:
-        """Matching events, newest (highest id) first, or oldest first with ``q.oldest_first``."""
-        sql, params = select_sql(q, ROW_COLUMNS, paging=True)
-        with self._read() as conn:
-            return [stored_event(row) for row in conn.execute(sql, params)]
+        """Matching events in the order ``q`` asks: newest (highest id) first by default."""
+        return [stored_event(row) for row in self._page(q, ROW_COLUMNS)]
 
     def query_ids(self, q: EventQuery) -> list[int]:
         """The ids :meth:`query` would return, in the same order."""
-        sql, params = select_sql(q, "e.id", paging=True)
+        return [int(row[0]) for row in self._page(q, "e.id")]
+
+    def _page(self, q: EventQuery, columns: str) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
         with self._read() as conn:
-            return [int(row[0]) for row in conn.execute(sql, params)]
+            for sql, params in page_sql(q, columns):
+                if q.limit is not None:
+                    params[-1] = max(q.limit - len(rows), 0)
+                rows.extend(conn.execute(sql, params))
+                if q.limit is not None and len(rows) >= q.limit:
+                    break
+        return rows
 
     def count(self, q: EventQuery, *, cap: int | None = None) -> int:
         """How many events match ``q``; its paging fields and ``oldest_first`` are ignored.
@@ -515,3 +485,8 @@ class Store:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+# The batch types and the window are defined with the event-log interface; callers import them
+# from here as well.
+__all__ = ["DEDUP_WINDOW", "InsertResult", "NewEvent", "Store"]

@@ -19,17 +19,20 @@ The store's health (:attr:`GroupCommitWriter.health`, kept by
 :class:`~holmtray.core.history.health.StoreHealth`) is ``None`` while commits succeed, else why
 the last write failed; a probe on the writer thread clears it once the fault has gone.
 
-The :class:`~holmtray.core.history.store.Store` is only ever touched from the writer thread.
+The log is whatever the backend opens (:mod:`~holmtray.core.history.eventlog`): by default
+(``store_path``) this host's SQLite :class:`~holmtray.core.history.store.Store`, or a shared
+PostgreSQL database (``backend``), through the same queue, batches and health. The named
+operations are the tray app's and need the SQLite store. The log is only ever touched from the
+writer thread; one that can no longer be written through (its file replaced, its connection
+broken) is opened anew for the next batch, so the writer recovers without a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import copy
 import logging
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,7 +42,9 @@ from typing import Any, TypeVar
 
 from holmtray.core.clock import utc_now
 from holmtray.core.events import Event, StoredEvent
+from holmtray.core.history.backends import SqliteBackend
 from holmtray.core.history.database import StoreError, StoreUnavailable
+from holmtray.core.history.eventlog import EventLog, LogBackend
 from holmtray.core.history.health import StoreHealth
 from holmtray.core.history.query import EventQuery
 from holmtray.core.history.relaylog import Replicated
@@ -79,10 +84,10 @@ class _Request:
 
 @dataclass(slots=True)
 class _Job:
-    """A named operation: ``run`` is called on the writer thread with the current store."""
+    """A named operation: ``run`` is called on the writer thread with the current log."""
 
     name: str
-    run: Callable[[Store], Any]
+    run: Callable[[EventLog], Any]
     future: asyncio.Future[Any]
     rows: Callable[[Any], int]  # what the operation log records of the result
 
@@ -93,7 +98,8 @@ class GroupCommitWriter:
     def __init__(
         self,
         *,
-        store_path: Path,
+        store_path: Path | None = None,
+        backend: LogBackend | None = None,
         on_commit: Callable[[list[StoredEvent]], None] | None = None,
         retention: Callable[[], tuple[int, int]] | None = None,
         retention_interval_s: float = 3600.0,
@@ -105,17 +111,20 @@ class GroupCommitWriter:
     ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
-        self._store_path = Path(store_path)
+        if backend is None:
+            if store_path is None:
+                raise ValueError("give the writer a store_path or a backend")
+            backend = SqliteBackend(path=Path(store_path), busy_timeout_s=busy_timeout_s)
+        self._backend = backend
         self._on_commit = on_commit
         self._retention = retention
         self._retention_interval_s = retention_interval_s
-        self._busy_timeout_s = busy_timeout_s
         self._max_batch = max_batch
         self._clock = clock
         # Read and written on the event loop only.
         self._health = StoreHealth(
-            store_path=self._store_path,
-            probe=lambda: self._run(self._on_store, Store.check_writable),
+            where=backend.where,
+            probe=lambda: self._run(self._on_store, _check_writable),
             probe_interval_s=probe_interval_s,
             on_health=on_health,
         )
@@ -124,7 +133,7 @@ class GroupCommitWriter:
         )
 
         self._executor: ThreadPoolExecutor | None = None
-        self._store: Store | None = None  # read and written on the writer thread only
+        self._store: EventLog | None = None  # read and written on the writer thread only
         self._recovered_from: Path | None = None
         # None asks the drain to stop.
         self._queue: asyncio.Queue[_Request | _Job | None] | None = None
@@ -192,8 +201,13 @@ class GroupCommitWriter:
         return self._commits
 
     @property
-    def store_path(self) -> Path:
-        return self._store_path
+    def store_path(self) -> Path | None:
+        """The SQLite file written, or ``None`` for a database server."""
+        return self._backend.path
+
+    @property
+    def backend(self) -> LogBackend:
+        return self._backend
 
     @property
     def health(self) -> str | None:
@@ -236,6 +250,13 @@ class GroupCommitWriter:
     async def mark_all_read(self, query: EventQuery | None = None) -> int:
         """:meth:`Store.mark_all_read` in turn with the inserts; rows changed."""
         return await self._call("mark_all_read", lambda store: store.mark_all_read(query))
+
+    async def mark_all_read_ids(self, query: EventQuery | None = None) -> list[int]:
+        """:meth:`Store.mark_all_read_ids` in turn with the inserts: the ids changed (logged
+        as ``"mark_all_read"``), so that ``set_read(ids, False)`` can undo it."""
+        return await self._call(
+            "mark_all_read", lambda store: store.mark_all_read_ids(query), rows=len
+        )
 
     async def delete(self, ids: Iterable[int]) -> int:
         """:meth:`Store.delete` in turn with the inserts; rows deleted (undo: :meth:`restore`)."""
@@ -280,7 +301,7 @@ class GroupCommitWriter:
         """
         queue = self._open_queue()
         future: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
-        queue.put_nowait(_Job(name, run, future, rows or _as_count))
+        queue.put_nowait(_Job(name, _needs_sqlite(run), future, rows or _as_count))
         return await future
 
     def _open_queue(self) -> asyncio.Queue[_Request | _Job | None]:
@@ -437,33 +458,40 @@ class GroupCommitWriter:
 
     # ---- the writer thread ---------------------------------------------------------------
 
-    def _current_store(self) -> Store:
+    def _current_store(self) -> EventLog:
         store = self._store
-        if store is not None and not store.file_is_current():
-            # Writing on would go into an unlinked file and be lost: start a new one instead.
-            log.warning("database %s was removed or replaced; opening it anew", self._store_path)
-            with contextlib.suppress(sqlite3.Error):
-                store.close()
+        if store is not None and not store.is_current():
+            # An SQLite file removed or replaced: writing on would go into an unlinked file
+            # and be lost. A broken database connection: it will not work again. Open anew.
+            if isinstance(store, Store):
+                log.warning("database %s was removed or replaced; opening it anew", self.where)
+            else:
+                log.warning("the connection to %s broke; opening a new one", self.where)
+            _close_quietly(store)
             self._store = store = None
         if store is None:
-            store = Store.open(self._store_path, busy_timeout_s=self._busy_timeout_s)
+            store = self._backend.open()
             self._store = store
-            if store.recovered_from is not None:
+            if isinstance(store, Store) and store.recovered_from is not None:
                 self._recovered_from = store.recovered_from
         return store
 
-    def _on_store(self, fn: Callable[[Store], _T]) -> _T:
-        """``fn`` on the current store; a connection stuck read-only is dropped for the next."""
+    @property
+    def where(self) -> str:
+        """Where the events go, for log lines: a path, or a URI without its password."""
+        return self._backend.where
+
+    def _on_store(self, fn: Callable[[EventLog], _T]) -> _T:
+        """``fn`` on the current log; a connection that needs replacing is dropped for the next
+        (SQLite keeps a connection it opened read-only read-only after the file becomes writable
+        again; a broken database connection stays broken)."""
         store = self._current_store()
         try:
             return fn(store)
         except StoreUnavailable as exc:
-            # A connection SQLite opened read-only stays read-only after the file becomes
-            # writable again: only a new one recovers without a restart.
             if exc.reopen and self._store is store:
                 self._store = None
-                with contextlib.suppress(sqlite3.Error):
-                    store.close()
+                _close_quietly(store)
             raise
 
     def _retention_step(self, now: datetime, max_age_days: int, max_count: int) -> int:
@@ -477,8 +505,30 @@ class GroupCommitWriter:
             store.close()
 
 
-def _inserter(items: list[NewEvent]) -> Callable[[Store], list[InsertResult]]:
+def _inserter(items: list[NewEvent]) -> Callable[[EventLog], list[InsertResult]]:
     return lambda store: store.insert_many(items)
+
+
+def _check_writable(store: EventLog) -> None:
+    store.check_writable()
+
+
+def _needs_sqlite(run: Callable[[Store], _T]) -> Callable[[EventLog], _T]:
+    """``run`` for the tray app's operations, which only the SQLite store has."""
+
+    def on_sqlite(store: EventLog) -> _T:
+        if not isinstance(store, Store):
+            raise StoreError("this operation needs the SQLite event store")
+        return run(store)
+
+    return on_sqlite
+
+
+def _close_quietly(store: EventLog) -> None:
+    try:
+        store.close()
+    except Exception as exc:  # a broken connection: closing it is all that is left
+        log.debug("closing the old event log failed: %s", exc)
 
 
 def _as_count(result: object) -> int:

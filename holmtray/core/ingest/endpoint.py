@@ -15,6 +15,8 @@ from urllib.parse import quote
 
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
+from holmtray.core.history.backends import backend_for
+from holmtray.core.history.eventlog import LogBackend
 from holmtray.core.ingest.subscription import read_subscription
 
 RUNTIME_FILE = "listener.json"
@@ -86,6 +88,14 @@ def direct_database_path(settings: Settings, paths: Paths) -> Path:
     """The embedded listener's own database (``events.db``), whichever source is active."""
     custom = settings.text("storage.data_dir")
     return Path(custom).expanduser() / "events.db" if custom else paths.database
+
+
+def log_backend(settings: Settings, paths: Paths) -> LogBackend:
+    """The event log ``holmtray serve`` writes: ``relay.store``'s PostgreSQL database, or by
+    default this host's SQLite file. ``StoreError`` without PostgreSQL support."""
+    return backend_for(
+        settings.text("relay.store"), sqlite_path=direct_database_path(settings, paths)
+    )
 
 
 class NotSubscribed(Exception):

@@ -15,8 +15,11 @@ running is touched.
 
 With ``relay.enabled`` it is also a relay (:mod:`holmtray.core.ingest.relay`): every committed
 batch is handed to the relay's hub as well as to ``on_commit``, the store's health changes to
-its streams, and ``/v1/`` is mounted on the listener. Stopping (or rebinding) says ``bye`` to
-the streams and closes them first, so it never waits for them.
+its streams, and ``/v1/`` is mounted on the listener. The events go to the store
+``relay.store`` names (:func:`log_backend`): this host's SQLite file, or a PostgreSQL database
+that several relays share; then ``/healthz`` also fails while that database cannot be read.
+Stopping (or rebinding) says ``bye`` to the streams and closes them first, so it never waits
+for them.
 
 It also writes a small runtime file (``listener.json`` in the data folder) naming the bound
 address, scheme and process id, so ``holmtray url`` and ``send-test`` find a listener started with
@@ -45,6 +48,7 @@ from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
 from holmtray.core.fileio import write_atomically
 from holmtray.core.history.database import StoreError
+from holmtray.core.history.eventlog import LogBackend
 from holmtray.core.history.writer import GroupCommitWriter
 from holmtray.core.ingest.connections import ListenerSite
 from holmtray.core.ingest.endpoint import (
@@ -52,6 +56,7 @@ from holmtray.core.ingest.endpoint import (
     Endpoint,
     database_path,
     direct_database_path,
+    log_backend,
     read_runtime,
 )
 from holmtray.core.ingest.listener import STATE_KEY, ListenerConfig, LiveConfig, create_app
@@ -125,11 +130,14 @@ def history_writer(
     on_commit: Callable[[list[StoredEvent]], None] | None = None,
     clock: Callable[[], datetime] = utc_now,
     on_health: Callable[[str | None], None] | None = None,
+    backend: LogBackend | None = None,
 ) -> GroupCommitWriter:
-    """The (not yet started) writer for the database the settings name; its retention limits
-    are read from ``settings()`` each time it runs, so settings applied later count."""
+    """The (not yet started) writer for ``backend`` (default: the SQLite database the settings
+    name); its retention limits are read from ``settings()`` each time it runs, so settings
+    applied later count."""
     return GroupCommitWriter(
-        store_path=direct_database_path(settings(), paths),
+        store_path=direct_database_path(settings(), paths) if backend is None else None,
+        backend=backend,
         on_commit=on_commit,
         retention=lambda: (
             settings().integer("storage.retention_days"),
@@ -191,8 +199,12 @@ class Receiver:
 
     @property
     def health(self) -> str | None:
-        """``None`` while events can be stored, else why not (see ``GroupCommitWriter``)."""
-        return self._writer.health if self._writer else None
+        """``None`` while events can be stored (see ``GroupCommitWriter``) and, with a shared
+        log, read back for the subscribers; else why not."""
+        health = self._writer.health if self._writer else None
+        if health is None and self._relay is not None:
+            health = self._relay.feed_health
+        return health
 
     @property
     def recovered_from(self) -> Path | None:
@@ -209,12 +221,13 @@ class Receiver:
                 on_commit=self.committed,
                 clock=self._clock,
                 on_health=self.health_changed,
+                backend=log_backend(s, self._paths),
             )
             await writer.start()
             self._writer = writer
         self._relay = Relay(
             config=RelayConfig.from_settings(s),
-            store_path=self.writer.store_path,
+            backend=self.writer.backend,
             health=lambda: self.health,
         )
         try:
@@ -229,6 +242,8 @@ class Receiver:
             raise
         self._write_runtime()
         log.info("listening on %s", self._endpoint.masked_url())
+        if self.writer.backend.shared:
+            log.info("storing events in %s, shared with the other relays", self.writer.where)
         if s.flag("relay.enabled"):
             log.info("relaying stored events to subscribers under /v1/")
         return self._endpoint

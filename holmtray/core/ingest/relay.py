@@ -37,15 +37,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -53,9 +50,8 @@ from aiohttp import web
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.database import StoreError
+from holmtray.core.history.eventlog import Follower, LogBackend, LogView, ReadRunner
 from holmtray.core.history.hub import SHUTDOWN, Hub, HubClosed, HubFull, Subscriber
-from holmtray.core.history.readpool import ReadPool
-from holmtray.core.history.store import Store
 from holmtray.core.ingest.listener import ListenerState
 from holmtray.core.ingest.relayauth import (
     Reader,
@@ -65,6 +61,20 @@ from holmtray.core.ingest.relayauth import (
     query_carries_token,
     same,
 )
+from holmtray.core.ingest.relaypages import (
+    PAGE,
+    Reject,
+    Snapshot,
+    bye_frame,
+    check_after,
+    frames_after,
+    gap,
+    json_bytes,
+    page_json,
+    snapshot,
+    status_frame,
+    stored_frame,
+)
 from holmtray.core.ingest.sse import encode, encode_retry
 from holmtray.core.netfilter import NetSet, Source
 
@@ -73,11 +83,7 @@ log = logging.getLogger("holmtray.ingest.relay")
 PREFIX = "/v1"
 STREAM, EVENTS, STATUS = "/v1/stream", "/v1/events", "/v1/status"
 ROUTES = (STREAM, EVENTS, STATUS)
-PAGE = 500
-"""Events per backlog page read for a stream, and the default page of ``/v1/events``."""
 MAX_LIMIT = 1000
-PAGE_CHARS = 4 * 1024 * 1024
-"""A page ends early once its bodies hold this many characters (bodies are up to 1 MiB)."""
 RETRY_MS = 3000
 END_GRACE_S = 1.0
 """An ended stream still stuck writing to a client that does not read is cut after this."""
@@ -114,114 +120,6 @@ class RelayConfig:
         )
 
 
-class _Reject(Exception):
-    def __init__(
-        self,
-        status: int,
-        reason: str,
-        headers: dict[str, str] | None = None,
-        *,
-        quiet: bool = False,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.headers = headers or {}
-        self.quiet = quiet
-        self.extra = extra or {}
-
-
-# ---- rendering (pure; the page functions run on the read threads) ------------------------
-
-
-def utc_text(when: datetime) -> str:
-    """``2026-11-29T12:00:00.123456Z``: UTC, always six decimals."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def event_frame(event_id: int, received_at: datetime, body: str) -> bytes:
-    data = {"id": event_id, "received_at": utc_text(received_at), "body": body}
-    return encode("event", data, event_id=event_id)
-
-
-def stored_frame(event: StoredEvent) -> bytes:
-    return event_frame(event.id, event.received_at, event.body)
-
-
-def status_frame(health: str | None) -> bytes:
-    return encode("status", {"store": health})
-
-
-def bye_frame(reason: str) -> bytes:
-    return encode("bye", {"reason": reason})
-
-
-def gap(after: int, oldest: int | None, last: int) -> dict[str, Any] | None:
-    """What expired after ``after``: ``None`` when every event after it is retained."""
-    if oldest is None:
-        return (
-            {"after": after, "oldest_id": None, "expired": last - after} if last > after else None
-        )
-    if after < oldest - 1:
-        return {"after": after, "oldest_id": oldest, "expired": oldest - 1 - after}
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class _Snapshot:
-    relay_id: str
-    oldest: int | None
-    last: int
-
-
-def _snapshot(store: Store) -> _Snapshot:
-    oldest, last = store.log.bounds()
-    return _Snapshot(store.log.relay_id(), oldest, last)
-
-
-def _frames_after(store: Store, after: int) -> tuple[list[tuple[int, bytes]], bool]:
-    entries = store.log.entries_after(after, PAGE, max_chars=PAGE_CHARS)
-    frames = [(e.id, event_frame(e.id, e.received_at, e.body)) for e in entries]
-    chars = sum(len(e.body) for e in entries)
-    return frames, len(entries) >= PAGE or chars >= PAGE_CHARS
-
-
-def _page_json(store: Store, after: int, limit: int) -> bytes:
-    """``/v1/events``: the page as JSON; :class:`_Reject` 409 beyond the last id."""
-    snap = _snapshot(store)
-    _check_after(snap, after)
-    entries = store.log.entries_after(after, limit, max_chars=PAGE_CHARS)
-    chars = sum(len(e.body) for e in entries)
-    page = {
-        "relay_id": snap.relay_id,
-        "oldest_id": snap.oldest,
-        "last_id": snap.last,
-        "gap": gap(after, snap.oldest, snap.last),
-        "more": len(entries) >= limit or chars >= PAGE_CHARS,
-        "events": [
-            {"id": e.id, "received_at": utc_text(e.received_at), "body": e.body} for e in entries
-        ],
-    }
-    return _json_bytes(page)
-
-
-def _check_after(snap: _Snapshot, after: int) -> None:
-    """409 when ``after`` is beyond the relay's last id (another relay's, or a reset one's)."""
-    if after > snap.last:
-        raise _Reject(
-            409,
-            f"after={after} is beyond the last event id {snap.last} of this relay",
-            extra={"relay_id": snap.relay_id, "last_id": snap.last},
-        )
-
-
-def _json_bytes(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(
-        "utf-8", "surrogatepass"
-    )
-
-
 def _json(status: int, body: bytes, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
         status=status, body=body, content_type="application/json", charset="utf-8", headers=headers
@@ -230,7 +128,7 @@ def _json(status: int, body: bytes, headers: dict[str, str] | None = None) -> we
 
 def _event_id(text: str, what: str) -> int:
     if not _ID_RE.match(text):
-        raise _Reject(400, f"{what} must be an event id (a whole number of 0 or more)")
+        raise Reject(400, f"{what} must be an event id (a whole number of 0 or more)")
     return int(text)
 
 
@@ -255,17 +153,25 @@ class Relay:
         self,
         *,
         config: RelayConfig,
-        store_path: Path,
+        backend: LogBackend,
         health: Callable[[], str | None],
         tokens_poll_s: float = 0.25,
     ) -> None:
         self._config = config
-        self._store_path = store_path
         self._health = health
         self._hub = Hub(render=stored_frame)
-        self._reads = ReadPool(path=store_path, threads=2, name="holmtray-relay-read")
+        self._reads = backend.readers(threads=2, name="holmtray-relay-read")
         # The token poll has its own thread, so busy backlog reads never delay a revocation.
-        self._token_reads = ReadPool(path=store_path, threads=1, name="holmtray-relay-tokens")
+        self._token_reads = backend.readers(threads=1, name="holmtray-relay-tokens")
+        # A log other relays append to as well: the follower feeds the hub with every event in
+        # id order (this relay's own included), on its own thread for the same reason.
+        self._feed_reads: ReadRunner | None = None
+        self._follower: Follower | None = None
+        if backend.shared:
+            self._feed_reads = backend.readers(threads=1, name="holmtray-relay-follow")
+            self._follower = backend.follower(
+                reads=self._feed_reads, publish=self._hub.publish, on_health=self.health_changed
+            )
         self._tokens = TokenTable(
             pool=self._token_reads,
             on_change=self._tokens_changed,
@@ -286,12 +192,22 @@ class Relay:
     # ---- feeding -------------------------------------------------------------------------
 
     def publish(self, events: list[StoredEvent]) -> None:
-        """The writer's ``on_commit``: queue committed events for every stream."""
-        self._hub.publish(events)
+        """The writer's ``on_commit``: queue committed events for every stream (with a shared
+        log: have the follower read them now, in line with the other relays' events)."""
+        if self._follower is not None:
+            self._follower.kick()
+        else:
+            self._hub.publish(events)
 
-    def health_changed(self, health: str | None) -> None:
-        """The writer's ``on_health``: every stream gets a ``status`` frame."""
-        self._hub.announce(status_frame(health))
+    @property
+    def feed_health(self) -> str | None:
+        """``None`` unless the shared log cannot be followed (then why not)."""
+        return self._follower.health if self._follower is not None else None
+
+    def health_changed(self, _health: str | None = None) -> None:
+        """The writer's (or the follower's) ``on_health``: every stream gets a ``status``
+        frame with the health as ``/healthz`` reports it."""
+        self._hub.announce(status_frame(self._health()))
 
     def _tokens_changed(self, hashes: dict[str, str]) -> None:
         ended = self._hub.close_revoked(hashes.keys())
@@ -302,6 +218,8 @@ class Relay:
 
     async def start(self) -> None:
         self._started = True
+        if self._follower is not None:
+            await self._follower.start()
         if self._config.enabled:
             await self._tokens.start()
 
@@ -341,8 +259,11 @@ class Relay:
 
     async def close(self) -> None:
         await self._tokens.stop()
-        await self._reads.close()
-        await self._token_reads.close()
+        if self._follower is not None:
+            await self._follower.stop()
+        for reads in (self._reads, self._token_reads, self._feed_reads):
+            if reads is not None:
+                await reads.close()
 
     # ---- the mount -----------------------------------------------------------------------
 
@@ -357,31 +278,31 @@ class Relay:
         config = self._config
         try:
             if config.allow_from and source.ip not in config.allow_from:
-                raise _Reject(403, "source address not allowed", quiet=True)
+                raise Reject(403, "source address not allowed", quiet=True)
             if query_carries_token(request.query, config.webhook_token):
-                raise _Reject(
+                raise Reject(
                     400,
                     "tokens are accepted only in the Authorization header (never in the URL)",
                 )
             if path_has_webhook_token(request.path, config.webhook_token):
-                raise _Reject(401, "read token not accepted", _challenge(), quiet=True)
+                raise Reject(401, "read token not accepted", _challenge(), quiet=True)
             reader = await self._authenticate(request)
             if request.path not in ROUTES:
-                raise _Reject(404, "not found")
+                raise Reject(404, "not found")
             if request.method != "GET":
-                raise _Reject(405, f"method {request.method} not allowed", {"Allow": "GET"})
+                raise Reject(405, f"method {request.method} not allowed", {"Allow": "GET"})
             if request.path == STATUS:
                 return await self._status()
             if request.path == EVENTS:
                 return await self._events(request)
             return await self._stream(request, reader)
-        except _Reject as exc:
+        except Reject as exc:
             return self._refuse(request, source, state, exc)
 
     async def _authenticate(self, request: web.Request) -> Reader:
         token = bearer_token(request.headers.get("Authorization", ""))
         if token is None:
-            raise _Reject(
+            raise Reject(
                 401, "a read token is required (Authorization: Bearer htr_…)", _challenge()
             )
         webhook = self._config.webhook_token
@@ -390,17 +311,17 @@ class Relay:
             try:
                 reader = await self._tokens.authenticate(token)
             except StoreError as exc:
-                raise _Reject(
+                raise Reject(
                     503, f"cannot read the read tokens: {_cause(exc)}", {"Retry-After": "30"}
                 ) from None
         if reader is None:
-            raise _Reject(401, "read token not accepted", _challenge(), quiet=True)
+            raise Reject(401, "read token not accepted", _challenge(), quiet=True)
         return reader
 
     def _refuse(
-        self, request: web.Request, source: Source, state: ListenerState, exc: _Reject
+        self, request: web.Request, source: Source, state: ListenerState, exc: Reject
     ) -> web.Response:
-        body = _json_bytes({"error": exc.reason, **exc.extra})
+        body = json_bytes({"error": exc.reason, **exc.extra})
         response = _json(exc.status, body, exc.headers)
         if exc.quiet or not request.content.is_eof():
             response.force_close()
@@ -415,21 +336,21 @@ class Relay:
         )
         return response
 
-    async def _read(self, fn: Callable[[Store], Any]) -> Any:
+    async def _read(self, fn: Callable[[LogView], Any]) -> Any:
         try:
             return await self._reads.run(fn)
         except StoreError as exc:
-            raise _Reject(
+            raise Reject(
                 503, f"cannot read the events: {_cause(exc)}", {"Retry-After": "30"}
             ) from None
 
     # ---- endpoints -----------------------------------------------------------------------
 
     async def _status(self) -> web.Response:
-        snap: _Snapshot = await self._read(_snapshot)
+        snap: Snapshot = await self._read(snapshot)
         return _json(
             200,
-            _json_bytes(
+            json_bytes(
                 {
                     "relay_id": snap.relay_id,
                     "oldest_id": snap.oldest,
@@ -442,15 +363,15 @@ class Relay:
 
     async def _events(self, request: web.Request) -> web.Response:
         if "after" not in request.query:
-            raise _Reject(400, "after is required (after=0: from the oldest event retained)")
+            raise Reject(400, "after is required (after=0: from the oldest event retained)")
         after = _event_id(request.query["after"], "after")
         limit = PAGE
         if "limit" in request.query:
             text = request.query["limit"]
             if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
-                raise _Reject(400, f"limit must be a whole number from 1 to {MAX_LIMIT}")
+                raise Reject(400, f"limit must be a whole number from 1 to {MAX_LIMIT}")
             limit = int(text)
-        body: bytes = await self._read(partial(_page_json, after=after, limit=limit))
+        body: bytes = await self._read(partial(page_json, after=after, limit=limit))
         return _json(200, body)
 
     async def _stream(self, request: web.Request, reader: Reader) -> web.StreamResponse:
@@ -471,23 +392,23 @@ class Relay:
                 group=request.app,
             )
         except HubFull:
-            raise _Reject(
+            raise Reject(
                 503,
                 f"the relay serves {config.max_subscribers} streams at most; try again later",
                 {"Retry-After": "30"},
                 quiet=True,
             ) from None
         except HubClosed:
-            raise _Reject(503, "the relay is shutting down", {"Retry-After": "5"}) from None
+            raise Reject(503, "the relay is shutting down", {"Retry-After": "5"}) from None
         self._streams[sub] = request.transport
         timer: list[asyncio.TimerHandle] = []
         sub.on_end = lambda _reason: timer.append(
             asyncio.get_running_loop().call_later(END_GRACE_S, _cut, request.transport)
         )
         try:
-            snap: _Snapshot = await self._read(_snapshot)
+            snap: Snapshot = await self._read(snapshot)
             after = snap.last if asked is None else asked
-            _check_after(snap, after)
+            check_after(snap, after)
             response = web.StreamResponse(headers=SSE_HEADERS)
             response.force_close()  # one stream per connection; nothing after it
             await response.prepare(request)
@@ -507,7 +428,7 @@ class Relay:
             self._stream_ended.set()
 
     async def _pump(
-        self, response: web.StreamResponse, sub: Subscriber, snap: _Snapshot, after: int
+        self, response: web.StreamResponse, sub: Subscriber, snap: Snapshot, after: int
     ) -> str:
         """hello, backlog, drain, live, then live events and pings until the stream ends."""
         hello = {
@@ -529,7 +450,7 @@ class Relay:
             first = sub.first_id()
             if first is not None and first <= sent + 1:
                 break
-            frames, more = await self._read(partial(_frames_after, after=sent))
+            frames, more = await self._read(partial(frames_after, after=sent))
             if frames:
                 await response.write(b"".join(frame for _, frame in frames))
                 sent = frames[-1][0]

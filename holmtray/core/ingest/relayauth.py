@@ -9,9 +9,10 @@ This module owns the relay's credential rules and the token table it checks agai
 - The webhook token is never a read token: as a bearer, or as a segment of a ``/v1/`` path, it
   gets 401. (And a read token is never the webhook token: the listener compares ``/hooks/``
   paths with the webhook token only, so a read token there is an unknown path, 404.)
-- :class:`TokenTable` keeps the names and SHA-256 hashes of the read tokens, read through a
-  read-only store, and polls the database's token version every ``poll_s`` seconds (a change
-  made by ``holmtray relay token add|revoke`` in another process is seen within that time);
+- :class:`TokenTable` keeps the names and SHA-256 hashes of the read tokens, read through the
+  event log's read views (a read-only SQLite store, or the database several relays share),
+  and polls the token version every ``poll_s`` seconds (a change made by ``holmtray relay
+  token add|revoke`` in another process, or through another relay, is seen within that time);
   on a change it reloads and tells ``on_change`` the valid hashes, which the relay uses to end
   the streams of revoked tokens. Each request with a well-formed token also checks the version
   first (a re-read shared by the requests that arrive meanwhile), so a token added a moment ago
@@ -28,8 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from holmtray.core.history.database import StoreError
-from holmtray.core.history.readpool import ReadPool
-from holmtray.core.history.store import Store
+from holmtray.core.history.eventlog import LogView, ReadRunner
 from holmtray.core.history.tokens import TOKEN_PREFIX, find, looks_like_read_token, token_hash
 
 log = logging.getLogger("holmtray.ingest.relayauth")
@@ -78,12 +78,12 @@ def path_has_webhook_token(path: str, webhook_token: str) -> bool:
     return bool(webhook_token) and any(same(seg, webhook_token) for seg in path.split("/"))
 
 
-def _load(store: Store) -> tuple[int, dict[str, str]]:
-    return store.tokens.version(), store.tokens.hashes()
+def _load(view: LogView) -> tuple[int, dict[str, str]]:
+    return view.tokens.version(), view.tokens.hashes()
 
 
-def _version(store: Store) -> int:
-    return store.tokens.version()
+def _version(view: LogView) -> int:
+    return view.tokens.version()
 
 
 class TokenTable:
@@ -92,7 +92,7 @@ class TokenTable:
     def __init__(
         self,
         *,
-        pool: ReadPool,
+        pool: ReadRunner,
         on_change: Callable[[dict[str, str]], None],
         poll_s: float = 0.25,
     ) -> None:

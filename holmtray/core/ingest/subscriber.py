@@ -22,6 +22,11 @@ What keeps it exact:
   detected wake (:class:`~holmtray.core.ingest.backoff.WakeDetector`), :meth:`reconnect_now`,
   ``bye`` (per reason), and a relay whose ``ping`` reports an id past what it delivered, two
   pings in a row. Waits follow :class:`~holmtray.core.ingest.backoff.Backoff`.
+- **Several relays** (``subscribe.urls``, relays sharing one PostgreSQL database: the same
+  relay id and the same ids behind each address): when the relay in use stops answering (no
+  connection, a cut or silent stream, 503, ``bye shutdown``) the client moves to the next
+  address within :data:`FAILOVER_SPREAD_S` and resumes there from the same cursor, once per
+  address; only when every address failed since the last healthy stream does it back off.
 
 Batches: every message already buffered is taken at once and stored in transactions of up to
 ``batch_size`` events through one :class:`GroupCommitWriter` on the mirror, so a backfill of
@@ -74,6 +79,9 @@ from holmtray.core.ingest.subscription import (
 log = logging.getLogger("holmtray.ingest.subscriber")
 
 BATCH_SIZE = 500
+FAILOVER_SPREAD_S = 1.0
+"""Moving to the next relay waits a random time below this: every subscriber of a relay that
+died learns of it at the same moment, and they should not all arrive in the same instant."""
 OFFLINE_AFTER_S = 120.0
 RESET_NOTICE = "The relay's history was reset; starting a new event list"
 _QUICK_RESTARTS = 3
@@ -84,15 +92,23 @@ def gap_notice(expired: int) -> str:
     return f"{expired} events expired on the relay before this computer could fetch them"
 
 
+def targets_from(settings: Settings) -> list[RelayTarget]:
+    """One target per address in ``subscribe.urls``, in order (one without address if none)."""
+    return [
+        RelayTarget(
+            url=url,
+            token=settings.text("subscribe.token"),
+            ca_file=settings.text("subscribe.ca_file"),
+            allow_http=settings.flag("subscribe.allow_http"),
+            read_timeout=settings.number("subscribe.read_timeout"),
+        )
+        for url in settings.strings("subscribe.urls") or [""]
+    ]
+
+
 def target_from(settings: Settings) -> RelayTarget:
-    urls = settings.strings("subscribe.urls")
-    return RelayTarget(
-        url=urls[0] if urls else "",
-        token=settings.text("subscribe.token"),
-        ca_file=settings.text("subscribe.ca_file"),
-        allow_http=settings.flag("subscribe.allow_http"),
-        read_timeout=settings.number("subscribe.read_timeout"),
-    )
+    """The first relay of ``subscribe.urls``."""
+    return targets_from(settings)[0]
 
 
 class _Restart(Exception):
@@ -121,7 +137,10 @@ class RelayClient:
         batch_size: int = BATCH_SIZE,
     ) -> None:
         self._settings = settings
-        self._target = target_from(settings)
+        self._targets = targets_from(settings)
+        self._index = 0  # the relay in use
+        self._failovers_left = len(self._targets) - 1
+        self._rng = rng
         self._data_dir = Path(data_dir)
         self._on_events = on_events
         self._on_notice = on_notice
@@ -133,7 +152,8 @@ class RelayClient:
         self._wake_tick_s = wake_tick_s
         self._batch_size = max(1, batch_size)
 
-        self._session: aiohttp.ClientSession | None = None
+        # One session per relay address (each with its own TLS settings), made on first use.
+        self._sessions: dict[int, aiohttp.ClientSession] = {}
         self._writer: GroupCommitWriter | None = None
         self._relay_id: str | None = None
         self._recorded_url: str | None = None  # the URL the mirror in use was filled from
@@ -179,7 +199,25 @@ class RelayClient:
 
     @property
     def target(self) -> RelayTarget:
-        return self._target
+        """The relay in use (of ``subscribe.urls``)."""
+        return self._targets[self._index]
+
+    @property
+    def _target(self) -> RelayTarget:
+        return self._targets[self._index]
+
+    def _fail_over(self) -> float | None:
+        """Move to the next relay; the wait before trying it when it should be tried at once
+        (not every relay failed since the last healthy stream), else ``None`` (back off)."""
+        if len(self._targets) < 2:
+            return None
+        previous = self._target
+        self._index = (self._index + 1) % len(self._targets)
+        log.info("moving from the relay at %s to the one at %s", previous.host, self._target.host)
+        if self._failovers_left <= 0:
+            return None
+        self._failovers_left -= 1
+        return self._rng() * FAILOVER_SPREAD_S
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -219,10 +257,11 @@ class RelayClient:
 
     async def apply_settings(self, settings: Settings) -> None:
         """Take new ``subscribe.*`` settings; reconnects when the address or token changed."""
-        target = target_from(settings)
+        targets = targets_from(settings)
         self._settings = settings
-        if target != self._target:
-            self._target = target
+        if targets != self._targets:
+            self._targets, self._index = targets, 0
+            self._failovers_left = len(targets) - 1
             self._states.forget_refusal()
             await self._close_session()
             self.reconnect_now()
@@ -282,7 +321,8 @@ class RelayClient:
             return self._backoff.refused()
         self._mark_lost(f"the relay closed the stream ({reason or 'no reason given'})")
         if reason == "shutdown":
-            return self._backoff.shutdown()
+            at_once = self._fail_over()
+            return at_once if at_once is not None else self._backoff.shutdown()
         return self._backoff.failure()
 
     async def _after_failure(self, exc: BaseException) -> float:
@@ -295,19 +335,10 @@ class RelayClient:
         if isinstance(exc, RelayRefused):
             self._refused(str(exc))
             return self._backoff.refused()
-        if isinstance(exc, RelayConfigError):
-            log.warning("cannot subscribe: %s", exc)
-            self._mark_lost(str(exc))
-            return self._backoff.refused()  # slow: a setting has to change first
-        if isinstance(exc, RelayBusy):
-            self._mark_lost(str(exc))
-            return self._backoff.failure(retry_after=exc.retry_after)
         if isinstance(exc, RelayAhead):
             return await self._after_conflict()
         if isinstance(exc, RelayError):
-            log.info("relay stream: %s", exc)
-            self._mark_lost(str(exc))
-            return self._backoff.failure()
+            return self._after_relay_error(exc)
         if isinstance(exc, StoreError):
             cause = getattr(exc, "cause", None) or str(exc)
             self._mark_lost(f"cannot store events on this computer: {cause}")
@@ -315,6 +346,20 @@ class RelayClient:
         log.error("relay client failed unexpectedly", exc_info=exc)
         self._mark_lost(f"internal error ({type(exc).__name__})")
         return self._backoff.failure()
+
+    def _after_relay_error(self, exc: RelayError) -> float:
+        """This relay failed: another one (if any is left to try) at once, else a backoff."""
+        at_once = self._fail_over()
+        self._mark_lost(str(exc))
+        if isinstance(exc, RelayConfigError):
+            log.warning("cannot subscribe: %s", exc)
+            # Slow: a setting has to change first (unless another relay is left to try).
+            return at_once if at_once is not None else self._backoff.refused()
+        log.info("relay stream: %s", exc)
+        if at_once is not None:
+            return at_once
+        retry_after = exc.retry_after if isinstance(exc, RelayBusy) else None
+        return self._backoff.failure(retry_after=retry_after)
 
     async def _after_conflict(self) -> float:
         """409: a reset relay (new id: new mirror) or one behind this computer (wait)."""
@@ -347,10 +392,11 @@ class RelayClient:
     # ---- one connection ------------------------------------------------------------------
 
     def _session_for(self) -> aiohttp.ClientSession:
-        if self._session is None:
+        session = self._sessions.get(self._index)
+        if session is None:
             self._target.check()
-            self._session = relayconn.new_session(self._target)
-        return self._session
+            session = self._sessions[self._index] = relayconn.new_session(self._target)
+        return session
 
     async def _connection(self) -> str:
         """Connect, check the hello, then store what arrives; the ``bye`` reason at the end."""
@@ -476,8 +522,8 @@ class RelayClient:
             await writer.close()
 
     async def _close_session(self) -> None:
-        session, self._session = self._session, None
-        if session is not None:
+        sessions, self._sessions = self._sessions, {}
+        for session in sessions.values():
             await session.close()
 
     def _tell_gap(self, hello: Hello) -> None:
@@ -513,6 +559,7 @@ class RelayClient:
 
     def _healthy(self) -> None:
         self.connects += 1
+        self._failovers_left = len(self._targets) - 1
         self._backoff.connected()
         self._states.healthy()
 

@@ -28,7 +28,7 @@ class Commands(Protocol):
     def mark_selected_unread(self) -> None: ...
     def mark_all_read(self) -> None: ...
     def delete_selected(self) -> None: ...
-    def undo_delete(self) -> None: ...
+    def undo(self) -> None: ...
     def export_dialog(self, fmt: str) -> None: ...
     def focus_search(self) -> None: ...
     def escape(self) -> None: ...
@@ -88,9 +88,7 @@ class EventActions:
             (QKeySequence.StandardKey.Delete,),
             context=on_table,
         )
-        self.undo = make_action(
-            window, "Undo delete", commands.undo_delete, (QKeySequence.StandardKey.Undo,)
-        )
+        self.undo = make_action(window, "Undo", commands.undo, (QKeySequence.StandardKey.Undo,))
         self.export_csv = make_action(
             window,
             "Export CSV…",
@@ -143,14 +141,21 @@ class EventActions:
         window.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
         self.toolbar = toolbar
 
-    def update(self, *, selected: bool, has_link: bool, can_undo: bool) -> None:
-        """Enable what applies: to a selection, to the current event's link, to an undo."""
+    def update(self, *, selected: bool, has_link: bool, has_rows: bool, undo: str | None) -> None:
+        """Enable what applies: to a selection, to the current event's link, to the rows
+        listed (none: nothing to mark read or export), and to an undo (``undo`` names it)."""
         self.open.setEnabled(has_link)
         self.copy.setEnabled(has_link)
         self.read.setEnabled(selected)
         self.unread.setEnabled(selected)
         self.delete.setEnabled(selected)
-        self.undo.setEnabled(can_undo)
+        self.all_read.setEnabled(has_rows)
+        self.export_csv.setEnabled(has_rows)
+        self.export_json.setEnabled(has_rows)
+        self.undo.setEnabled(undo is not None)
+        # The text stays "Undo" (the toolbar must not shift); the tooltip says what it undoes.
+        shortcut = self.undo.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        self.undo.setToolTip(f"{undo or 'Undo'} ({shortcut})")
 
     def context_menu(self, pos: QPoint) -> None:
         """The table's context menu at ``pos`` (viewport coordinates)."""

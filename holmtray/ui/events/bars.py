@@ -65,7 +65,7 @@ class OlderBar(QFrame):
 
 
 class UndoBar(QFrame):
-    """ "N events deleted" with "Undo" and "Dismiss", under the table after a delete."""
+    """ "N events deleted" (or "marked read") with "Undo" and "Dismiss", under the table."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,7 +86,7 @@ class UndoBar(QFrame):
         row.addWidget(self.dismiss_button)
         self.setVisible(False)
 
-    def show_deleted(self, n: int) -> None:
-        """Say that ``n`` events were deleted (the newest delete that can be undone)."""
-        self.label.setText(f"{n:,} event{'s' if n != 1 else ''} deleted")
+    def show_text(self, text: str) -> None:
+        """Say what the newest change that can be undone did ("3 events deleted")."""
+        self.label.setText(text)
         self.setVisible(True)

@@ -1,4 +1,4 @@
-"""The event window's saved layout: geometry, splitter positions and column widths.
+"""The event window's saved layout: geometry, splitter positions, column widths and toggles.
 
 This module owns the state file (an INI file read through ``QSettings``) and which parts of a
 window go into it under which keys. Saving reports a failure in the log and goes on; restoring
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import QByteArray, QSettings
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QAbstractButton, QWidget
 
 log = logging.getLogger("holmtray.ui.events.layout_state")
 
@@ -27,7 +27,8 @@ class Stateful(Protocol):
 
 
 class LayoutState:
-    """Saves ``window``'s geometry under ``geometry_key`` and each part under its key."""
+    """Saves ``window``'s geometry under ``geometry_key``, each part under its key, and
+    whether each checkable button in ``toggles`` is checked."""
 
     def __init__(
         self,
@@ -36,11 +37,13 @@ class LayoutState:
         window: QWidget,
         geometry_key: str,
         parts: Mapping[str, Stateful],
+        toggles: Mapping[str, QAbstractButton] | None = None,
     ) -> None:
         self._path = Path(path)
         self._window = window
         self._geometry_key = geometry_key
         self._parts = dict(parts)
+        self._toggles = dict(toggles or {})
 
     def _settings(self) -> QSettings:
         return QSettings(str(self._path), QSettings.Format.IniFormat)
@@ -56,14 +59,20 @@ class LayoutState:
         s.setValue(self._geometry_key, self._window.saveGeometry())
         for key, part in self._parts.items():
             s.setValue(key, part.saveState())
+        for key, button in self._toggles.items():
+            s.setValue(key, "on" if button.isChecked() else "off")
         s.sync()
         if s.status() != QSettings.Status.NoError:
             log.warning("cannot save the event window layout to %s", self._path)
 
-    def restore(self) -> None:
-        """Apply what the file holds; a missing file or key leaves that part as it is."""
+    def restore(self) -> set[str]:
+        """Apply what the file holds; a missing file or key leaves that part as it is.
+
+        Returns the keys of the parts and toggles it applied.
+        """
+        restored: set[str] = set()
         if not self._path.exists():
-            return
+            return restored
         s = self._settings()
 
         def get(key: str) -> QByteArray | None:
@@ -74,5 +83,11 @@ class LayoutState:
         if (geometry := get(self._geometry_key)) is not None:
             self._window.restoreGeometry(geometry)
         for key, part in self._parts.items():
-            if (state := get(key)) is not None:
-                part.restoreState(state)
+            if (state := get(key)) is not None and part.restoreState(state):
+                restored.add(key)
+        for key, button in self._toggles.items():
+            value = s.value(key)
+            if value in ("on", "off"):
+                button.setChecked(value == "on")
+                restored.add(key)
+        return restored

@@ -1,24 +1,23 @@
 """The event table model: the stored history as rows of a ``QAbstractTableModel``.
 
-This module owns how events become table rows: what each role returns for them (text,
-icons, severity colours, bold for unread, tooltips), and which part of the history is in
-memory. Rows are read from the
-:class:`~holmtray.core.history.store.Store` a page at a time, newest first, through
-``canFetchMore``/``fetchMore``, so a history of a million events costs one page of memory and
-one indexed query until the user scrolls. Nothing here counts or
-loads the whole history up front; the match count for the status label is computed on demand,
-capped at :data:`COUNT_CAP` matches, and cached.
+This module owns which part of the history is in memory and in which order. Rows are read from
+the :class:`~holmtray.core.history.store.Store` a page at a time through
+``canFetchMore``/``fetchMore``, in the order of the query's :class:`SortKey` (receive order,
+newest first, unless a column header was clicked), each page one index walk from where the last
+one ended (keyset paging). A history of a million events costs one page of memory and one
+indexed query until the user scrolls, in any order. Nothing here counts or loads the whole
+history up front; the match count for the status label is computed on demand, capped at
+:data:`COUNT_CAP` matches, and cached.
 
-The loaded rows are one contiguous stretch of the matches. Normally it starts at the newest
-match; :meth:`EventTableModel.jump_to_oldest` replaces it with the oldest page (read with an
-ascending query, shown reversed so the list still reads newest first), and from there
-:meth:`EventTableModel.fetch_newer` prepends newer pages as the user scrolls up. At most
+The loaded rows are one contiguous stretch of the matches. Normally it starts at the first
+match; :meth:`EventTableModel.jump_to_oldest` replaces it with the last page (read in the
+reverse order, shown turned round, so the list still reads in its order), and from there
+:meth:`EventTableModel.fetch_newer` prepends earlier pages as the user scrolls up. At most
 :data:`MAX_LOADED_ROWS` rows stay loaded: growing past that drops rows at the far end.
 
-Every string from a payload is returned as a plain ``str`` for the display role; views paint
-that as plain text. Tooltips are returned as escaped rich text
-(:func:`~holmtray.ui.events.display.tooltip_html`). The texts themselves come from
-:mod:`holmtray.ui.events.display`.
+What each cell says comes from :mod:`holmtray.ui.events.display`, how it looks from
+:mod:`holmtray.ui.events.cells`. Every string from a payload is returned as a plain ``str`` for
+the display role; views paint that as plain text.
 """
 
 from __future__ import annotations
@@ -26,7 +25,8 @@ from __future__ import annotations
 import bisect
 import contextlib
 import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any, Literal
 
 from PySide6.QtCore import (
@@ -37,21 +37,20 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont
 
-from holmtray.core.events import Severity, StoredEvent
-from holmtray.core.history.query import EventQuery, matches
-from holmtray.core.history.store import Store
-from holmtray.ui.events.display import (
-    COL_KIND,
-    COL_SEVERITY,
-    COL_STATUS,
-    HEADERS,
-    cell_text,
-    cell_tooltip,
-    tooltip_html,
+from holmtray.core.clock import utc_now
+from holmtray.core.events import StoredEvent
+from holmtray.core.history.query import (
+    EventQuery,
+    SortKey,
+    SortPosition,
+    matches,
+    result_key,
+    sort_position,
 )
-from holmtray.ui.icons import SEVERITY_COLORS, kind_icon
+from holmtray.core.history.store import Store
+from holmtray.ui.events.cells import CellLook, header_data
+from holmtray.ui.events.display import HEADERS, SORT_KEYS, cell_text
 
 EventRole = int(Qt.ItemDataRole.UserRole) + 1
 """Returns the row's :class:`StoredEvent`."""
@@ -70,10 +69,10 @@ _ID_CHUNK = 5000
 """Ids per store query when re-reading rows, to keep each statement's parameter small."""
 
 _Index = QModelIndex | QPersistentModelIndex
-
-
-def _neg_id(s: StoredEvent) -> int:
-    return -s.id
+_ROW_FLAGS = (
+    Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+)
+"""Every cell's flags, combined once: a view asks for them for every cell it paints."""
 
 
 def _runs(rows: Iterable[int]) -> list[tuple[int, int]]:
@@ -88,15 +87,16 @@ def _runs(rows: Iterable[int]) -> list[tuple[int, int]]:
 
 
 class EventTableModel(QAbstractTableModel):
-    """Stored events matching one :class:`EventQuery`, newest (highest id) first, lazily paged.
+    """Stored events matching one :class:`EventQuery`, in its order, lazily paged.
 
-    The loaded rows are always sorted by descending id and hold no duplicates; every method
-    that changes them keeps that invariant, which is what lets :meth:`row_of` bisect. They are
-    a contiguous stretch of the matches: every match between the first and the last loaded row
-    is loaded. Older matches below it come through ``canFetchMore``/``fetchMore``; when the
-    stretch does not reach the newest match (after :meth:`jump_to_oldest`, or once paging
-    down dropped the top rows) :meth:`showing_newest` is false and :meth:`fetch_newer` brings
-    the next newer page. Live events are only inserted where they belong to the stretch.
+    The loaded rows are always in the query's order (by its sort key, ties by id) and hold no
+    duplicates; every method that changes them keeps that invariant, which is what lets a live
+    event find its place by bisection. They are a contiguous stretch of the matches: every
+    match between the first and the last loaded row is loaded. Later matches come through
+    ``canFetchMore``/``fetchMore``; when the stretch does not start at the first match (after
+    :meth:`jump_to_oldest`, or once paging down dropped the top rows) :meth:`showing_newest`
+    is false and :meth:`fetch_newer` brings the page before. Live events are only inserted
+    where they belong to the stretch.
     """
 
     EventRole = EventRole
@@ -104,50 +104,65 @@ class EventTableModel(QAbstractTableModel):
     showing_newest_changed = Signal(bool)
     """Emitted with :meth:`showing_newest` whenever it changes (also across resets)."""
 
-    def __init__(self, store: Store, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        parent: QObject | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         super().__init__(parent)
         self._store = store
+        self._clock = clock
         self._query = EventQuery(limit=None)
         self._rows: list[StoredEvent] = []
-        self._exhausted = False  # nothing older than the last row matches
-        self._newest = True  # the first row is the newest match (live events go on top)
-        self._head_id: int | None = None  # the newest id shown before the top was dropped
-        self._empty_span: tuple[int, int] | None = None  # (last, first) id when all were removed
+        self._row_index: dict[int, int] | None = None  # id -> row, rebuilt after changes
+        self._exhausted = False  # nothing after the last row matches
+        self._newest = True  # the first row is the first match (live events may go above)
+        self._horizon: int | None = None  # the newest id the view has known of: see top_id()
+        self._edges: tuple[StoredEvent, StoredEvent] | None = None  # when all were removed
         self._busy = False  # a paging step is under way (see _paging)
         self._count: int | None = None
         self._count_cap = COUNT_CAP
-        self._bold = QFont()
-        self._bold.setBold(True)
-        self._sev_fg = {s: QBrush(QColor(c).darker(120)) for s, c in SEVERITY_COLORS.items()}
-        self._sev_bg = {s: QBrush(_tint(QColor(c))) for s, c in SEVERITY_COLORS.items()}
-        self._attention_fg = QBrush(QColor(SEVERITY_COLORS[Severity.CRITICAL]))
+        self._look = CellLook()
         self._load_first_page()
 
-    # ---- filter --------------------------------------------------------------------------
+    # ---- filter and order ----------------------------------------------------------------
 
     def query(self) -> EventQuery:
-        """The filter in effect (paging fields cleared)."""
+        """The filter and order in effect (paging fields cleared)."""
         return self._query
 
     def set_query(self, q: EventQuery) -> None:
-        """Show the events matching ``q`` instead; reloads the first (newest) page."""
+        """Show the events matching ``q``, in its order, instead; reloads the first page."""
         with self._paging():
             self.beginResetModel()
             # The model does its own paging; the caller's paging fields would fight it.
             self._query = dataclasses.replace(
-                q, before_id=None, after_id=None, limit=None, oldest_first=False
+                q, before_id=None, after_id=None, after=None, limit=None
             )
             self._rows = []
+            self._row_index = None
             self._exhausted = False
             self._count = None
             self._load_first_page()
             self.endResetModel()
         self._set_newest(True)
 
+    def set_sort(self, key: SortKey, *, ascending: bool) -> None:
+        """Order by ``key`` (ties by id), the filter kept; reloads the first page."""
+        self.set_query(dataclasses.replace(self._query, sort=key, oldest_first=ascending))
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Qt's entry point: sort by a column that has a :data:`SORT_KEYS` entry."""
+        key = SORT_KEYS.get(column)
+        if key is not None:
+            self.set_sort(key, ascending=order == Qt.SortOrder.AscendingOrder)
+
     def reload(self) -> None:
         """Re-read from the store with the same filter (e.g. after outside changes).
 
-        Goes back to the newest rows, as after any filter change.
+        Goes back to the first rows, as after any filter change.
         """
         self.set_query(self._query)
 
@@ -182,46 +197,67 @@ class EventTableModel(QAbstractTableModel):
             or q.ids is not None
         )
 
+    # ---- order ---------------------------------------------------------------------------
+
+    def _key(self, s: StoredEvent) -> Any:
+        """A key that is ascending in the order the rows are shown."""
+        return result_key(s, self._query)
+
+    def _position(self, s: StoredEvent | None) -> SortPosition | None:
+        return sort_position(s, self._query.sort) if s is not None else None
+
     # ---- paging --------------------------------------------------------------------------
 
     def showing_newest(self) -> bool:
-        """Whether the first row is the newest match, i.e. no newer page is left to load."""
+        """Whether the first row is the first match (the newest, in receive order), i.e. no
+        earlier page is left to load."""
         return self._newest
 
-    def _set_newest(self, newest: bool, *, head: int | None = None) -> None:
-        """Set :meth:`showing_newest`; ``head`` is :meth:`top_id` before the top goes."""
+    def _set_newest(self, newest: bool) -> None:
         if newest == self._newest:
             return
-        if not newest:
-            # What mark-all-read may go up to: the newest row shown before the top was dropped.
-            self._head_id = head if head is not None else self.top_id()
         self._newest = newest
         self.showing_newest_changed.emit(newest)
 
-    def _first_id(self) -> int | None:
-        """The newest loaded id (or where it was, if every loaded row was removed)."""
+    def _first(self) -> StoredEvent | None:
+        """The first loaded row (or where it was, if every loaded row was removed)."""
         if self._rows:
-            return self._rows[0].id
-        return self._empty_span[1] if self._empty_span is not None else None
+            return self._rows[0]
+        return self._edges[0] if self._edges is not None else None
 
-    def _last_id(self) -> int | None:
-        """The oldest loaded id (or where it was, if every loaded row was removed)."""
+    def _last(self) -> StoredEvent | None:
+        """The last loaded row (or where it was, if every loaded row was removed)."""
         if self._rows:
-            return self._rows[-1].id
-        return self._empty_span[0] if self._empty_span is not None else None
+            return self._rows[-1]
+        return self._edges[1] if self._edges is not None else None
 
-    def _page(self, before_id: int | None) -> list[StoredEvent]:
-        """The next page; sets ``_exhausted`` when nothing older matches."""
+    def _seen(self, rows: Iterable[StoredEvent]) -> None:
+        """Raise :meth:`top_id` to the newest of ``rows`` (now shown)."""
+        newest = max((s.id for s in rows), default=None)
+        if newest is not None and (self._horizon is None or newest > self._horizon):
+            self._horizon = newest
+
+    def _page(self, after: StoredEvent | None) -> list[StoredEvent]:
+        """The next page after ``after``; sets ``_exhausted`` when nothing later matches."""
         # One row more than a page tells whether there is more without another query, so
         # canFetchMore turns false exactly at the end (a view asks again only on scrolling).
-        q = dataclasses.replace(self._query, before_id=before_id, limit=PAGE_SIZE + 1)
+        q = dataclasses.replace(self._query, after=self._position(after), limit=PAGE_SIZE + 1)
         page = self._store.query(q)
         self._exhausted = len(page) <= PAGE_SIZE
         return page[:PAGE_SIZE]
 
     def _load_first_page(self) -> None:
-        self._empty_span = None
+        self._edges = None
+        self._row_index = None
         self._rows = self._page(None)
+        q = self._query
+        if q.sort is SortKey.RECEIVED and not q.oldest_first:
+            self._horizon = self._rows[0].id if self._rows else None
+        else:
+            # What "mark all read" may go up to: the newest match when the view was drawn.
+            newest = dataclasses.replace(q, sort=SortKey.RECEIVED, oldest_first=False, limit=1)
+            ids = self._store.query_ids(newest)
+            self._horizon = ids[0] if ids else None
 
     @contextlib.contextmanager
     def _paging(self) -> Iterator[None]:
@@ -240,11 +276,11 @@ class EventTableModel(QAbstractTableModel):
         return not parent.isValid() and not self._exhausted and not self._busy
 
     def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: B008
-        """Append the next older page; drops the newest rows if too many are then loaded."""
+        """Append the next page; drops the first rows if too many are then loaded."""
         if not self.canFetchMore(parent):
             return
         with self._paging():
-            page = self._page(self._last_id())
+            page = self._page(self._last())
             if page:
                 self._append(page)
                 self._trim(keep="oldest")
@@ -253,62 +289,70 @@ class EventTableModel(QAbstractTableModel):
         """Whether :meth:`fetch_newer` has anything to bring (see :meth:`showing_newest`)."""
         return not self._newest and not self._busy
 
-    def fetch_newer(self) -> int:
-        """Insert the next newer page above the first row; returns how many rows came.
+    def _reversed_query(self, after: StoredEvent | None) -> EventQuery:
+        """The query walking the order backwards from ``after`` (a page and one more)."""
+        q = self._query
+        return dataclasses.replace(
+            q, oldest_first=not q.oldest_first, after=self._position(after), limit=PAGE_SIZE + 1
+        )
 
-        One ascending query from the first loaded id (cheap at any depth). The rows are
-        inserted at row 0 in one ``beginInsertRows``; if more than :data:`MAX_LOADED_ROWS`
-        are then loaded, the oldest are dropped and ``fetchMore`` brings them back later.
+    def fetch_newer(self) -> int:
+        """Insert the page before the first row above it; returns how many rows came.
+
+        One query walking the order backwards from the first loaded row (cheap at any depth).
+        The rows are inserted at row 0 in one ``beginInsertRows``; if more than
+        :data:`MAX_LOADED_ROWS` are then loaded, the last are dropped and ``fetchMore`` brings
+        them back later.
         """
         if not self.can_fetch_newer():
             return 0
-        q = dataclasses.replace(
-            self._query, after_id=self._first_id(), oldest_first=True, limit=PAGE_SIZE + 1
-        )
-        page = self._store.query(q)
+        page = self._store.query(self._reversed_query(self._first()))
         block = page[:PAGE_SIZE][::-1]
         with self._paging():
             if block:
                 self.beginInsertRows(QModelIndex(), 0, len(block) - 1)
                 self._rows[0:0] = block
+                self._row_index = None
                 self.endInsertRows()
+                self._seen(block)
             self._trim(keep="newest")
         self._set_newest(len(page) <= PAGE_SIZE)
         return len(block)
 
     def jump_to_oldest(self) -> bool:
-        """Show the oldest matches without loading the ones between; ``False`` if loaded.
+        """Show the last matches without loading the ones between; ``False`` if loaded.
 
-        The oldest page is one ascending query (a few ms on a million rows). If it reaches
-        the loaded rows, the missing ones are appended (selection and scroll position stay);
-        otherwise the model is reset to that page alone, the newest rows not loaded.
+        The last page is one query walking the order backwards (a few ms on a million rows).
+        If it reaches the loaded rows, the missing ones are appended (selection and scroll
+        position stay); otherwise the model is reset to that page alone.
         """
         if self._exhausted or self._busy:
             return False
-        q = dataclasses.replace(self._query, oldest_first=True, limit=PAGE_SIZE + 1)
-        page = self._store.query(q)
-        last = self._last_id()
-        if last is not None and page and page[-1].id >= last:
-            # The oldest page meets the loaded rows: everything below them is in it.
+        page = self._store.query(self._reversed_query(None))
+        last = self._last()
+        if last is not None and page and not self._key(last) < self._key(page[-1]):
+            # The last page meets the loaded rows: everything after them is in it.
             self._exhausted = True
-            tail = [s for s in reversed(page) if s.id < last]
+            cut = self._key(last)
+            tail = [s for s in reversed(page) if cut < self._key(s)]
             with self._paging():
                 if tail:
                     self._append(tail)
                 self._trim(keep="oldest")
             return True
-        head = self.top_id()
         with self._paging():
             self.beginResetModel()
             self._rows = page[:PAGE_SIZE][::-1]
-            self._empty_span = None
+            self._row_index = None
+            self._edges = None
             self._exhausted = True
             self.endResetModel()
-        self._set_newest(len(page) <= PAGE_SIZE, head=head)
+        self._seen(self._rows)
+        self._set_newest(len(page) <= PAGE_SIZE)
         return True
 
     def jump_to_newest(self) -> bool:
-        """Go back to the newest page (a reset) if it is not loaded; ``False`` if it is."""
+        """Go back to the first page (a reset) if it is not loaded; ``False`` if it is."""
         if self._newest:
             return False
         self.reload()
@@ -318,13 +362,15 @@ class EventTableModel(QAbstractTableModel):
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
         self._rows.extend(rows)
+        self._row_index = None
         self.endInsertRows()
+        self._seen(rows)
 
     def _trim(self, *, keep: Literal["oldest", "newest"]) -> None:
         """Drop rows beyond :data:`MAX_LOADED_ROWS` at the end away from ``keep``.
 
-        ``keep="oldest"`` (after paging down) drops the newest rows, ``"newest"`` (after
-        paging up) the oldest: those furthest from where the user is reading.
+        ``keep="oldest"`` (after paging down) drops the first rows, ``"newest"`` (after
+        paging up) the last: those furthest from where the user is reading.
         """
         excess = len(self._rows) - MAX_LOADED_ROWS
         if excess <= 0:
@@ -332,15 +378,16 @@ class EventTableModel(QAbstractTableModel):
         # The flags change after the removal: a view (or Qt's model tester) may ask for more
         # rows from its removal handlers, and must not get them in the middle of it.
         if keep == "oldest":
-            head = self.top_id()
             self.beginRemoveRows(QModelIndex(), 0, excess - 1)
             del self._rows[:excess]
+            self._row_index = None
             self.endRemoveRows()
-            self._set_newest(False, head=head)
+            self._set_newest(False)
         else:
             n = len(self._rows)
             self.beginRemoveRows(QModelIndex(), n - excess, n - 1)
             del self._rows[n - excess :]
+            self._row_index = None
             self.endRemoveRows()
             self._exhausted = False
 
@@ -351,30 +398,32 @@ class EventTableModel(QAbstractTableModel):
         page by page, because the only caller wants to jump there (a notification click).
         ``None`` also when more than ``max_rows`` rows would have to be loaded to get there:
         reading half a million rows to show one old event would freeze the window. An event
-        newer than the loaded rows, when they do not start at the newest, brings the newest
+        before the loaded rows, when they do not start at the first match, brings the first
         page back first (a reset).
         """
         row = self.row_of(event_id)
         if row is not None:
             return row
-        first = self._first_id()
-        if not self._newest and (first is None or event_id > first):
+        target = self._store.get(event_id)
+        if target is None or matches(self._query, target) is False:
+            return None
+        first = self._first()
+        if not self._newest and (first is None or self._key(target) < self._key(first)):
             self.jump_to_newest()
             row = self.row_of(event_id)
             if row is not None:
                 return row
-        if self._exhausted:
-            return None
-        last = self._last_id()
-        if last is not None and event_id > last:
+        last = self._last()
+        if self._exhausted or (last is not None and self._key(target) < self._key(last)):
             return None  # in the loaded range but not there: it does not match
-        span_q = dataclasses.replace(self._query, before_id=last, after_id=event_id - 1)
-        if max_rows is not None:
-            # Ids only, and at most one more than allowed: cheap even when the gap is huge.
-            ids = self._store.query_ids(dataclasses.replace(span_q, limit=max_rows + 1))
-            if len(ids) > max_rows or not ids or ids[-1] != event_id:
-                return None
-        span = self._store.query(dataclasses.replace(span_q, limit=None))
+        span_q = dataclasses.replace(self._query, after=self._position(last))
+        # Ids only, and at most one more than allowed: cheap even when the gap is huge.
+        ids = self._store.query_ids(
+            dataclasses.replace(span_q, limit=None if max_rows is None else max_rows + 1)
+        )
+        if event_id not in ids or (max_rows is not None and ids.index(event_id) >= max_rows):
+            return None
+        span = self._store.query(dataclasses.replace(span_q, limit=ids.index(event_id) + 1))
         if not span or span[-1].id != event_id:
             return None
         with self._paging():
@@ -391,24 +440,14 @@ class EventTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(HEADERS)
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
+        return _ROW_FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(HEADERS)
-        ):
-            return HEADERS[section]
-        return None
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        return header_data(section, role)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.parent().isValid():
@@ -418,24 +457,10 @@ class EventTableModel(QAbstractTableModel):
             return None
         s = self._rows[row]
         if role == Qt.ItemDataRole.DisplayRole:
-            return cell_text(s, col)
+            return cell_text(s, col, self._clock())
         if role == EventRole:
             return s
-        if role == Qt.ItemDataRole.FontRole:
-            return None if s.read else self._bold
-        if role == Qt.ItemDataRole.DecorationRole:
-            return kind_icon(s.event.kind) if col == COL_KIND else None
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if col == COL_SEVERITY:
-                return self._sev_fg[s.event.severity]
-            if col == COL_STATUS and s.event.attention:
-                return self._attention_fg
-            return None
-        if role == Qt.ItemDataRole.BackgroundRole:
-            return self._sev_bg[s.event.severity] if col == COL_SEVERITY else None
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return tooltip_html(cell_tooltip(s, col))
-        return None
+        return self._look.data(s, col, role)
 
     # ---- rows by id ----------------------------------------------------------------------
 
@@ -447,22 +472,20 @@ class EventTableModel(QAbstractTableModel):
 
     def row_of(self, event_id: int) -> int | None:
         """The row showing ``event_id``, or ``None`` if it is not loaded."""
-        i = bisect.bisect_left(self._rows, -event_id, key=_neg_id)
-        if i < len(self._rows) and self._rows[i].id == event_id:
-            return i
-        return None
+        if self._row_index is None:
+            self._row_index = {s.id: r for r, s in enumerate(self._rows)}
+        return self._row_index.get(event_id)
 
     def ids_for_rows(self, rows: Iterable[int]) -> list[int]:
-        """The event ids of ``rows`` (newest first), skipping rows that are not loaded."""
+        """The event ids of ``rows`` (in row order), skipping rows that are not loaded."""
         n = len(self._rows)
         return [self._rows[r].id for r in sorted(set(rows)) if 0 <= r < n]
 
     def top_id(self) -> int | None:
-        """The newest id shown: the first row's, or, when the newest rows are not loaded
-        (:meth:`showing_newest` false), the first row's before they were dropped."""
-        if self._newest:
-            return self._rows[0].id if self._rows else None
-        return self._head_id
+        """The newest event the view has known of: the newest match when it was drawn, or
+        one shown since (loaded by paging, or a live event inserted). "Mark all read" goes up
+        to it, so events that arrived unseen stay unread."""
+        return self._horizon
 
     # ---- changes -------------------------------------------------------------------------
 
@@ -470,16 +493,15 @@ class EventTableModel(QAbstractTableModel):
         """Insert newly committed (or restored) events that match the filter; returns how many
         matched (and were added to the match count).
 
-        Events older than the loaded pages are left for ``fetchMore`` to bring; events already
-        shown are skipped; so are, though counted, events newer than the first row when the
-        newest rows are not loaded (:meth:`fetch_newer` or going back to the newest brings
-        them). Newly committed events land at the top in one ``beginInsertRows``, so a view
-        keeps its selection. When the filter includes a full-text search, which only the store
-        can evaluate, the candidates are re-read from it by id with the filter applied.
+        Events after the loaded rows are left for ``fetchMore`` to bring (counted if they are
+        new: a sorted list can have a new event anywhere); events already shown are skipped;
+        so are, though counted, events before the first row when it is not the first match
+        (:meth:`fetch_newer` or going back to the first page brings them). Events land where
+        they belong in the order, in one ``beginInsertRows`` per place, so a view keeps its
+        selection. When the filter includes a full-text search, which only the store can
+        evaluate, the candidates are re-read from it by id with the filter applied.
         """
-        last = self._last_id()
-        floor = last if (last is not None and not self._exhausted) else 0
-        candidates = {s.id: s for s in events if s.id > floor and self.row_of(s.id) is None}
+        candidates = {s.id: s for s in events if self.row_of(s.id) is None}
         if not candidates:
             return 0
         fresh: list[StoredEvent]
@@ -487,28 +509,38 @@ class EventTableModel(QAbstractTableModel):
             fresh = self._query_ids(frozenset(candidates), filtered=True)
         else:
             fresh = [s for s in candidates.values() if matches(self._query, s)]
-        if not fresh:
-            return 0
-        counted = len(fresh)
+        last = self._last()
+        if last is not None and not self._exhausted:
+            cut = self._key(last)
+            later = [s for s in fresh if not self._key(s) < cut]
+            fresh = [s for s in fresh if self._key(s) < cut]
+        else:
+            later = []
+        # Of the events after the loaded rows, only new ones are new matches (a restored one
+        # was never taken off the count).
+        horizon = self._horizon or 0
+        counted = len(fresh) + sum(1 for s in later if s.id > horizon)
         if self._count is not None:
             self._count += counted
-        if not self._newest:
-            ceiling = self._first_id() or 0
-            fresh = [s for s in fresh if s.id <= ceiling]
-        fresh.sort(key=_neg_id)
+        first = self._first()
+        if not self._newest and first is not None:
+            start = self._key(first)
+            fresh = [s for s in fresh if not self._key(s) < start]
         # Positions are computed against the rows before any insertion, then the groups are
         # inserted bottom-up, so the earlier positions stay valid.
         groups: dict[int, list[StoredEvent]] = {}
-        for s in fresh:
-            pos = bisect.bisect_left(self._rows, -s.id, key=_neg_id)
+        for s in sorted(fresh, key=self._key):
+            pos = bisect.bisect_left(self._rows, self._key(s), key=self._key)
             groups.setdefault(pos, []).append(s)
         for pos in sorted(groups, reverse=True):
             block = groups[pos]
             self.beginInsertRows(QModelIndex(), pos, pos + len(block) - 1)
             self._rows[pos:pos] = block
+            self._row_index = None
             self.endInsertRows()
         if fresh:
-            self._empty_span = None
+            self._edges = None
+            self._seen(fresh)
         return counted
 
     def refresh_rows(self, ids: Iterable[int]) -> None:
@@ -525,7 +557,7 @@ class EventTableModel(QAbstractTableModel):
         for event_id, s in fresh.items():
             row = self.row_of(event_id)
             if row is not None:
-                self._rows[row] = s
+                self._rows[row] = s  # the same event: its place in the order is the same
                 changed.append(row)
         if changed:
             self.dataChanged.emit(
@@ -545,10 +577,11 @@ class EventTableModel(QAbstractTableModel):
         rows = [r for r in (self.row_of(i) for i in set(ids)) if r is not None]
         if rows and len(rows) == len(self._rows):
             # Paging goes on from where the rows were (they are gone from the store too).
-            self._empty_span = (self._rows[-1].id, self._rows[0].id)
+            self._edges = (self._rows[0], self._rows[-1])
         for first, last in reversed(_runs(rows)):
             self.beginRemoveRows(QModelIndex(), first, last)
             del self._rows[first : last + 1]
+            self._row_index = None
             self.endRemoveRows()
         if self._count is not None and rows:
             if self._count > self._count_cap:
@@ -571,10 +604,3 @@ class EventTableModel(QAbstractTableModel):
                 q = EventQuery(ids=chunk, limit=None)
             out.extend(self._store.query(q))
         return out
-
-
-def _tint(colour: QColor) -> QColor:
-    """A translucent version of a severity colour, legible under dark or light text."""
-    tinted = QColor(colour)
-    tinted.setAlpha(40)
-    return tinted

@@ -1,55 +1,65 @@
-"""The event table view: plain-text cells, steady rows in view, and jumps through long histories.
+"""The event table view: sortable columns, steady rows in view, and jumps through long histories.
 
 This module owns the ``QTableView`` the event window shows over
 :class:`~holmtray.ui.events.model.EventTableModel`: how it looks (columns sized for their
-content, the title column stretching, plain-text cells with bidi controls made visible), how it
-keeps the rows the user is reading in place while rows arrive or go above them, and how it
-pages: Ctrl+End and the scroll bar's end jump to the oldest events, and reaching the top while
-the newest rows are not loaded loads the next newer page.
+content, the title column stretching, cells painted by
+:class:`~holmtray.ui.events.delegate.EventDelegate`), sorting by a click on a column header
+(the model sorts in SQL), how it keeps the rows the user is reading in place while rows arrive
+or go above them, and how it pages: Ctrl+End and the scroll bar's end jump to the last events,
+and reaching the top while the first rows are not loaded loads the page before. Ctrl+Home and
+Ctrl+End select the row they reach, so Enter opens it.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
     QAbstractItemModel,
-    QLocale,
+    QEvent,
+    QItemSelection,
+    QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
     QSize,
     Qt,
+    Signal,
 )
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractSlider,
     QHeaderView,
-    QStyledItemDelegate,
     QTableView,
     QWidget,
 )
 
-from holmtray.core.text import show_bidi_controls
+from holmtray.core.events import StoredEvent
+from holmtray.core.history.query import SortKey
+from holmtray.ui.events.delegate import (
+    EventDelegate,
+    FindingsDelegate,
+    KindDelegate,
+    chips_width,
+)
 from holmtray.ui.events.display import (
+    COL_ASSET,
     COL_COUNTS,
     COL_KIND,
     COL_RECEIVED,
     COL_SEVERITY,
     COL_STATUS,
     COL_TITLE,
+    SORT_KEYS,
 )
 from holmtray.ui.events.model import EventTableModel
 
-
-class PlainTextDelegate(QStyledItemDelegate):
-    """Paints cells as plain text (as Qt does) with bidi controls made visible."""
-
-    def displayText(self, value: Any, locale: QLocale | QLocale.Language) -> str:
-        if isinstance(value, str):
-            return show_bidi_controls(value)
-        return str(super().displayText(value, locale))
+_JUMP_KEYS = (Qt.Key.Key_Home, Qt.Key.Key_End)
+ROOM_FOR_TITLES = 500
+"""Pixels the title column keeps before the asset column grows into a wider window."""
+ASSET_GROWTH_MAX = 120
 
 
 class EventTable(QTableView):
@@ -70,14 +80,24 @@ class EventTable(QTableView):
     the next newer page above, keeping the rows in view where they were.
     """
 
+    sorted = Signal()
+    """A click on a column header sorted the list anew (it shows its top)."""
+
     def __init__(self, *, model: EventTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._pin_inserts = False
         self._removed_above: tuple[int, int] | None = None
         self.verticalScrollBar().actionTriggered.connect(self._scroll_bar_action)
         self.setModel(model)
-        self.setItemDelegate(PlainTextDelegate(self))
+        self.setItemDelegate(EventDelegate(self))
+        self.setItemDelegateForColumn(COL_KIND, KindDelegate(self))
+        self.setItemDelegateForColumn(COL_COUNTS, FindingsDelegate(self))
         self._set_look()
+        header = self.horizontalHeader()
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        self.show_sort(model.query().sort, ascending=model.query().oldest_first)
+        header.sortIndicatorChanged.connect(self._header_clicked)
 
     def _set_look(self) -> None:
         """Rows, selection and scrolling behaviour, and the columns' widths."""
@@ -104,19 +124,110 @@ class EventTable(QTableView):
         header.setHighlightSections(False)
         header.setStretchLastSection(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setMinimumSectionSize(40)
-        pad = 28
+        header.setMinimumSectionSize(28)
+        # Sized for unread (bold) text, so that the title gets the rest: about 500 px at the
+        # window's default width, enough for a ticket's title with its asset.
+        bold = QFont(self.font())
+        bold.setBold(True)
+        bfm = QFontMetrics(bold)
+        pad = 8  # the cell's margins
+        arrow = 14  # the header's sort arrow
         widths = {
-            COL_RECEIVED: fm.horizontalAdvance("2024-03-13 12:59:00") + pad,
-            COL_KIND: fm.horizontalAdvance("Scheduled scan") + pad + 20,
-            COL_SEVERITY: fm.horizontalAdvance("Critical !") + pad,
-            COL_COUNTS: fm.horizontalAdvance("10C 30H 50M 120L") + pad,
-            COL_STATUS: fm.horizontalAdvance("Completed — needs attention") + pad,
+            COL_RECEIVED: bfm.horizontalAdvance("Yesterday 00:00") + pad,
+            COL_KIND: 36,
+            COL_SEVERITY: max(bfm.horizontalAdvance("Critical"), fm.horizontalAdvance("Severity"))
+            + pad
+            + arrow,
+            COL_ASSET: bfm.horizontalAdvance("web-01.corp.example") + pad,
+            # Three chips; a fourth (the lows) is left to the tooltip when there is no room.
+            COL_COUNTS: chips_width(fm, ["1 C", "3 H", "5 M"]) + pad,
+            COL_STATUS: bfm.horizontalAdvance("Completed") + pad + 20,  # + the attention mark
         }
         for col, width in widths.items():
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(col, width)
         header.setSectionResizeMode(COL_TITLE, QHeaderView.ResizeMode.Stretch)
+        self._asset_width = widths[COL_ASSET]
+        self._asset_auto = True  # until the user sizes the column
+        self._sizing = False
+        header.sectionResized.connect(self._section_resized)
+
+    def keep_column_widths(self) -> None:
+        """The widths were set (restored from the last session): do not size the asset's."""
+        self._asset_auto = False
+
+    def _section_resized(self, column: int, _old: int, _new: int) -> None:
+        if column == COL_ASSET and not self._sizing:
+            self._asset_auto = False
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if not self._asset_auto:
+            return
+        # Wider than the default window, the asset shares the room the title does not need.
+        header = self.horizontalHeader()
+        others = sum(
+            header.sectionSize(c) for c in range(header.count()) if c not in (COL_TITLE, COL_ASSET)
+        )
+        spare = self.viewport().width() - others - self._asset_width - ROOM_FOR_TITLES
+        width = self._asset_width + max(0, min(spare * 2 // 5, ASSET_GROWTH_MAX))
+        self._sizing = True
+        try:
+            header.resizeSection(COL_ASSET, width)
+        finally:
+            self._sizing = False
+
+    # ---- sorting -------------------------------------------------------------------------
+
+    def show_sort(self, key: SortKey, *, ascending: bool) -> None:
+        """Put the header's sort arrow on ``key``'s column (no sorting: the model's job)."""
+        column = next((c for c, k in SORT_KEYS.items() if k is key), COL_RECEIVED)
+        order = Qt.SortOrder.AscendingOrder if ascending else Qt.SortOrder.DescendingOrder
+        header = self.horizontalHeader()
+        blocked = header.blockSignals(True)
+        try:
+            header.setSortIndicator(column, order)
+        finally:
+            header.blockSignals(blocked)
+
+    def _header_clicked(self, column: int, order: Qt.SortOrder) -> None:
+        model = self._event_model()
+        if model is None:
+            return
+        q = model.query()
+        if column not in SORT_KEYS:
+            self.show_sort(q.sort, ascending=q.oldest_first)  # not sortable: the arrow stays
+            return
+        model.sort(column, order)
+        self.scrollToTop()
+        self.sorted.emit()
+
+    # ---- selection -----------------------------------------------------------------------
+
+    def current_event(self) -> StoredEvent | None:
+        """The current row's event, if that row is selected (else nothing is being read)."""
+        model = self._event_model()
+        sm = self.selectionModel()
+        index = sm.currentIndex()
+        if model is None or not index.isValid() or not sm.isRowSelected(index.row()):
+            return None
+        return model.event_at(index.row())
+
+    def selected_rows(self) -> list[int]:
+        return sorted(i.row() for i in self.selectionModel().selectedRows())
+
+    def select_rows(self, rows: Sequence[int], *, current: int, scroll: bool) -> None:
+        """Select exactly ``rows`` (whole rows), ``current`` the current one."""
+        model = self.model()
+        selection = QItemSelection()
+        last_col = model.columnCount() - 1
+        for r in rows:
+            selection.select(model.index(r, 0), model.index(r, last_col))
+        flags = QItemSelectionModel.SelectionFlag
+        self.selectionModel().select(selection, flags.ClearAndSelect | flags.Rows)
+        self.selectionModel().setCurrentIndex(model.index(current, 0), flags.NoUpdate)
+        if scroll:
+            self.scrollTo(model.index(current, 0))
 
     def _event_model(self) -> EventTableModel | None:
         model = self.model()
@@ -195,6 +306,22 @@ class EventTable(QTableView):
             return model.fetch_newer()
         finally:
             self._pin_inserts = False
+
+    def selectionCommand(
+        self, index: QModelIndex | QPersistentModelIndex, event: QEvent | None = None
+    ) -> QItemSelectionModel.SelectionFlag:
+        # Ctrl+arrows move the current row without selecting, as in any list; Ctrl+Home and
+        # Ctrl+End select the row they reach, so that Enter opens it and the detail shows it.
+        if (
+            isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in _JUMP_KEYS
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+            and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        ):
+            flags = QItemSelectionModel.SelectionFlag
+            return flags.ClearAndSelect | flags.Rows
+        return super().selectionCommand(index, event)
 
     def moveCursor(
         self, cursorAction: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier

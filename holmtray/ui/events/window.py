@@ -1,10 +1,13 @@
 """The event window: the browsable, searchable history behind the tray icon.
 
 This module owns the window a person uses to look through stored events: it puts the filter
-bar, the table over :class:`~holmtray.ui.events.model.EventTableModel` and the detail pane
-together, and owns the actions on events (mark read/unread, mark all read, delete with undo,
-export), their shortcuts, and when the layout is saved and restored. It never opens a link
-itself: links go to the ``open_link`` callable it is given, which applies the link-safety rules.
+bar, the table over :class:`~holmtray.ui.events.model.EventTableModel` (sorted by a click on a
+column header), the detail pane and, with nothing to list, the empty state together, and owns
+the actions on events (mark read/unread, mark all read and delete, both with undo, export),
+their shortcuts, and when the layout is saved and restored. Links go to the ``open_link``
+callable it is given, which applies the link-safety rules. ``status_area`` at the top is the
+place for a strip about the receiver's state (the app fills it). A filter or search that
+changes, or a new sort, shows the first match selected at the top.
 
 Reading and writing are apart. The window reads through the read-only
 :class:`~holmtray.core.history.store.Store` it is given; every change (mark read/unread, mark
@@ -18,10 +21,10 @@ row for :attr:`EventWindow.MARK_READ_DELAY_MS` (so arrowing through the list doe
 everything read), or at once when its link is opened.
 
 Long histories: Ctrl+End in the list (or dragging the scroll bar to its very end) jumps to the
-oldest events instead of paging through everything in between; newer events then load above as
-the user scrolls up, a bar says so, and Ctrl+Home or its "Back to newest" button returns to
-the newest. The "N events" label counts up to :data:`~holmtray.ui.events.model.COUNT_CAP`
-matches and says "10,000+ events" beyond.
+last events (the oldest, in receive order) instead of paging through everything in between,
+selecting the last; earlier events then load above as the user scrolls up, a bar says so, and
+Ctrl+Home or its "Back to newest" button returns to the top. The "N events" label counts up to
+:data:`~holmtray.ui.events.model.COUNT_CAP` matches and says "10,000+ events" beyond.
 
 Everything from a payload is shown as plain text: labels are set to ``Qt.PlainText`` and the raw
 payload goes into a ``QPlainTextEdit``.
@@ -32,12 +35,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QItemSelection,
-    QItemSelectionModel,
     QModelIndex,
     Qt,
     QTimer,
@@ -53,10 +55,12 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QProgressDialog,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from holmtray.core.clock import utc_now
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.database import StoreError
 from holmtray.core.history.query import EventQuery
@@ -66,13 +70,15 @@ from holmtray.ui.events.actions import EventActions
 from holmtray.ui.events.bars import IdsChip, OlderBar, UndoBar
 from holmtray.ui.events.detail import DetailPane
 from holmtray.ui.events.display import local_time
-from holmtray.ui.events.export_dialog import ask_export_path, run_export
+from holmtray.ui.events.empty_state import EmptyState, WebhookUrl
+from holmtray.ui.events.export_dialog import ExportFlow, ShowInFolder, show_in_file_manager
 from holmtray.ui.events.filter_bar import FilterBar
 from holmtray.ui.events.layout_state import LayoutState
 from holmtray.ui.events.model import EventTableModel
-from holmtray.ui.events.status_strip import StatusStrip
 from holmtray.ui.events.table import EventTable
+from holmtray.ui.events.undo import Deleted, MarkedRead, UndoEntry, UndoStack
 from holmtray.ui.history_writes import HistoryWrites, Submit
+from holmtray.ui.welcome import SendTest
 
 log = logging.getLogger("holmtray.ui.events.window")
 
@@ -98,6 +104,10 @@ class EventWindow(QMainWindow):
         write: Submit,
         open_link: OpenLink,
         state_path: Path,
+        webhook_url: WebhookUrl | None = None,
+        send_test: SendTest | None = None,
+        show_in_folder: ShowInFolder = show_in_file_manager,
+        clock: Callable[[], datetime] = utc_now,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -105,29 +115,32 @@ class EventWindow(QMainWindow):
         self.writes = HistoryWrites(submit=write, parent=self)
         self.writes.failed.connect(self._show_problem)
         self._open_link = open_link
+        self._clock = clock
         self._ids_filter: frozenset[int] | None = None
-        self._undo: list[list[StoredEvent]] = []
         self._deleting: set[int] = set()  # ids whose delete is on its way
-        self._restoring: list[StoredEvent] | None = None  # the undo entry on its way back
-        self._export_progress: QProgressDialog | None = None
 
         self.setWindowTitle("holmtray — events")
         self.setWindowIcon(icons.app_icon())
         self.resize(1100, 650)
 
-        self.model = EventTableModel(store, self)
+        self.model = EventTableModel(store, self, clock=clock)
         self._build_filter_bar()
         self._build_table()
-        self.detail = DetailPane()
+        self.detail = DetailPane(clock=clock)
+        self.empty_state = EmptyState(webhook_url=webhook_url, send_test=send_test)
+        self.empty_state.clear_button.clicked.connect(self.clear_filters)
         self._build_bars()
         self._build_actions()
 
+        self.list_stack = QStackedWidget()
+        self.list_stack.addWidget(self.table)
+        self.list_stack.addWidget(self.empty_state)
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.setSpacing(0)
         top_layout.addWidget(self.older_bar)
-        top_layout.addWidget(self.table, 1)
+        top_layout.addWidget(self.list_stack, 1)
         top_layout.addWidget(self.undo_bar)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
@@ -143,21 +156,28 @@ class EventWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 4, 6, 0)
         layout.setSpacing(4)
-        self.status_strip = StatusStrip()  # hidden unless events are not being received
-        layout.addWidget(self.status_strip)
+        self.status_area = QVBoxLayout()
+        """Empty: where the app puts a strip about receiving (e.g. "Not receiving: ...")."""
+        self.status_area.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.status_area)
         layout.addWidget(self.filter_bar)
         layout.addWidget(self.ids_chip)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self.statusBar().setSizeGripEnabled(True)
+        self.exports = ExportFlow(
+            window=self,
+            store=store,
+            query=self.model.query,
+            report=self._report,
+            clock=clock,
+            show_in_folder=show_in_folder,
+        )
+        self.folder_button = self.exports.folder_button
 
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(self.SEARCH_DEBOUNCE_MS)
+        self._search_timer = QTimer(self, singleShot=True, interval=self.SEARCH_DEBOUNCE_MS)
         self._search_timer.timeout.connect(self.apply_filter_now)
-        self._read_timer = QTimer(self)
-        self._read_timer.setSingleShot(True)
-        self._read_timer.setInterval(self.MARK_READ_DELAY_MS)
+        self._read_timer = QTimer(self, singleShot=True, interval=self.MARK_READ_DELAY_MS)
         self._read_timer.timeout.connect(self._mark_current_read)
         self._pending_read: int | None = None
 
@@ -171,6 +191,8 @@ class EventWindow(QMainWindow):
         self.model.modelReset.connect(self._sync_detail)
         self.model.rowsRemoved.connect(self._sync_detail)
         self.model.showing_newest_changed.connect(self._update_older_bar)
+        for signal in (self.model.modelReset, self.model.rowsInserted, self.model.rowsRemoved):
+            signal.connect(self._update_empty)
 
         self._layout_state = LayoutState(
             path=state_path,
@@ -179,16 +201,30 @@ class EventWindow(QMainWindow):
             parts={
                 "events/splitter": self.splitter,
                 "events/detail_splitter": self.detail.splitter,
-                "events/columns": self.table.horizontalHeader(),
+                # "2": the columns of this version (an Asset column came); older widths are
+                # for other columns and are left unread.
+                "events/columns2": self.table.horizontalHeader(),
             },
+            toggles={"events/raw_json": self.detail.raw_toggle},
         )
-        self._layout_state.restore()
+        # The saved header state brings its sort arrow, and restoring it says so: the list
+        # would sort. It opens in receive order instead, the newest first, whatever the last
+        # session's sort was (a notification's event is then where one expects it).
+        header = self.table.horizontalHeader()
+        blocked = header.blockSignals(True)
+        try:
+            restored = self._layout_state.restore()
+        finally:
+            header.blockSignals(blocked)
+        if "events/columns2" in restored:
+            self.table.keep_column_widths()
+        q = self.model.query()
+        self.table.show_sort(q.sort, ascending=q.oldest_first)
         self._update_count_label()
+        self._update_empty()
         self._update_actions()
 
-    # ---- construction --------------------------------------------------------------------
-
-    # The parts' widgets and actions are reachable as the window's attributes as well
+    # ---- construction: the parts' widgets and actions are the window's attributes as well
     # (w.search, w.undo_button, w.act_read, ...): the app and the tests use them from here.
 
     def _build_filter_bar(self) -> None:
@@ -206,6 +242,7 @@ class EventWindow(QMainWindow):
     def _build_table(self) -> None:
         table = EventTable(model=self.model)
         table.doubleClicked.connect(self.open_selected)
+        table.sorted.connect(self._select_first)
         # Both: the current row can change without the selection, and the other way round.
         table.selectionModel().currentRowChanged.connect(self._sync_detail)
         table.selectionModel().selectionChanged.connect(self._sync_detail)
@@ -215,8 +252,9 @@ class EventWindow(QMainWindow):
         self.undo_bar = UndoBar()
         self.undo_label = self.undo_bar.label
         self.undo_button = self.undo_bar.undo_button
-        self.undo_button.clicked.connect(self.undo_delete)
-        self.undo_bar.dismiss_button.clicked.connect(self._dismiss_undo)
+        self.undo_stack = UndoStack(
+            writes=self.writes, bar=self.undo_bar, undone=self._undone, changed=self._update_actions
+        )
         self.older_bar = OlderBar()
         self.older_label = self.older_bar.label
         self.newest_button = self.older_bar.newest_button
@@ -242,6 +280,19 @@ class EventWindow(QMainWindow):
     def _update_older_bar(self, *args: Any) -> None:
         self.older_bar.setVisible(not self.model.showing_newest())
 
+    def _update_empty(self, *args: Any) -> None:
+        """The empty state instead of the table (and no detail pane) while nothing is listed."""
+        empty = self.model.rowCount() == 0 and not self.model.canFetchMore(QModelIndex())
+        nothing_stored = empty and not self.model.is_filtered()
+        if empty:
+            if nothing_stored:
+                self.empty_state.show_no_events()
+            else:
+                self.empty_state.show_no_matches()
+        self.list_stack.setCurrentWidget(self.empty_state if empty else self.table)
+        self.detail.setVisible(not empty)
+        self._update_actions()
+
     # ---- state ---------------------------------------------------------------------------
 
     def save_state(self) -> None:
@@ -249,38 +300,44 @@ class EventWindow(QMainWindow):
         self._layout_state.save()
 
     def hideEvent(self, event: QHideEvent) -> None:
-        # Nobody is reading a hidden window: the event on display must not become read.
-        self._read_timer.stop()
+        self._read_timer.stop()  # nobody reads a hidden window: the event shown stays unread
         if not event.spontaneous():
             self.save_state()
         super().hideEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        # The app lives in the tray: closing the window only hides it.
-        self.save_state()
+        self.save_state()  # the app lives in the tray: closing the window only hides it
         event.ignore()
         self.hide()
 
     # ---- filtering -----------------------------------------------------------------------
 
     def current_query(self) -> EventQuery:
-        """The filter the widgets describe."""
-        return self.filter_bar.query(ids=self._ids_filter)
+        """The filter the widgets describe, in the order the list is sorted by."""
+        q = self.model.query()
+        filters = self.filter_bar.query(ids=self._ids_filter)
+        return dataclasses.replace(filters, sort=q.sort, oldest_first=q.oldest_first)
 
     def apply_filter_now(self) -> None:
-        """Apply the filter widgets at once (the search field otherwise waits for a pause)."""
+        """Apply the filter widgets at once (the search field otherwise waits for a pause).
+
+        The list then starts at its top, the first match selected.
+        """
         self._search_timer.stop()
         q = self.current_query()
         if q == self.model.query():
             return
-        keep = self.current_event()
         self.model.set_query(q)
-        if keep is not None and (row := self.model.row_of(keep.id)) is not None:
-            self._select_rows([row], current=row, scroll=True)
+        self._select_first()
         self._update_count_label()
 
+    def _select_first(self) -> None:
+        self.table.scrollToTop()
+        if self.model.rowCount() > 0:
+            self.table.select_rows([0], current=0, scroll=True)
+
     def is_filtered(self) -> bool:
-        return self.current_query() != EventQuery(limit=None)
+        return self.filter_bar.query(ids=self._ids_filter) != EventQuery(limit=None)
 
     def clear_filters(self) -> None:
         """Back to every event: clears search, kind, severity, unread and the id set."""
@@ -295,8 +352,7 @@ class EventWindow(QMainWindow):
         self._set_ids_filter(id_set, label)
         self.apply_filter_now()
         self._show_window()
-        if self.model.rowCount() > 0:
-            self._select_rows([0], current=0, scroll=True)
+        self._select_first()
 
     def clear_ids_filter(self) -> None:
         self._set_ids_filter(None, "")
@@ -318,28 +374,13 @@ class EventWindow(QMainWindow):
     # ---- selection and detail ------------------------------------------------------------
 
     def current_event(self) -> StoredEvent | None:
-        index = self.table.selectionModel().currentIndex()
-        if not index.isValid() or not self.table.selectionModel().isRowSelected(index.row()):
-            return None
-        return self.model.event_at(index.row())
+        return self.table.current_event()
 
     def selected_rows(self) -> list[int]:
-        return sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return self.table.selected_rows()
 
     def selected_ids(self) -> list[int]:
         return self.model.ids_for_rows(self.selected_rows())
-
-    def _select_rows(self, rows: Sequence[int], *, current: int, scroll: bool) -> None:
-        sm = self.table.selectionModel()
-        selection = QItemSelection()
-        last_col = self.model.columnCount() - 1
-        for r in rows:
-            selection.select(self.model.index(r, 0), self.model.index(r, last_col))
-        flags = QItemSelectionModel.SelectionFlag
-        sm.select(selection, flags.ClearAndSelect | flags.Rows)
-        sm.setCurrentIndex(self.model.index(current, 0), flags.NoUpdate)
-        if scroll:
-            self.table.scrollTo(self.model.index(current, 0))
 
     def _sync_detail(self, *args: Any) -> None:
         """Show the current event (if selected) and start its read timer when it changed."""
@@ -371,10 +412,16 @@ class EventWindow(QMainWindow):
         self._set_read([s.id], True)
 
     def _update_actions(self, *args: Any) -> None:
+        if not hasattr(self, "_actions"):
+            return  # still being built
         selected = bool(self.table.selectionModel().selectedRows())
         s = self.current_event()
-        has_link = bool(s is not None and s.event.link)
-        self._actions.update(selected=selected, has_link=has_link, can_undo=bool(self._undo))
+        self._actions.update(
+            selected=selected,
+            has_link=bool(s is not None and s.event.link),
+            has_rows=self.model.rowCount() > 0,
+            undo=latest.action if (latest := self.undo_stack.latest) is not None else None,
+        )
 
     # ---- actions -------------------------------------------------------------------------
 
@@ -438,7 +485,7 @@ class EventWindow(QMainWindow):
         self._set_read(self.selected_ids(), False)
 
     def mark_all_read(self) -> None:
-        """Mark every event matching the filter read, up to the newest one shown."""
+        """Mark every event matching the filter read, up to the newest one shown; undoable."""
         top = self.model.top_id()
         if top is None:
             return
@@ -446,17 +493,12 @@ class EventWindow(QMainWindow):
         q = dataclasses.replace(self.model.query(), before_id=top + 1, limit=None)
         self.writes.mark_all_read(q, done=self._all_read_stored)
 
-    def _all_read_stored(self, n: int) -> None:
-        unread_loaded = [
-            self.model.event_at(r).id
-            for r in range(self.model.rowCount())
-            if not self.model.event_at(r).read
-        ]
-        self.model.refresh_rows(unread_loaded)
+    def _all_read_stored(self, ids: list[int]) -> None:
+        self._read_state_stored(ids)
         self.model.invalidate_count()
         self._update_count_label()
-        self.statusBar().showMessage(f"Marked {n:,} event{'s' if n != 1 else ''} read.", 5000)
-        self.read_state_changed.emit()
+        if ids:
+            self.undo_stack.push(MarkedRead(ids))
 
     def delete_selected(self) -> None:
         """Delete the selected events; the undo bar (and Ctrl+Z) puts them back."""
@@ -477,70 +519,46 @@ class EventWindow(QMainWindow):
         self._deleting.difference_update(ids)
         rows = sorted(r for r in map(self.model.row_of, ids) if r is not None)
         self.model.remove_ids(ids)
-        self._undo.append(events)
-        self.undo_bar.show_deleted(len(events))
+        self.undo_stack.push(Deleted(events))
         # Keep the keyboard flow: the row that moved into the first deleted place is selected.
         if rows and self.model.rowCount():
             row = min(rows[0], self.model.rowCount() - 1)
-            self._select_rows([row], current=row, scroll=True)
+            self.table.select_rows([row], current=row, scroll=True)
         self._update_count_label()
-        self._update_actions()
         self.read_state_changed.emit()
 
-    def undo_delete(self) -> None:
-        """Restore the most recently deleted events (with their ids and read flags)."""
-        if not self._undo or self._restoring is not None:
-            return
-        events = self._restoring = self._undo[-1]
-        self.writes.restore(
-            events,
-            done=lambda _none: self._restored(events),
-            failed=self._restore_failed,
-        )
+    def undo(self) -> None:
+        """Undo the latest delete or "mark all read" (deleted events come back with their ids
+        and read flags; events marked read become unread again, exactly those)."""
+        self.undo_stack.undo()
 
-    def _restore_failed(self, _exc: BaseException) -> None:
-        self._restoring = None  # the entry stays on the undo stack: undo may be tried again
-
-    def _restored(self, events: list[StoredEvent]) -> None:
-        self._restoring = None
-        self._undo = [e for e in self._undo if e is not events]  # a delete may have followed
-        self.model.add_events(events)
-        rows = [r for r in (self.model.row_of(s.id) for s in events) if r is not None]
-        if rows:
-            self._select_rows(rows, current=rows[0], scroll=True)
-        if self._undo:
-            self.undo_bar.show_deleted(len(self._undo[-1]))
+    def _undone(self, entry: UndoEntry) -> None:
+        if isinstance(entry, Deleted):
+            self.model.add_events(entry.events)
+            rows = [r for r in (self.model.row_of(s.id) for s in entry.events) if r is not None]
+            if rows:
+                self.table.select_rows(rows, current=min(rows), scroll=True)
         else:
-            self.undo_bar.setVisible(False)
+            self._read_timer.stop()  # the event on display is not read again behind the undo
+            self._pending_read = None
+            self.model.refresh_rows(entry.ids)
+            self.model.invalidate_count()
         self._update_count_label()
-        self._update_actions()
         self.read_state_changed.emit()
-
-    def _dismiss_undo(self) -> None:
-        self._undo.clear()
-        self.undo_bar.setVisible(False)
-        self._update_actions()
 
     # ---- export --------------------------------------------------------------------------
 
     def export_dialog(self, fmt: str) -> None:
-        """Ask for a file name and export with a cancellable progress dialog."""
-        path = ask_export_path(self, fmt)
-        if path is not None:
-            self.start_export(path, fmt)
+        """Ask where to (a dated file in Documents or Downloads), then export with progress."""
+        self.exports.ask(fmt)
 
     def start_export(self, path: Path, fmt: str) -> None:
-        """Export in steps on the event loop, with a progress dialog that can cancel it."""
-        progress = run_export(
-            window=self,
-            store=self._store,
-            query=self.model.query(),
-            path=path,
-            fmt=fmt,
-            report=self._report,
-        )
-        if progress is not None:
-            self._export_progress = progress
+        """Export to ``path`` in steps on the event loop, with a progress dialog."""
+        self.exports.start(path, fmt)
+
+    @property
+    def _export_progress(self) -> QProgressDialog | None:
+        return self.exports.progress
 
     # ---- entry points for the app --------------------------------------------------------
 
@@ -573,7 +591,7 @@ class EventWindow(QMainWindow):
             self.show_ids([event_id], f"event #{event_id} of {local_time(stored.received_at)}")
             row = self.model.row_of(event_id)
         if row is not None:
-            self._select_rows([row], current=row, scroll=False)
+            self.table.select_rows([row], current=row, scroll=False)
             self.table.scrollTo(
                 self.model.index(row, 0), QAbstractItemView.ScrollHint.PositionAtCenter
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -13,10 +14,10 @@ import pytest
 
 from holmtray.core.events import Severity
 from holmtray.core.history.export import CSV_COLUMNS, ExportJob, export_events
-from holmtray.core.history.query import EventQuery
+from holmtray.core.history.query import EventQuery, SortKey
 from holmtray.core.history.store import Store
 from holmtray.core.parsing.parser import parse_event
-from tests.stored_events import BASE_TIME, insert, make_event, sample, store_mixed
+from tests.stored_events import BASE_TIME, fill_fast, insert, make_event, sample, store_mixed
 
 EVERYTHING = EventQuery(limit=None)
 
@@ -91,3 +92,68 @@ def test_an_unknown_format_is_refused_before_any_file_is_made(store: Store, tmp_
     with pytest.raises(ValueError, match="xml"):
         ExportJob(store=store, query=EVERYTHING, path=tmp_path / "out.xml", fmt="xml")
     assert not list(tmp_path.glob("out.xml*"))
+
+
+def test_csv_has_every_normalised_field_a_scan_and_a_ticket_carry(
+    store: Store, tmp_path: Path
+) -> None:
+    scan, ticket = insert(
+        store,
+        [
+            parse_event(sample("finished_scan_with_errors")),
+            parse_event(sample("ticket_opened_nested")),
+        ],
+    )
+    path = tmp_path / "all.csv"
+    export_events(store, EVERYTHING, path=path, fmt="csv")
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = {int(r["id"]): r for r in csv.DictReader(f)}
+    s = rows[scan.id]
+    assert (s["scan_name"], s["scan_type"], s["scan_status"]) == (
+        "DMZ web apps",
+        "web application",
+        "Stopped",
+    )
+    assert (s["critical"], s["high"], s["medium"], s["low"]) == ("0", "0", "2", "1")
+    assert s["duration_seconds"] == str(2 * 3600 + 41 * 60 + 7)
+    assert s["errors"].split("\n") == [
+        "Target https://shop.example.com unreachable",
+        "Authentication failed for https://intranet.example.com",
+    ]
+    assert s["started"] == "2024-03-14T01:00:00+00:00"
+    assert s["link"] == "https://sc.holmsecurity.com/scans/view/456"
+    assert s["attention"] == "true"
+    assert s["asset"] == s["cvss"] == s["due"] == ""
+    t = rows[ticket.id]
+    assert t["asset"] == "web-01.corp.example"
+    assert (t["asset_name"], t["ipv4"], t["os"]) == ("web-01", "10.20.0.15", "Ubuntu 22.04")
+    assert (t["cve"], t["cvss"]) == ("CVE-2023-48795", "5.9")
+    assert t["vulnerability"] == "OpenSSH < 9.6 Terrapin prefix truncation"
+    assert t["summary"].startswith("The SSH transport protocol")
+    assert t["solution"] == "Upgrade OpenSSH to 9.6 or later."
+    assert (t["ticket_number"], t["ticket_status"]) == ("4711", "Open")
+    assert t["due"] == "2024-04-13T00:00:00+00:00"
+    assert t["link"] == "https://sc.holmsecurity.com/tickets/4711"
+    assert t["critical"] == t["duration_seconds"] == ""
+
+
+def test_export_follows_the_sort_and_leaves_out_events_stored_after_it_began(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from holmtray.core.history import export as export_mod  # noqa: PLC0415
+
+    monkeypatch.setattr(export_mod, "EXPORT_PAGE", 7)  # several pages, keyset-paged
+    fill_fast(store, 40)  # severity i % 5
+    by_severity = EventQuery(sort=SortKey.SEVERITY, limit=None)
+    path = tmp_path / "sorted.json"
+    job = ExportJob(store=store, query=by_severity, path=path, fmt="json")
+    assert job.step()
+    fill_fast(store, 10, start=40)  # arrive mid-export: not in it
+    while job.step():
+        pass
+    job.finish()
+    ids = [e["id"] for e in json.loads(path.read_text(encoding="utf-8"))]
+    assert ids == store.query_ids(dataclasses.replace(by_severity, before_id=41))
+    assert len(ids) == 40
+    severities = [store.get(i).event.severity for i in ids]  # type: ignore[union-attr]
+    assert severities == sorted(severities, reverse=True)

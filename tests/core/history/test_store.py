@@ -24,7 +24,7 @@ from holmtray.core.events import (
     Vulnerability,
 )
 from holmtray.core.history.database import StoreError, StoreUnavailable
-from holmtray.core.history.query import EventQuery, fts_match_expression
+from holmtray.core.history.query import EventQuery, SortKey, fts_match_expression, select_sql
 from holmtray.core.history.schema import SCHEMA_VERSION
 from holmtray.core.history.store import DEDUP_WINDOW, NewEvent, Store
 
@@ -546,6 +546,24 @@ def test_set_read_accepts_more_ids_than_sqlite_has_variables(store: Store) -> No
     assert store.query_ids(EventQuery(ids=frozenset(many))) == []
 
 
+def test_mark_all_read_ids_returns_exactly_the_rows_it_changed(store: Store) -> None:
+    ids = fill(store, 12)
+    store.set_read([ids[0], ids[4]])
+    tickets = EventQuery(kinds=frozenset({Kind.TICKET}), before_id=ids[10])
+    expected = store.query_ids(dataclasses.replace(tickets, unread_only=True))
+    assert sorted(expected) == [3, 7]  # the tickets below id 11 (the read ones are not tickets)
+    changed = store.mark_all_read_ids(tickets)
+    assert changed == sorted(expected)
+    assert store.query_ids(dataclasses.replace(tickets, unread_only=True)) == []
+    assert store.mark_all_read_ids(tickets) == []  # nothing left to change
+    # The undo: exactly those back to unread, the rows read before stay read.
+    assert store.set_read(changed, read=False) == len(changed)
+    assert store.get(ids[0]).read  # type: ignore[union-attr]
+    assert sorted(store.query_ids(EventQuery(unread_only=True, limit=None))) == [
+        i for i in ids if i not in (ids[0], ids[4])
+    ]
+
+
 def test_mark_all_read_respects_the_filter_and_before_id(store: Store) -> None:
     ids = fill(store, 20)
     assert store.mark_all_read(EventQuery(kinds=frozenset({Kind.TICKET}), limit=1)) == 5
@@ -769,12 +787,75 @@ def test_v1_database_is_backed_up_migrated_and_searchable(db: Path) -> None:
         assert s.integrity_check() == "ok"
 
     con = raw(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     backup = db.with_name(db.name + ".bak-v1")
     bcon = sqlite3.connect(backup)
     assert bcon.execute("PRAGMA user_version").fetchone()[0] == 1
     assert bcon.execute("SELECT count(*) FROM events").fetchone()[0] == 25
     bcon.close()
+
+
+def build_v3(path: Path, events: list[NewEvent]) -> None:
+    """A database as holmtray wrote it at schema v3: the frozen migrations up to v3, rows
+    through the row codec (v4 added indexes, no column)."""
+    from holmtray.core.history import schema  # noqa: PLC0415
+    from holmtray.core.history.codec import INSERT_SQL, row_values  # noqa: PLC0415
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path, isolation_level=None)
+    for step in schema._MIGRATIONS[:3]:
+        step(con)
+    con.executemany(
+        INSERT_SQL, [row_values(None, n.event, n.body, n.received_at, False) for n in events]
+    )
+    con.execute("PRAGMA user_version = 3")
+    con.close()
+
+
+def test_a_v3_database_gains_the_sort_indexes_and_sorts_through_them(db: Path) -> None:
+    hosts = ["beta.example", "Alpha.example", None, "alpha.example", None, "gamma.example"]
+    events = [
+        NewEvent(
+            body=json.dumps({"n": i}),
+            event=Event(
+                kind=Kind.TICKET,
+                title=f"{'bcaBA'[i % 5]} ticket",
+                severity=Severity.HIGH,
+                asset=Asset(hostname=host),
+                payload={"n": i},
+            ),
+            received_at=T0 + timedelta(seconds=i),
+        )
+        for i, host in enumerate(hosts)
+    ]
+    build_v3(db, events)
+    con = raw(db)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+    con.close()
+
+    with Store.open(db) as s:
+        asset_order = s.query_ids(EventQuery(sort=SortKey.ASSET, oldest_first=True))
+        title_order = s.query_ids(EventQuery(sort=SortKey.TITLE, oldest_first=True))
+        assert s.count(EventQuery()) == 6
+
+    # Case-insensitive, ties by id, events without an asset last.
+    assert asset_order == [2, 4, 1, 6, 3, 5]
+    assert title_order == [3, 5, 1, 4, 6, 2]
+    con = raw(db)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    indexes = dict(con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'"))
+    assert "title COLLATE NOCASE" in indexes["events_title"]
+    assert "coalesce(hostname, ipv4, asset_name, X'') COLLATE NOCASE" in indexes["events_asset"]
+    for key in (SortKey.TITLE, SortKey.ASSET):
+        sql, params = select_sql(EventQuery(sort=key, limit=10), "e.id", paging=True)
+        plan = " | ".join(str(r[3]) for r in con.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert f"INDEX events_{key.value}" in plan
+        assert "TEMP B-TREE" not in plan
+    con.close()
+    backup = sqlite3.connect(db.with_name(db.name + ".bak-v3"))
+    assert backup.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert backup.execute("SELECT count(*) FROM events").fetchone()[0] == 6
+    backup.close()
 
 
 def test_empty_new_database_is_not_backed_up(db: Path) -> None:

@@ -103,6 +103,19 @@ async def test_mark_all_read_applies_the_query(writer: GroupCommitWriter, db: Pa
     ]
 
 
+async def test_mark_all_read_ids_names_the_rows_changed_so_set_read_can_undo_it(
+    writer: GroupCommitWriter, db: Path
+) -> None:
+    ids = await submit_all(writer, range(10))  # severity i % 5
+    await writer.set_read([ids[4]])
+    high = EventQuery(min_severity=Severity.HIGH)
+    changed = await writer.mark_all_read_ids(high)
+    assert changed == [ids[3], ids[8], ids[9]]  # ids[4] was read already
+    assert await writer.set_read(changed, read=False) == 3  # the undo
+    assert {i for i, r in read_flags(db).items() if r} == {ids[4]}
+    assert writer.operations[-2:] == [Operation("mark_all_read", 3), Operation("set_read", 3)]
+
+
 async def test_delete_then_restore_puts_back_the_same_ids_flags_and_bodies(
     writer: GroupCommitWriter, db: Path
 ) -> None:

@@ -7,7 +7,6 @@ import html
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from holmtray.core.parsing.parser import parse_event
 from holmtray.core.text import show_bidi_controls
 from holmtray.ui.events import model as event_model
 from holmtray.ui.events.display import (
+    COL_ASSET,
     COL_COUNTS,
     COL_KIND,
     COL_RECEIVED,
@@ -35,6 +35,7 @@ from holmtray.ui.events.model import (
     EventRole,
     EventTableModel,
 )
+from holmtray.ui.icons import SEVERITY_COLORS
 from tests.stored_events import (
     BASE_TIME,
     HOSTILE_TITLES,
@@ -51,13 +52,6 @@ from tests.stored_events import (
 pytestmark = pytest.mark.usefixtures("qapp")
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "events.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture(scope="module")
@@ -198,13 +192,13 @@ def test_fetch_more_pages_with_filter_until_exhausted(big_store: Store) -> None:
 
 def test_display_and_decoration_roles_for_a_finished_scan(store: Store) -> None:
     (s,) = insert(store, [parse_event(sample("finished_scan"))])
-    model = EventTableModel(store)
-    local = s.received_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    assert text(model, 0, COL_RECEIVED) == local
+    model = EventTableModel(store, clock=lambda: s.received_at + timedelta(minutes=1))
+    assert text(model, 0, COL_RECEIVED) == s.received_at.astimezone().strftime("%H:%M")
     assert text(model, 0, COL_KIND) == "Finished scan"
     assert text(model, 0, COL_SEVERITY) == "Critical"
     assert text(model, 0, COL_TITLE) == "Daily scan finished"
-    assert text(model, 0, COL_COUNTS) == "1C 3H 5M 12L"
+    assert text(model, 0, COL_ASSET) == ""
+    assert text(model, 0, COL_COUNTS) == "1 C · 3 H · 5 M · 12 L"
     assert text(model, 0, COL_STATUS) == "Completed"
     assert isinstance(model.data(model.index(0, COL_KIND), Qt.ItemDataRole.DecorationRole), QIcon)
     assert model.data(model.index(0, COL_TITLE), Qt.ItemDataRole.DecorationRole) is None
@@ -220,12 +214,13 @@ def test_display_and_decoration_roles_for_a_finished_scan(store: Store) -> None:
     assert s.received_at.strftime("%Y-%m-%d %H:%M:%S UTC") in tip
     assert "Times without a zone in the payload are taken as UTC." in tip
     assert model.data(model.index(0, 0), EventRole) == s
-    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(6)] == [
+    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(7)] == [
         "Received",
         "Kind",
         "Severity",
         "Title",
-        "Counts",
+        "Asset",
+        "Findings",
         "Status",
     ]
 
@@ -242,14 +237,24 @@ def test_status_column_for_tickets_scheduled_scans_and_attention(store: Store) -
     )
     model = EventTableModel(store)
     # Newest first: custom, errors, scheduled, ticket.
-    assert [text(model, r, COL_STATUS) for r in range(4)] == [
+    assert [text(model, r, COL_STATUS) for r in range(4)] == ["", "Stopped", "Scheduled", "Open"]
+    assert text(model, 1, COL_SEVERITY) == "Medium"
+    # Attention shows on the status: a red mark and red text, and why, in its tooltip.
+    decoration = Qt.ItemDataRole.DecorationRole
+    assert isinstance(model.data(model.index(1, COL_STATUS), decoration), QIcon)
+    assert model.data(model.index(3, COL_STATUS), decoration) is None
+    red = model.data(model.index(1, COL_STATUS), Qt.ItemDataRole.ForegroundRole)
+    assert red.color().name() == SEVERITY_COLORS[Severity.CRITICAL]
+    tip = model.data(model.index(1, COL_STATUS), Qt.ItemDataRole.ToolTipRole)
+    assert "not Completed, and it reported 2 errors" in tip
+    # Zeros are left out of the findings.
+    assert [text(model, r, COL_COUNTS) for r in range(4)] == ["", "2 M · 1 L", "", ""]
+    assert [text(model, r, COL_ASSET) for r in range(4)] == [
+        "web-02.corp.example (10.20.0.16)",  # the custom payload's asset field
         "",
-        "Stopped — needs attention",
-        "Scheduled",
-        "Open",
+        "",
+        "web-01.corp.example",
     ]
-    assert text(model, 1, COL_SEVERITY) == "Medium !"
-    assert [text(model, r, COL_COUNTS) for r in range(4)] == ["", "0C 0H 2M 1L", "", ""]
 
 
 def test_read_rows_are_not_bold(store: Store) -> None:

@@ -8,7 +8,6 @@ writer on its own thread; a change shows once the writer has stored it, so the t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QAbstractSlider, QApplication, QWidget
+from PySide6.QtWidgets import QAbstractSlider
 
 from holmtray.core.events import Counts, Kind, Severity, StoredEvent
 from holmtray.core.history.query import EventQuery
@@ -25,7 +24,7 @@ from holmtray.core.history.store import Store
 from holmtray.core.parsing.parser import parse_event
 from holmtray.core.text import show_bidi_controls
 from holmtray.ui.events import model as event_model
-from holmtray.ui.events.display import COL_RECEIVED, COL_TITLE
+from holmtray.ui.events.display import COL_COUNTS, COL_RECEIVED, COL_TITLE
 from holmtray.ui.events.model import PAGE_SIZE
 from holmtray.ui.events.window import EventWindow
 from tests.stored_events import (
@@ -38,78 +37,7 @@ from tests.stored_events import (
     store_mixed,
     varied_events,
 )
-from tests.ui.writer_thread import WriterThread
-
-
-class LinkRecorder:
-    """Stands in for the app's safe link opener."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, QWidget]] = []
-
-    def __call__(self, url: str, parent: QWidget) -> None:
-        self.calls.append((url, parent))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "events.db")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def writes(store: Store, tmp_path: Path) -> Iterator[WriterThread]:
-    """The writer every change from the window goes through."""
-    w = WriterThread(tmp_path / "events.db")
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def gui_store(store: Store, tmp_path: Path) -> Iterator[Store]:
-    """The window's own connection: read-only, as in the app."""
-    s = Store.open(tmp_path / "events.db", readonly=True, check=False)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def links() -> LinkRecorder:
-    return LinkRecorder()
-
-
-@pytest.fixture
-def make_window(
-    qtbot: Any,
-    gui_store: Store,
-    writes: WriterThread,
-    links: LinkRecorder,
-    tmp_path: Path,
-) -> Iterator[Any]:
-    made: list[EventWindow] = []
-
-    def make(*, show: bool = True, state_path: Path | None = None) -> EventWindow:
-        w = EventWindow(
-            store=gui_store,
-            write=writes.write,
-            open_link=links,
-            state_path=state_path or tmp_path / "window.ini",
-        )
-        qtbot.addWidget(w)
-        made.append(w)
-        if show:
-            with qtbot.waitExposed(w):
-                w.show()
-            # Window shortcuts (Esc, Ctrl+Z, ...) only fire in the active window.
-            w.activateWindow()
-            qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=2000)
-            w.table.setFocus()
-        return w
-
-    yield make
-    # Answers still on their way are handled before the writer and the store close.
-    qtbot.waitUntil(lambda: all(w.writes.pending == 0 for w in made), timeout=10_000)
+from tests.ui.events.conftest import LinkRecorder
 
 
 def select(w: EventWindow, row: int) -> None:
@@ -309,7 +237,9 @@ def test_detail_pane_shows_every_field_as_plain_text(
     ]
     assert d.value_label("Scan", "Duration").text() == "2:41:07"
     assert d.value_label("Scan", "Findings").text() == "0 critical, 0 high, 2 medium, 1 low"
-    assert d.value_label("Event", "Attention").text() == "Needs attention"
+    assert d.value_label("Event", "Attention").text() == (
+        "Needs attention: the scan's status is “Stopped”, not Completed, and it reported 2 errors"
+    )
 
 
 def test_detail_value_labels_never_interpret_rich_text(
@@ -587,7 +517,7 @@ def test_shortcuts_are_set(make_window: Any) -> None:
     assert text["Mark unread"] == "Ctrl+U"
     assert text["Mark all read"] == "Ctrl+Shift+R"
     assert text["Delete"] == "Del"
-    assert text["Undo delete"] == "Ctrl+Z"
+    assert text["Undo"] == "Ctrl+Z"  # a delete or a "mark all read"
     assert text["Open in Security Center"] == "Return"
 
 
@@ -726,8 +656,8 @@ def test_counts_column_only_for_finished_scans(make_window: Any, store: Store) -
         ],
     )
     w = make_window(show=False)
-    assert w.model.data(w.model.index(1, 4)) == "1C 3H 5M 12L"
-    assert w.model.data(w.model.index(0, 4)) == ""
+    assert w.model.data(w.model.index(1, COL_COUNTS)) == "1 C · 3 H · 5 M · 12 L"
+    assert w.model.data(w.model.index(0, COL_COUNTS)) == ""
 
 
 def test_hiding_the_window_stops_the_read_timer(make_window: Any, store: Store, qtbot: Any) -> None:

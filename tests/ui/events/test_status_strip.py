@@ -41,6 +41,8 @@ def window(qtbot: QtBot, tmp_path: Path) -> Iterator[EventWindow]:
         state_path=tmp_path / "window.ini",
     )
     qtbot.addWidget(w)
+    strip = StatusStrip()
+    w.status_area.addWidget(strip)  # where the app puts it
     with qtbot.waitExposed(w):
         w.show()
     yield w
@@ -49,8 +51,14 @@ def window(qtbot: QtBot, tmp_path: Path) -> Iterator[EventWindow]:
     gui.close()
 
 
+def strip_of(window: EventWindow) -> StatusStrip:
+    strip = window.status_area.itemAt(0).widget()
+    assert isinstance(strip, StatusStrip)
+    return strip
+
+
 def test_the_strip_is_hidden_until_there_is_something_to_say(window: EventWindow) -> None:
-    strip = window.status_strip
+    strip = strip_of(window)
     assert strip.isHidden()
     assert strip.text() is None
     strip.show_status(PORT_TAKEN, (StripAction.CHANGE_PORT, StripAction.RETRY))
@@ -63,14 +71,14 @@ def test_the_strip_is_hidden_until_there_is_something_to_say(window: EventWindow
 
 
 def test_the_strip_sits_above_the_filter_bar(window: EventWindow) -> None:
-    window.status_strip.show_status(PORT_TAKEN, (StripAction.RETRY,))
-    assert window.status_strip.geometry().bottom() < window.filter_bar.geometry().top()
+    strip_of(window).show_status(PORT_TAKEN, (StripAction.RETRY,))
+    assert strip_of(window).geometry().bottom() < window.filter_bar.geometry().top()
 
 
 def test_a_button_emits_its_action_and_buttons_follow_the_status(
     qtbot: QtBot, window: EventWindow
 ) -> None:
-    strip = window.status_strip
+    strip = strip_of(window)
     strip.show_status(OFFLINE, (StripAction.RECONNECT,), tone="offline")
     with qtbot.waitSignal(strip.action, timeout=1000) as sig:
         strip.button(StripAction.RECONNECT).click()
@@ -106,15 +114,15 @@ def test_screenshots_of_the_window_with_the_strip(
     suffix = "default" if size is None else f"{size[0]}x{size[1]}"
     if size is not None:
         window.resize(*size)
-    window.status_strip.show_status(PORT_TAKEN, (StripAction.CHANGE_PORT, StripAction.RETRY))
+    strip_of(window).show_status(PORT_TAKEN, (StripAction.CHANGE_PORT, StripAction.RETRY))
     qtbot.wait(50)
     image = _save(window, artifacts / f"event_window_strip_port_{suffix}.png")
     if size is not None:
         assert (image.width(), image.height()) == size
     # The whole sentence is on screen: it wraps rather than being cut off.
-    strip = window.status_strip
+    strip = strip_of(window)
     assert strip.label.width() < window.width()
     assert strip.label.heightForWidth(strip.label.width()) <= strip.label.height()
-    window.status_strip.show_status(OFFLINE, (StripAction.RECONNECT,), tone="offline")
+    strip_of(window).show_status(OFFLINE, (StripAction.RECONNECT,), tone="offline")
     qtbot.wait(50)
     _save(window, artifacts / f"event_window_strip_offline_{suffix}.png")
