@@ -331,6 +331,11 @@ class ReceiverThread(QObject):
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._reconnect)
 
+    def relay_host(self) -> str:
+        """Relay mode: the relay in use (of ``subscribe.urls``, which fail over), else ``""``."""
+        client = self._client
+        return client.target.host if client is not None else ""
+
     def take(self) -> list[Entry]:
         """Everything the source produced since the last call, in order."""
         return self._buffer.take()

@@ -24,7 +24,7 @@ from holmtray.core.alerts.notices import Notice
 from holmtray.core.clock import utc_now
 from holmtray.core.config.settings import Settings
 from holmtray.core.ingest.relayconn import RelayConfigError
-from holmtray.core.ingest.subscriber import target_from
+from holmtray.core.ingest.subscriber import targets_from
 from holmtray.ui.events.status_strip import StatusStrip
 from holmtray.ui.events.window import EventWindow
 from holmtray.ui.network_watch import NetworkWatch
@@ -75,12 +75,16 @@ class ReceivingMonitor(QObject):
         ep = self._receiver.endpoint
         host, problem = "", None
         if mode == "relay":
-            target = target_from(self._settings())
-            host = target.host
-            try:
-                target.check()
-            except RelayConfigError as exc:
-                problem = str(exc)
+            targets = targets_from(self._settings())
+            host = self._receiver.relay_host() or targets[0].host
+            problems = []
+            for target in targets:
+                try:
+                    target.check()
+                except RelayConfigError as exc:
+                    problems.append(str(exc))
+            if len(problems) == len(targets):  # none of the addresses can work as set
+                problem = problems[0]
         return SourceFacts(
             mode=mode,
             address=ep.masked_url() if ep else None,
