@@ -51,12 +51,13 @@ def cli_outputs(home: Path, *commands: tuple[str, ...]) -> dict[str, str]:
 class Proc:
     """A holmtray subprocess whose stderr is collected line by line in the background."""
 
-    def __init__(self, home: Path, *args: str, **extra: str) -> None:
+    def __init__(self, home: Path, *args: str, module: str = "holmtray", **extra: str) -> None:
+        """``python -m MODULE ARGS`` (``holmtray``, or a test's wrapper around it)."""
         self.home = home
         self.lines: list[str] = []
         self._cond = threading.Condition()
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "holmtray", *args],
+            [sys.executable, "-m", module, *args],
             env=holmtray_env(home, **extra),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

@@ -3,11 +3,17 @@
 ``run()`` sets up logging, makes sure only one instance runs, creates the QApplication and the
 qasync loop, and awaits :meth:`TrayApp.main` until the user quits (menu, SIGINT/SIGTERM, or
 session logout). :class:`TrayApp` owns the pieces and connects them: the receiver thread
-(writer + listener; every write to the history goes through it), the GUI's read-only store,
-the tray icon, the notifier and the notification policy, the event window and the dialogs.
-Data flows one way: committed batches from the receiver thread -> event window, tray state,
-policy -> notifier; the window's changes (read flags, delete, undo) go back to the receiver
-thread's writer as named operations.
+(the event source — the embedded listener or a relay subscription, per ``source.mode`` — and
+its writer; every write to the history goes through it), the GUI's read-only view of the
+active source's history (:class:`HistoryView`: store and event window), the tray icon, the
+notifier and the notification policy, and the dialogs. Data flows one way: what the source
+produced (committed batches flagged live or backfill, relay states, database switches, in
+order) -> event window, tray state, policy -> notifier; the window's changes (read flags,
+delete, undo) go back to the receiver thread's writer as named operations.
+
+Whether events are received is one truth (:mod:`~holmtray.ui.source_status`), shown by the
+tray, the event window's status strip and the welcome dialog, and told by a notification
+when receiving stops and when it resumes.
 
 The GUI thread never waits: work for the receiver goes to its thread and comes back as an
 awaited future; the config and expectation files are written on a worker thread of their
@@ -21,19 +27,13 @@ import concurrent.futures
 import contextlib
 import html
 import logging
-import signal
-import socket
 import sys
 import time
-import traceback
-from collections.abc import Callable, Coroutine
-from types import TracebackType
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
-import aiohttp
 import qasync
-from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from holmtray import __version__
@@ -50,40 +50,50 @@ from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.database import StoreError
 from holmtray.core.history.store import Store
-from holmtray.core.ingest.receiver import ListenerError, direct_database_path
-from holmtray.core.ingest.sendtest import SampleTarget, send_sample
+from holmtray.core.ingest.receiver import ListenerError
+from holmtray.core.ingest.source import Live, RelayState
 from holmtray.ui import gui_thread
+from holmtray.ui.deliveries import DatabaseSwitch, Delivery, RelayStateChange
+from holmtray.ui.events.status_strip import StatusStrip
 from holmtray.ui.events.window import EventWindow
+from holmtray.ui.history_view import HistoryView
 from holmtray.ui.icons import app_icon, resource_path
 from holmtray.ui.links import LinkOpener
 from holmtray.ui.notifier import Notifier
 from holmtray.ui.platform_integration import set_app_user_model_id
+from holmtray.ui.process_hooks import Signals, install_excepthook
 from holmtray.ui.receiver_thread import ReceiverThread
+from holmtray.ui.receiving import ReceivingMonitor
 from holmtray.ui.settings_dialog import ApplyDone, SettingsDialog
+from holmtray.ui.setup_flow import SetupFlow
 from holmtray.ui.single_instance import SingleInstance
+from holmtray.ui.source_status import Look
 from holmtray.ui.tray import Tray, TrayView
-from holmtray.ui.welcome import WelcomeDialog, describe_test_answer
+from holmtray.ui.welcome import WelcomeDialog
 
 log = logging.getLogger("holmtray.ui.app")
 
 DRAIN_INTERVAL_MS = 250  # at most four hand-overs a second from the receiver thread
 TICK_INTERVAL_MS = 1000
 APPLY_TIMEOUT_S = 15.0  # a listener that takes longer to rebind is stuck
-REACHABILITY = (
-    "Holm Security's cloud must be able to reach this URL. This computer usually is not "
-    "reachable from the internet: publish it through a reverse proxy or VPN, or run "
-    "`holmtray serve` on an always-on host."
-)
 
 
 class TrayApp(QObject):
     """Owns and wires every part of the running tray app."""
 
-    def __init__(self, *, settings: Settings, paths: Paths, quit_event: asyncio.Event) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        paths: Paths,
+        quit_event: asyncio.Event,
+        redact: Callable[[Iterable[str]], None] | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.paths = paths
         self._quit = quit_event
+        self._redact = redact  # the log formatter's secrets, kept in step with the settings
         self.receiver = ReceiverThread(settings=settings, paths=paths)
         self.tray = Tray(self)
         self.links = LinkOpener(hosts=lambda: self.settings.strings("links.hosts"))
@@ -98,10 +108,33 @@ class TrayApp(QObject):
                 path=paths.data_dir / "expectations.json", writer=self._files
             ),
         )
-        self.store: Store | None = None
-        self.window: EventWindow | None = None
+        self.setup = SetupFlow(
+            receiver=self.receiver,
+            settings=lambda: self.settings,
+            apply=self.apply_settings,
+            spawn=self._spawn,
+            open_settings=self.open_settings,
+        )
+        self.history = HistoryView(
+            write=self.receiver.write,
+            open_link=self._open_link,
+            state_path=paths.config_dir / "window.ini",
+            on_window=self._window_made,
+            webhook_url=self.setup.webhook_url,
+            send_test=self.setup.send_test,
+        )
+        self.receiving = ReceivingMonitor(
+            receiver=self.receiver,
+            settings=lambda: self.settings,
+            retry=lambda: self.apply_settings(self.settings, self._retried),
+            open_settings=self.open_settings,
+            parent=self,
+        )
+        self.receiving.changed.connect(lambda status: self.setup.update(status, self._mode()))
         self.notifier: Notifier | None = None
         self.settings_dialog: SettingsDialog | None = None
+        self._relay_state: RelayState | None = None  # as drained, in order with the events
+        self._first_load = False  # the mirror in use is new: its backfill is a first load
         self._last_drain = 0.0
         self._drain_timer = QTimer(self, singleShot=True)
         self._drain_timer.timeout.connect(self._drain)
@@ -111,6 +144,15 @@ class TrayApp(QObject):
         self._ready = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.received = 0  # events handed to the GUI since start (tests and About read it)
+
+    @property
+    def store(self) -> Store | None:
+        """The GUI's read-only store on the active source's database."""
+        return self.history.store
+
+    @property
+    def window(self) -> EventWindow | None:
+        return self.history.window
 
     # -- start and stop -----------------------------------------------------------------
     async def start(self) -> None:
@@ -123,24 +165,15 @@ class TrayApp(QObject):
             await asyncio.wrap_future(self.receiver.start())
         # The writer has just opened (and checked) the same file: no second quick_check. The
         # GUI only reads: its writes are the writer's named operations (ReceiverThread.write).
-        self.store = Store.open(
-            direct_database_path(self.settings, self.paths), check=False, readonly=True
-        )
-        self.window = EventWindow(
-            store=self.store,
-            write=self.receiver.write,
-            open_link=self._open_link,
-            state_path=self.paths.config_dir / "window.ini",
-            webhook_url=self.webhook_url,
-            send_test=self.send_test_then,
-        )
-        self.window.read_state_changed.connect(self._refresh_tray)
+        self.history.use(self.receiver.database)
         self.notifier = await Notifier.choose(
             tray=self.tray.icon,
             icon=resource_path("holmtray.svg"),
             on_clicked=self._notice_clicked,
             on_open=lambda n: self._open_link(n.link, None),
         )
+        self.receiving.notify_with(self._notify)
+        self.receiving.watch_network()
         self._tick_timer.start()
         self._refresh_tray()
         if self.receiver.recovered_from:
@@ -163,17 +196,24 @@ class TrayApp(QObject):
         self.receiver.failed.connect(lambda _why: self._refresh_tray())
         self.receiver.listening.connect(lambda _ep: self._refresh_tray())
         self.receiver.store_health.connect(lambda _problem: self._refresh_tray())
+        self.receiver.relay_notice.connect(self._relay_notice)
 
     def _connect_tray(self) -> None:
         t = self.tray
         t.toggle_window.connect(self.toggle_window)
         t.show_events.connect(self.show_window)
-        t.copy_url.connect(self.copy_url)
+        t.copy_url.connect(lambda: self.setup.copy_url(self._say))
         t.send_test.connect(lambda: self._spawn(self.send_test()))
+        t.reconnect.connect(self.receiving.reconnect_now)
         t.pause.connect(self.pause)
         t.open_settings.connect(self.open_settings)
         t.about.connect(self.show_about)
         t.quit.connect(self.request_quit)
+
+    def _window_made(self, window: EventWindow) -> None:
+        """A new event window (at start, or the source's database changed)."""
+        window.read_state_changed.connect(self._refresh_tray)
+        self.receiving.attach(window)
 
     def _open_link(self, url: str | None, parent: QWidget | None) -> None:
         self.links.open(url, parent)
@@ -187,7 +227,7 @@ class TrayApp(QObject):
         await self._quit.wait()
 
     def shutdown(self) -> None:
-        """Stop in order: listener (answers in-flight), writer (commits), stores. Idempotent."""
+        """Stop in order: source (answers in-flight, commits), stores. Idempotent."""
         if self._stopped:
             return
         self._stopped = True
@@ -196,13 +236,10 @@ class TrayApp(QObject):
         # requests and commit (ReceiverThread.stop), and below for the last file writes.
         self.receiver.stop()
         self._drain()  # the last committed events reach the window's store readers too
-        if self.window is not None:
-            self.window.save_state()
         self.tray.icon.hide()
         if self.notifier is not None:
             self.notifier.disconnect()
-        if self.store is not None:
-            self.store.close()
+        self.history.close()
         self._files.shutdown(wait=True)
         log.info("tray app stopped")
 
@@ -211,7 +248,7 @@ class TrayApp(QObject):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    # -- events from the receiver -------------------------------------------------------
+    # -- what the source produced ---------------------------------------------------------
     def _events_ready(self) -> None:
         if not self._ready:
             return  # start() drains the buffer once everything that shows events exists
@@ -220,16 +257,47 @@ class TrayApp(QObject):
             self._drain_timer.start(max(0, int(wait)))
 
     def _drain(self) -> None:
+        """Take what the source produced, in order: events (live or backfill), relay state
+        changes, database switches."""
         self._last_drain = time.monotonic()
-        batch = self.receiver.take_events()
-        if not batch:
+        entries = self.receiver.take()
+        if not entries:
             return
+        last: StoredEvent | None = None
+        for entry in entries:
+            if isinstance(entry, Delivery):
+                if entry.events:
+                    last = entry.events[-1]
+                    self._deliver(entry.events, backfill=entry.backfill)
+            elif isinstance(entry, DatabaseSwitch):
+                self.history.use(entry.path)
+                self._first_load = entry.fresh
+                if not entry.relay:
+                    self._relay_state = None
+                    self.policy.set_source_live(True)
+            elif isinstance(entry, RelayStateChange):
+                self._relay_changed(entry.state)
+        self._refresh_tray(last=last)
+
+    def _deliver(self, batch: list[StoredEvent], *, backfill: bool) -> None:
         self.received += len(batch)
         if self.window is not None:
             self.window.add_events(batch)
-        self._refresh_tray(last=batch[-1])
         if not self._stopped:
-            self._act(self.policy.on_events(batch))
+            self._act(self.policy.on_events(batch, catching_up=backfill))
+
+    def _relay_changed(self, state: RelayState) -> None:
+        was, self._relay_state = self._relay_state, state
+        live = isinstance(state, Live)
+        if live and not isinstance(was, Live) and not self._stopped:
+            # Everything fetched before the relay said "live" is in: one summary of it.
+            self._act(self.policy.caught_up(first_load=self._first_load))
+            self._first_load = False
+        self.policy.set_source_live(live)
+
+    def _relay_notice(self, text: str) -> None:
+        log.warning("relay: %s", text)
+        self._say(text, "", Urgency.NORMAL)
 
     def _tick(self) -> None:
         self._act(self.policy.tick())
@@ -257,6 +325,28 @@ class TrayApp(QObject):
         else:
             self.show_window()
 
+    # -- whether events are received ------------------------------------------------------
+    def _notify(self, notice: Notice) -> None:
+        if self.notifier is not None and not self._stopped:
+            self._spawn(self.notifier.show(notice))
+
+    def webhook_url(self) -> str | None:
+        """The URL to paste into Security Center, while the listener listens."""
+        return self.setup.webhook_url()
+
+    def _mode(self) -> str:
+        return self.receiving.mode()
+
+    @property
+    def strip(self) -> StatusStrip | None:
+        """The strip on top of the event window that says whether events are received."""
+        return self.receiving.strip
+
+    def _retried(self, problem: str | None) -> None:
+        if problem is not None and self.window is not None:
+            self.window.statusBar().showMessage(f"Still not receiving: {problem}", 10_000)
+        self._refresh_tray()
+
     def _refresh_tray(self, last: StoredEvent | None = None) -> None:
         unread, highest = (0, None)
         if self.store is not None:
@@ -266,12 +356,19 @@ class TrayApp(QObject):
                     last = self.store.last_event()
             except StoreError as exc:
                 log.warning("cannot read the unread count: %s", exc)
+        status = self.receiving.refresh()
         ep = self.receiver.endpoint
         previous = self.tray.view
         self.tray.show_state(
             TrayView(
                 address=ep.masked_url() if ep else None,
-                error=self.receiver.error or self.receiver.store_error,
+                error=status.alarm.strip if status.look is Look.ERROR and status.alarm else None,
+                line=status.line,
+                offline=status.look is Look.OFFLINE,
+                reconnect=status.reconnect,
+                relay=self.receiving.mode() == "relay",
+                can_copy=status.has_url or status.alarm is None,
+                can_test=status.can_test or status.alarm is None,
                 unread=unread,
                 highest=highest,
                 paused=self.policy.status(),
@@ -284,12 +381,15 @@ class TrayApp(QObject):
         if view != previous:
             # One line per change: the desktop tests follow the tray through these.
             log.debug(
-                "tray state: unread=%d highest=%s paused=%s error=%s geometry=%s",
+                "tray state: unread=%d highest=%s paused=%s error=%s geometry=%s line=%s "
+                "offline=%s",
                 view.unread,
                 view.highest.word if view.highest is not None else "-",
                 view.paused or "-",
                 view.error or "-",
                 self._tray_geometry(),
+                view.line or "-",
+                view.offline,
             )
 
     def _tray_geometry(self) -> str:
@@ -311,50 +411,13 @@ class TrayApp(QObject):
             log.debug("tray icon clicked: showing the event window")
             self.show_window()
 
-    def webhook_url(self) -> str | None:
-        ep = self.receiver.endpoint
-        if ep is None:
-            return None
-        s = self.settings
-        return ep.webhook_url(
-            s.text("listener.token"),
-            username=s.text("listener.username"),
-            password=s.text("listener.password"),
-        )
-
-    def copy_url(self) -> None:
-        url = self.webhook_url()
-        if url is None:
-            self._say(
-                "Webhook URL not available", f"The listener is not running: {self.receiver.error}"
-            )
-            return
-        QGuiApplication.clipboard().setText(url)
-        self._say(
-            "Webhook URL copied",
-            "Paste it into Security Center's webhook settings. " + REACHABILITY,
-        )
-
     def _say(self, summary: str, body: str, urgency: Urgency = Urgency.LOW) -> None:
         if self.notifier is not None:
             notice = Notice(event_id=None, summary=summary, body=body, urgency=urgency, link=None)
             self._spawn(self.notifier.show(notice))
 
-    async def post_test(self, kind: str = "finished_scan") -> tuple[bool, str]:
-        """Post a sample to our own listener (from the receiver's loop); (ok, message)."""
-        ep = self.receiver.endpoint
-        if ep is None:
-            return False, f"The listener is not running: {self.receiver.error}"
-        target = SampleTarget.own_listener(ep, self.settings)
-
-        try:
-            status, text = await asyncio.wrap_future(self.receiver.call(send_sample(target, kind)))
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            return False, f"Could not reach the listener: {exc or type(exc).__name__}"
-        return describe_test_answer(status, text)
-
     async def send_test(self) -> None:
-        ok, message = await self.post_test()
+        ok, message = await self.setup.post_test()
         if not ok:
             self._say("Test event failed", message, Urgency.NORMAL)
 
@@ -387,8 +450,11 @@ class TrayApp(QObject):
         self._spawn(run())
 
     async def put_into_effect(self, new: Settings) -> str | None:
-        """Rebind the listener, save the file, change start at login; an error message if the
-        settings could not take effect (then the listener keeps the old ones)."""
+        """Rebind the listener or switch the source, save the file, change start at login; an
+        error message if the settings could not take effect (then the source keeps the old
+        ones)."""
+        if self._redact is not None:
+            self._redact(app_secrets(self.settings, new))  # before anything can log the new
         rebound = asyncio.wrap_future(self.receiver.apply_settings(new))
         try:
             # wait(), not wait_for(): a listener that is slow to rebind is left to finish.
@@ -401,6 +467,8 @@ class TrayApp(QObject):
             return str(exc)
         except StoreError as exc:
             return f"cannot open the event database: {exc}"
+        finally:
+            self._refresh_tray()
         old = self.settings
         self.settings = new
         try:
@@ -443,23 +511,8 @@ class TrayApp(QObject):
             self.settings_dialog.deleteLater()
             self.settings_dialog = None
 
-    def send_test_then(self, done: Callable[[bool, str], None]) -> None:
-        """Post a test event to our own listener; ``done(ok, message)`` when it is answered."""
-
-        async def run() -> None:
-            ok, message = await self.post_test()
-            done(ok, message)
-
-        self._spawn(run())
-
     def show_welcome(self) -> WelcomeDialog:
-        dialog = WelcomeDialog(
-            webhook_url=self.webhook_url() or "(listener not running)",
-            send_test=self.send_test_then,
-        )
-        dialog.setWindowIcon(app_icon())
-        dialog.show()
-        self._welcome = dialog
+        dialog = self.setup.show(self.receiving.status, self.receiving.mode())
         with contextlib.suppress(SettingsError):
             self.settings = self.settings.with_values({"ui.welcome_shown": True})
             self._spawn(self._remember_welcome(self.settings))
@@ -474,12 +527,14 @@ class TrayApp(QObject):
     def show_about(self) -> None:
         ep = self.receiver.endpoint
         backend = self.notifier.backend_name if self.notifier else "none"
+        database = self.history.path
         lines = [
             f"<b>holmtray {html.escape(__version__)}</b>",
             "Desktop alerts and a searchable history for Holm Security webhooks.",
+            f"Receiving: {html.escape(self.receiving.status.line)}",
             f"Listening on: {html.escape(ep.masked_url()) if ep else 'not listening'}",
             f"Notifications: {html.escape(backend)}",
-            f"Database: {html.escape(str(direct_database_path(self.settings, self.paths)))}",
+            f"Database: {html.escape(str(database) if database else 'none yet')}",
             f"Logs: {html.escape(str(self.paths.log_dir))}",
         ]
         QMessageBox.about(None, "About holmtray", "<br>".join(lines))
@@ -491,6 +546,12 @@ def _summary_label(kept: int, total: int) -> str:
     if kept >= total:
         return f"{kept:,} event{'s' if kept != 1 else ''} from the summary"
     return f"the newest {kept:,} of {total:,} events from the summary"
+
+
+def app_secrets(*settings: Settings) -> list[str]:
+    """What the log must never show: the webhook token, the Basic password, the read token."""
+    keys = ("listener.token", "listener.password", "subscribe.token")
+    return [s.text(key) for s in settings for key in keys]
 
 
 def _set_start_at_login(on: bool) -> None:
@@ -507,56 +568,10 @@ def _log_late_rebind(rebound: asyncio.Future[Any]) -> None:
         log.warning("the listener took the new settings after the %g s wait", APPLY_TIMEOUT_S)
 
 
-class _Signals:
-    """SIGINT/SIGTERM end the app cleanly, even while Qt's C++ loop is waiting."""
-
-    def __init__(self, on_signal: Callable[[], None]) -> None:
-        self._r, self._w = socket.socketpair()
-        self._r.setblocking(False)
-        self._w.setblocking(False)
-        signal.set_wakeup_fd(self._w.fileno())
-        self._notifier = QSocketNotifier(self._r.fileno(), QSocketNotifier.Type.Read)
-        self._notifier.activated.connect(self._drain)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: on_signal())
-
-    def _drain(self) -> None:
-        with contextlib.suppress(OSError):
-            self._r.recv(64)  # Python runs the handler itself once we are back in bytecode
-
-    def close(self) -> None:
-        signal.set_wakeup_fd(-1)
-        self._notifier.setEnabled(False)
-        self._r.close()
-        self._w.close()
-
-
-def _install_excepthook() -> None:
-    shown = False
-
-    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
-        nonlocal shown
-        log.critical("uncaught exception", exc_info=(exc_type, exc, tb))
-        if shown or QApplication.instance() is None:
-            return
-        shown = True
-        box = QMessageBox(
-            QMessageBox.Icon.Critical,
-            "holmtray: unexpected error",
-            f"holmtray hit an unexpected error and keeps running.\n\n{exc_type.__name__}: {exc}\n\n"
-            "Details are in the log file. Further errors are logged without this dialog.",
-        )
-        box.setDetailedText("".join(traceback.format_exception(exc_type, exc, tb)))
-        box.setTextFormat(box.textFormat().PlainText)
-        box.show()
-
-    sys.excepthook = hook
-
-
 def run(*, settings: Settings, paths: Paths, verbose: bool = False) -> int:
     """Run the tray app until the user quits; the process exit code."""
-    logsetup.configure(
-        secrets=(settings.text("listener.token"), settings.text("listener.password")),
+    formatter = logsetup.configure(
+        secrets=app_secrets(settings),
         level=logging.DEBUG if verbose else logging.INFO,
         log_file=paths.log_file,
     )
@@ -577,11 +592,13 @@ def run(*, settings: Settings, paths: Paths, verbose: bool = False) -> int:
             return 0
         print("holmtray: another instance holds the lock but does not answer", file=sys.stderr)
         return 1
-    _install_excepthook()
+    install_excepthook()
     quit_event = asyncio.Event()
-    tray_app = TrayApp(settings=settings, paths=paths, quit_event=quit_event)
+    tray_app = TrayApp(
+        settings=settings, paths=paths, quit_event=quit_event, redact=formatter.set_secrets
+    )
     instance.show_requested.connect(tray_app.show_window)
-    signals = _Signals(tray_app.request_quit)
+    signals = Signals(tray_app.request_quit)
     app.aboutToQuit.connect(tray_app.request_quit)  # session logout quits the QApplication
     try:
         qasync.run(tray_app.main())

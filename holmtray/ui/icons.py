@@ -18,6 +18,7 @@ from PySide6.QtGui import (
     QFont,
     QFontMetricsF,
     QIcon,
+    QImage,
     QPainter,
     QPainterPath,
     QPen,
@@ -65,6 +66,7 @@ class TrayState:
     highest: Severity | None = None
     paused: bool = False
     error: str | None = None
+    offline: bool = False  # no connection to the relay: grey, with a "disconnected" mark
 
 
 def badge_text(n: int) -> str:
@@ -78,16 +80,21 @@ def render(state: TrayState, size: int) -> QPixmap:
     pm.fill(Qt.GlobalColor.transparent)
     p = QPainter(pm)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    if state.paused or state.error:
-        p.setOpacity(0.55)
-    _renderer().render(p, QRectF(0, 0, size, size))
-    p.setOpacity(1.0)
+    if state.offline and not state.error:
+        p.drawImage(QPointF(0, 0), _grey_shield(size))
+    else:
+        if state.paused or state.error:
+            p.setOpacity(0.55)
+        _renderer().render(p, QRectF(0, 0, size, size))
+        p.setOpacity(1.0)
     if state.error:
         _draw_error(p, size)
     elif state.paused:
         _draw_paused(p, size)
     if state.unread > 0 and not state.error:
         _draw_badge(p, size, badge_text(state.unread), state.highest or Severity.INFO)
+    elif state.offline and not state.error:
+        _draw_offline(p, size)
     p.end()
     return pm
 
@@ -141,6 +148,41 @@ def _badge_font(pixels: int) -> QFont:
 def _badge_ink(severity: Severity) -> QColor:
     """Text on the badge: white, except on the light medium colour, where dark reads better."""
     return QColor("#1f2937" if severity is Severity.MEDIUM else "#ffffff")
+
+
+@functools.cache
+def _grey_shield(size: int) -> QImage:
+    """The artwork in grey (kept transparent where it was), faded."""
+    colour = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+    colour.fill(Qt.GlobalColor.transparent)
+    p = QPainter(colour)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    _renderer().render(p, QRectF(0, 0, size, size))
+    p.end()
+    grey = colour.convertToFormat(QImage.Format.Format_Grayscale8).convertToFormat(
+        QImage.Format.Format_ARGB32
+    )
+    grey.setAlphaChannel(colour.convertToFormat(QImage.Format.Format_Alpha8))
+    faded = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+    faded.fill(Qt.GlobalColor.transparent)
+    p = QPainter(faded)
+    p.setOpacity(0.7)
+    p.drawImage(QPointF(0, 0), grey)
+    p.end()
+    return faded
+
+
+def _draw_offline(p: QPainter, size: int) -> None:
+    """A dark grey disc with a white bar, bottom right: "no connection"."""
+    d = size * 0.56
+    rect = QRectF(size - d, size - d, d, d)
+    p.setPen(QPen(QColor("#ffffff"), max(1.0, size / 24)))
+    p.setBrush(QBrush(QColor("#4b5563")))
+    p.drawEllipse(rect)
+    bar = QRectF(rect.left() + d * 0.22, rect.center().y() - d * 0.09, d * 0.56, d * 0.18)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QBrush(QColor("#ffffff")))
+    p.drawRect(bar)
 
 
 def _draw_badge(p: QPainter, size: int, text: str, severity: Severity) -> None:

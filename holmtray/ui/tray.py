@@ -31,7 +31,13 @@ class TrayView:
     """Everything the tray shows."""
 
     address: str | None = None  # masked listening URL, None when not listening
-    error: str | None = None
+    error: str | None = None  # why events are not received (a red mark on the icon)
+    line: str | None = None  # the status line; by default made from address and error
+    offline: bool = False  # no connection to the relay: a grey icon
+    reconnect: bool = False  # offer "Reconnect now"
+    relay: bool = False  # relay mode: no webhook URL here to copy or test
+    can_copy: bool = True  # a webhook URL to copy (not while the listener is down)
+    can_test: bool = True  # a test event would be stored
     unread: int = 0
     highest: Severity | None = None
     paused: str | None = None  # e.g. "Paused until 12:46"; None when notifying
@@ -45,6 +51,7 @@ class Tray(QObject):
     show_events = Signal()
     copy_url = Signal()
     send_test = Signal()
+    reconnect = Signal()
     pause = Signal(str)  # "hour", "tomorrow", "forever", "resume"
     open_settings = Signal()
     about = Signal()
@@ -55,10 +62,11 @@ class Tray(QObject):
         self.icon = QSystemTrayIcon(tray_icon(TrayState()), self)
         self.menu = QMenu()
         self._status = self._add("Starting…", enabled=False)
+        self._reconnect = self._add("Reconnect now", self.reconnect.emit)
         self.menu.addSeparator()
         self._add("Show events", self.show_events.emit, bold=True)
-        self._add("Copy webhook URL", self.copy_url.emit)
-        self._add("Send test event", self.send_test.emit)
+        self._copy = self._add("Copy webhook URL", self.copy_url.emit)
+        self._test = self._add("Send test event", self.send_test.emit)
         pause_menu = self.menu.addMenu("Pause notifications")
         self.pause_menu = pause_menu
         for label, what in (
@@ -79,10 +87,11 @@ class Tray(QObject):
         quit_action = self._add("Quit", self.quit.emit)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.icon.setContextMenu(self.menu)
-        self.menu.aboutToShow.connect(lambda: log.debug("tray menu shown"))
+        self.menu.aboutToShow.connect(self._menu_shown)
         self.icon.activated.connect(self._activated)
         self.view = TrayView()
         self._shown = False
+        self._icon_state: TrayState | None = None
         self.show_state(self.view)
 
     def _add(
@@ -105,6 +114,11 @@ class Tray(QObject):
                 return a
         raise KeyError(text)
 
+    def _menu_shown(self) -> None:
+        # The desktop tests read what the menu offers from this line.
+        shown = [a.text() for a in self.menu.actions() if a.isVisible() and a.text()]
+        log.debug("tray menu shown: %s", " | ".join(shown))
+
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
             self.toggle_window.emit()
@@ -119,27 +133,38 @@ class Tray(QObject):
         self._shown = True
         self.view = view
         state = TrayState(
-            unread=view.unread, highest=view.highest, paused=bool(view.paused), error=view.error
+            unread=view.unread,
+            highest=view.highest,
+            paused=bool(view.paused),
+            error=view.error,
+            offline=view.offline,
         )
-        self.icon.setIcon(tray_icon(state))
+        if state != self._icon_state:  # a status line that counts down leaves the icon be
+            self._icon_state = state
+            self.icon.setIcon(tray_icon(state))
         self.icon.setToolTip(self.tooltip())
-        if view.error:
-            self._status.setText(f"Not receiving: {view.error}")
-        elif view.address:
-            self._status.setText(f"Listening on {view.address}")
-        else:
-            self._status.setText("Starting…")
+        self._status.setText(self.status_line())
+        _offer(self._reconnect, view.reconnect)
+        _offer(self._copy, view.can_copy, visible=not view.relay)
+        _offer(self._test, view.can_test, visible=not view.relay)
         self._resume.setEnabled(bool(view.paused))
         # While paused, the submenu (with Resume in it) is titled by the state itself.
         self.pause_menu.setTitle(view.paused or "Pause notifications")
 
+    def status_line(self) -> str:
+        """The first line of the menu and of the tooltip: whether events arrive."""
+        v = self.view
+        if v.line:
+            return v.line
+        if v.error:
+            return f"Not receiving: {v.error}"
+        if v.address:
+            return f"Listening on {v.address}"
+        return "Starting…"
+
     def tooltip(self) -> str:
         v = self.view
-        lines = ["holmtray"]
-        if v.error:
-            lines.append(f"Not receiving: {v.error}")
-        elif v.address:
-            lines.append(f"Listening on {v.address}")
+        lines = ["holmtray", self.status_line()]
         if v.unread:
             worst = f" (highest: {v.highest.label})" if v.highest is not None else ""
             lines.append(f"{v.unread} unread{worst}")
@@ -150,3 +175,11 @@ class Tray(QObject):
         if v.last_event:
             lines.append(f"Last: {tooltip_safe(v.last_event)}")
         return "\n".join(lines)
+
+
+def _offer(action: QAction, enabled: bool, *, visible: bool | None = None) -> None:
+    """Show ``action`` enabled, or not at all (a hidden action is also disabled, so that
+    nothing can trigger it)."""
+    shown = enabled if visible is None else visible
+    action.setVisible(shown)
+    action.setEnabled(enabled and shown)

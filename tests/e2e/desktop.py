@@ -26,6 +26,7 @@ from typing import Any
 from holmtray.core.config import file as settings_file
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
+from tests.conftest import require_or_skip
 from tests.procs import Proc
 
 READY = re.compile(r"holmtray: tray app ready")
@@ -60,6 +61,15 @@ def desktop_missing() -> str | None:
     if "boolean true" not in r.stdout:
         return "no notification daemon on the session bus"
     return None
+
+
+def desktop_dunst() -> Dunst:
+    """The notification daemon of the test desktop; skips (or fails where the desktop is
+    required) without one."""
+    why = desktop_missing()
+    if why:
+        require_or_skip(why)
+    return Dunst()
 
 
 def wait_until(
@@ -220,6 +230,8 @@ class TrayProc(Proc):
         welcome: bool = False,
         settings: dict[str, Any] | None = None,
         offscreen: bool = False,
+        module: str = "holmtray",
+        env: dict[str, str] | None = None,
     ) -> None:
         paths = Paths.under(home)
         if not paths.config_file.exists():
@@ -228,13 +240,15 @@ class TrayProc(Proc):
             base = settings_file.load_or_create(paths.config_file)
             settings_file.save(base.with_values(values), paths.config_file)
         self.paths = paths
+        extra_env = env or {}
         env = {"QT_QPA_PLATFORM": "xcb", "BROWSER": str(browser.script)}
         if offscreen:
             # No display and no session bus: the Qt tray-balloon notifier is the one in use.
             env.update(
                 QT_QPA_PLATFORM="offscreen", DBUS_SESSION_BUS_ADDRESS="unix:path=/nonexistent"
             )
-        super().__init__(home, "tray", "--verbose", **env)
+        env.update(extra_env)
+        super().__init__(home, "tray", "--verbose", module=module, **env)
         self.wait_for(READY, timeout=60)
 
     @property

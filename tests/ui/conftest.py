@@ -38,3 +38,18 @@ def _collect_qt_garbage(qapp: QApplication) -> Iterator[None]:
     yield
     gc.collect()
     qapp.processEvents()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Free each test's QObjects here, on the GUI thread, once pytest has let go of them.
+
+    A tray app (or a window) is kept in reference cycles by the lambdas it connects; left to
+    the cyclic garbage collector, it may be freed on whichever thread allocates next — a
+    receiver or relay thread, in this test or a later one — and Qt cannot stop a QObject's
+    timers from another thread: they stay registered, dangling, and the next event loop
+    crashes when one fires. The fixture above is too early for that: the test item still
+    holds its arguments then.
+    """
+    yield
+    gc.collect()

@@ -1,4 +1,5 @@
-"""The welcome dialog's test event reports its result in words, never as the raw JSON answer."""
+"""The test event (welcome dialog, empty event window) reports its result in words, never as
+the raw JSON answer."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
 from holmtray.ui.app import TrayApp
-from holmtray.ui.welcome import describe_test_answer
+from holmtray.ui.setup_flow import answer_words as describe_test_answer
 
 Run = Callable[[Coroutine[Any, Any, None]], None]
 
@@ -24,15 +25,15 @@ Run = Callable[[Coroutine[Any, Any, None]], None]
             200,
             '{"id": 12}',
             True,
-            "Test event received and stored as event #12. A notification should appear.",
+            "Test event stored as #12. A notification should appear.",
         ),
         (
             200,
             '{"id": 12, "duplicate": true}',
             True,
-            "The test event was already stored as event #12; it was not stored again.",
+            "The test event was already stored as #12; it was not stored again.",
         ),
-        (200, "not json", True, "Test event received and stored. A notification should appear."),
+        (200, "not json", True, "Test event stored. A notification should appear."),
         (
             401,
             '{"error": "unauthorized"}',
@@ -81,12 +82,10 @@ def test_the_test_event_round_trip_reads_as_a_sentence(tmp_path: Path, run: Run)
 
     async def go() -> None:
         await app.start()
-        result.append(await app.post_test())
+        result.append(await app.setup.post_test())
 
     try:
         run(go())
     finally:
         app.shutdown()
-    assert result == [
-        (True, "Test event received and stored as event #1. A notification should appear.")
-    ]
+    assert result == [(True, "Test event stored as #1. A notification should appear.")]

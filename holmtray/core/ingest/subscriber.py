@@ -192,6 +192,12 @@ class RelayClient:
         return self._writer.store_path if self._writer is not None else None
 
     @property
+    def writer(self) -> GroupCommitWriter | None:
+        """The mirror's writer while a mirror is open (read on the client's loop): the tray's
+        own changes to the mirror (read flags, deletions) go through it."""
+        return self._writer
+
+    @property
     def target(self) -> RelayTarget:
         """The relay in use (of ``subscribe.urls``)."""
         return self._targets[self._index]

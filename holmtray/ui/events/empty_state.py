@@ -4,8 +4,10 @@ This module owns the two empty states. With no events stored at all, it says so,
 webhook URL to paste into Security Center with a Copy button, and offers *Send test event*
 (the app's function, as the welcome dialog calls it); with no working URL (the listener is not
 running) it says that instead and both buttons are off. With events stored but none matching
-the filter, it says so and offers to clear the filter. No networking here: ``send_test`` is
-the app's, and its answer may come from any thread (it is turned into a queued signal).
+the filter, it says so and offers to clear the filter. In relay mode there is no URL here:
+it says where the events come from instead (:meth:`EmptyState.set_subscribed`). No networking
+here: ``send_test`` is the app's, and its answer may come from any thread (it is turned into a
+queued signal).
 """
 
 from __future__ import annotations
@@ -36,6 +38,16 @@ NO_EVENTS_HELP = (
 )
 NO_URL = "(no webhook URL: holmtray is not receiving events)"
 NO_MATCHES = "No events match the filter"
+
+
+def relay_help(host: str | None) -> str:
+    return (
+        f"This computer subscribes to the relay at {host}: events appear here as the relay "
+        "receives them, and what it kept while this computer was away or asleep is fetched "
+        "first."
+    )
+
+
 NO_MATCHES_HELP = "Change the search or the filters above, or clear them to see every event."
 TEXT_WIDTH = 620
 """The column the explanation is set in: lines a reader can follow, in any window size."""
@@ -70,6 +82,7 @@ class EmptyState(QWidget):
         self._webhook_url = webhook_url
         self._send_test = send_test
         self._attempt = 0
+        self._relay_host: str | None = None
         self.setObjectName("emptyState")
 
         self.heading = _label()
@@ -131,13 +144,22 @@ class EmptyState(QWidget):
 
     # ---- the two states ------------------------------------------------------------------
 
+    def set_subscribed(self, host: str | None) -> None:
+        """Relay mode (``host``: the relay's): events come from the relay, and this computer
+        has no webhook URL to show; ``None``: receiving directly."""
+        self._relay_host = host
+        if self.heading.text() == NO_EVENTS:
+            self.show_no_events()
+
     def show_no_events(self) -> None:
-        """Nothing stored yet: the URL to paste, Copy and Send test event."""
+        """Nothing stored yet: the URL to paste, Copy and Send test event (in relay mode:
+        where the events will come from)."""
         self.heading.setText(NO_EVENTS)
-        self.help.setText(NO_EVENTS_HELP)
-        self._url_row.setVisible(True)
-        self.reachability.setVisible(True)
-        self.send_button.setVisible(True)
+        relay = self._relay_host is not None
+        self.help.setText(relay_help(self._relay_host) if relay else NO_EVENTS_HELP)
+        self._url_row.setVisible(not relay)
+        self.reachability.setVisible(not relay)
+        self.send_button.setVisible(not relay)
         self.clear_button.setVisible(False)
         self.refresh_url()
 
