@@ -36,7 +36,7 @@ from holmtray.ui.receiver_thread import ReceiverThread
 from holmtray.ui.relay_probe import PROBE_TIMEOUT_S, probe
 from holmtray.ui.settings_labels import plain_words
 from holmtray.ui.source_status import SourceStatus
-from holmtray.ui.welcome import TestDone, WelcomeDialog, WelcomeStatus
+from holmtray.ui.welcome import REACHABILITY, TestDone, WelcomeDialog, WelcomeStatus
 
 log = logging.getLogger("holmtray.ui.setup_flow")
 
@@ -44,12 +44,6 @@ ApplyDone = Callable[[str | None], None]
 Apply = Callable[[Settings, ApplyDone], None]
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 Say = Callable[[str, str], None]
-
-REACHABILITY = (
-    "Holm Security's cloud must be able to reach this URL. This computer usually is not "
-    "reachable from the internet: publish it through a reverse proxy or VPN, or run "
-    "`holmtray serve` on an always-on host."
-)
 
 
 def answer_words(status: int, text: str) -> tuple[bool, str]:

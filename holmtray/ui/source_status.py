@@ -34,7 +34,7 @@ from holmtray.core.ingest.source import (
 
 RECEIVING_KEY = "holmtray-receiving"
 """Replace key of the stop/resume notifications: each replaces the previous one."""
-SETTINGS_SOURCE = "Settings → Source"
+SETTINGS_SOURCE = "Settings → General → Source"
 NOT_RECEIVING = "holmtray is not receiving events"
 CANNOT_STORE = "holmtray cannot store events"
 LOST_DIRECT = "Security Center does not resend: events sent meanwhile are lost."

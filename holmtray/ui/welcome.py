@@ -87,9 +87,10 @@ WHERE_TO_PASTE = (
     "(the Webhooks integration), then send a test event to check that it arrives."
 )
 REACHABILITY = (
-    "Holm Security's cloud must be able to reach this URL. This computer usually is not "
-    "reachable from the internet, so put holmtray behind a reverse proxy or VPN, or run "
-    "“holmtray serve” on an always-on host and give Security Center that host's URL."
+    "Holm Security's cloud must be able to reach this URL, and it never resends. This computer "
+    "usually is not reachable from the internet: publish it through a reverse proxy or VPN, or "
+    "subscribe to a relay instead — a holmtray on an always-on host that keeps the events "
+    "while this computer sleeps."
 )
 LOOPBACK_NOTE = (
     "This URL uses a loopback address, which only this computer can reach: change the bind "

@@ -340,7 +340,7 @@ def test_a_refused_read_token_points_to_settings(
         assert "refused the read token" in (strip.text() or "")
         assert [b.text() for b in strip.buttons] == ["Settings…"]
         assert app.tray.view.error is not None
-        assert "Settings → Source" in (app.tray.view.line or "")
+        assert "Settings → General → Source" in (app.tray.view.line or "")
         assert [n.summary for n in shown if n.replace_key == "holmtray-receiving"] == [
             "Relay rejected the read token"
         ]
