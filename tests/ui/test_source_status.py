@@ -133,7 +133,9 @@ def test_offline_says_since_when_that_events_wait_and_when_it_tries_next() -> No
 
 def test_a_refused_token_points_to_settings() -> None:
     s = source_status(relay(AuthFailed("the relay refused the read token (HTTP 401)")), NOW)
-    assert s.line == f"Not receiving: {HOST} rejected the read token — see Settings → General → Source"
+    assert s.line == (
+        f"Not receiving: {HOST} rejected the read token — see Settings → General → Source"
+    )
     assert s.look is Look.ERROR
     assert s.alarm is not None
     assert s.alarm.actions == (StripAction.SETTINGS,)
