@@ -23,7 +23,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from holmtray.core.ingest.sse import FrameParser
+from holmtray.core.relay.sse import FrameParser
 
 
 async def main(base: str, n: int, count: int, out: Path) -> None:

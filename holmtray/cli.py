@@ -39,15 +39,10 @@ from holmtray.core.config.settings import Settings
 from holmtray.core.dsn import passwords
 from holmtray.core.events import Kind, Severity, StoredEvent
 from holmtray.core.history.database import StoreError
+from holmtray.core.history.places import NotSubscribed, database_path, log_backend
 from holmtray.core.history.query import EventQuery
 from holmtray.core.history.store import Store
-from holmtray.core.ingest.endpoint import (
-    Endpoint,
-    NotSubscribed,
-    database_path,
-    log_backend,
-    read_runtime,
-)
+from holmtray.core.ingest.endpoint import Endpoint, read_runtime
 from holmtray.core.ingest.rejected import RejectedLog, mask_path
 from holmtray.core.parsing.samples import KINDS
 from holmtray.core.redact import Redactor
@@ -337,8 +332,8 @@ def cmd_subscribe(settings: Settings, args: argparse.Namespace, out: TextIO) -> 
         _complain("holmtray subscribe", str(exc))
         return EXIT_USAGE
     # The HTTP client is imported only by the command that needs it.
-    from holmtray.core.ingest import relayconn  # noqa: PLC0415
-    from holmtray.core.ingest.relaypipe import RelayPipe  # noqa: PLC0415
+    from holmtray.core.subscribe import relayconn  # noqa: PLC0415
+    from holmtray.core.subscribe.pipe import RelayPipe  # noqa: PLC0415
 
     target = relayconn.RelayTarget(
         url=args.url,

@@ -34,9 +34,9 @@ from aiohttp import web
 
 from holmtray.core.history.relaylog import LogEntry
 from holmtray.core.history.store import NewEvent, Store
-from holmtray.core.ingest import sse
 from holmtray.core.parsing.decode import decode_body
 from holmtray.core.parsing.parser import parse_event
+from holmtray.core.relay import sse
 from tests.conftest import SAMPLES
 
 TOKEN = "htr_" + "A" * 43

@@ -1,7 +1,7 @@
 """Test helpers for the relay: an SSE reader over aiohttp, a relay on loopback, posting.
 
 ``SSEStream`` reads ``/v1/stream`` with aiohttp's client and
-:class:`~holmtray.core.ingest.sse.FrameParser`, keeping every frame with the monotonic time it
+:class:`~holmtray.core.relay.sse.FrameParser`, keeping every frame with the monotonic time it
 arrived. ``running_relay`` starts an in-process :class:`Receiver` with ``relay.enabled`` on
 port 0 and one read token. ``post_events`` posts unique bodies and returns the acknowledged ids.
 Shared by the relay's tests and, later, the subscriber's.
@@ -23,10 +23,10 @@ import aiohttp
 
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
+from holmtray.core.history.places import database_path
 from holmtray.core.history.store import Store
-from holmtray.core.ingest.endpoint import database_path
 from holmtray.core.ingest.receiver import Receiver
-from holmtray.core.ingest.sse import Frame, FrameParser
+from holmtray.core.relay.sse import Frame, FrameParser
 
 WEBHOOK_TOKEN = "relay-test-webhook-token-0123456789abcdefgh"
 

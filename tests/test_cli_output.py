@@ -16,8 +16,8 @@ from holmtray.core.config.file import save
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
 from holmtray.core.history.store import Store
-from holmtray.core.ingest.relaymsg import RelayedEvent
-from holmtray.core.ingest.relaypipe import event_line
+from holmtray.core.subscribe.pipe import event_line
+from holmtray.core.subscribe.relaymsg import RelayedEvent
 from holmtray.core.text import needs_escape
 from tests.stored_events import insert, make_event
 

@@ -1,7 +1,9 @@
 """The Qt-free core, one package per stage of a webhook's route.
 
-``ingest`` (HTTP in, relay out) -> ``parsing`` (bytes -> Event) -> ``history`` (durable store,
-one writer) -> ``alerts`` (what notifies, and how it reads); ``config`` holds the settings.
+``ingest`` (webhooks in over HTTP) -> ``parsing`` (bytes -> Event) -> ``history`` (durable
+store, one writer) -> ``relay`` (the stored events out to subscribers) -> ``subscribe`` (a tray
+app's mirror of a relay) -> ``alerts`` (what notifies, and how it reads); ``config`` holds the
+settings.
 Shared leaves sit here: ``events`` (the model), ``clock``, ``fileio`` (atomic writes),
 ``logsetup``, ``netfilter`` (address sets) and ``text`` (bidi controls, plurals).
 

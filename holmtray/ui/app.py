@@ -51,7 +51,7 @@ from holmtray.core.events import StoredEvent
 from holmtray.core.history.database import StoreError
 from holmtray.core.history.store import Store
 from holmtray.core.ingest.receiver import ListenerError
-from holmtray.core.ingest.source import Live, RelayState
+from holmtray.core.subscribe.source import Live, RelayState
 from holmtray.ui import gui_thread
 from holmtray.ui.deliveries import DatabaseSwitch, Delivery, RelayStateChange
 from holmtray.ui.events.status_strip import StatusStrip

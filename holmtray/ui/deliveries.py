@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from holmtray.core.events import StoredEvent
-from holmtray.core.ingest.source import RelayState
+from holmtray.core.subscribe.source import RelayState
 
 
 @dataclass(slots=True)

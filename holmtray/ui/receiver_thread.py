@@ -15,7 +15,7 @@ One event source runs at a time, chosen by ``source.mode``:
 - ``direct`` — the history writer plus the embedded listener (:class:`Receiver`). The writer
   is started before the listener and closed after it, and it keeps running when the listener
   cannot (a taken port), so the event window's writes still work.
-- ``relay`` — a :class:`~holmtray.core.ingest.subscriber.RelayClient`; no port is bound. Its
+- ``relay`` — a :class:`~holmtray.core.subscribe.client.RelayClient`; no port is bound. Its
   mirror's writer is the one the GUI's writes go to. Its states, notices and mirror changes
   reach the GUI through the buffer (in order with the events) and as signals.
 
@@ -43,11 +43,11 @@ from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.database import StoreError, StoreUnavailable
+from holmtray.core.history.places import data_folder
 from holmtray.core.history.writer import GroupCommitWriter
-from holmtray.core.ingest.endpoint import data_folder
 from holmtray.core.ingest.receiver import Endpoint, ListenerError, Receiver, history_writer
-from holmtray.core.ingest.source import RelayState
-from holmtray.core.ingest.subscriber import OFFLINE_AFTER_S, RelayClient
+from holmtray.core.subscribe.client import OFFLINE_AFTER_S, RelayClient
+from holmtray.core.subscribe.source import RelayState
 from holmtray.ui.deliveries import (
     DatabaseSwitch,
     Delivery,

@@ -23,8 +23,8 @@ from PySide6.QtCore import QObject, Signal
 from holmtray.core.alerts.notices import Notice
 from holmtray.core.clock import utc_now
 from holmtray.core.config.settings import Settings
-from holmtray.core.ingest.relayconn import RelayConfigError
-from holmtray.core.ingest.subscriber import targets_from
+from holmtray.core.subscribe.client import targets_from
+from holmtray.core.subscribe.relayconn import RelayConfigError
 from holmtray.ui.events.status_strip import StatusStrip
 from holmtray.ui.events.window import EventWindow
 from holmtray.ui.network_watch import NetworkWatch

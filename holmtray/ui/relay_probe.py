@@ -1,7 +1,7 @@
 """*Test connection* for the Settings dialog: ask a relay for its status, report in words.
 
 :func:`probe` is one ``GET /v1/status`` per relay address (first answer wins) through
-:mod:`holmtray.core.ingest.relayconn`, turned into a sentence for a person ("Connected to
+:mod:`holmtray.core.subscribe.relayconn`, turned into a sentence for a person ("Connected to
 hooks.example.org: relay 3f2a1b2c…, 1,204 events kept." / "The relay refused the read
 token." / "Could not connect: …"). :class:`ConnectionTester` runs it on a short-lived thread
 with its own event loop, so it works whether or not the GUI runs on an asyncio loop and never
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
-from holmtray.core.ingest.relayconn import (
+from holmtray.core.subscribe.relayconn import (
     RelayBusy,
     RelayConfigError,
     RelayError,
@@ -28,7 +28,7 @@ from holmtray.core.ingest.relayconn import (
     fetch_status,
     new_session,
 )
-from holmtray.core.ingest.relaymsg import RelayStatus
+from holmtray.core.subscribe.relaymsg import RelayStatus
 from holmtray.ui.gui_thread import deliver_to
 from holmtray.ui.settings_labels import plain_words
 

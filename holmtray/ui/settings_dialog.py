@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.schema import SCHEMA, SettingsError, setting
 from holmtray.core.config.settings import Settings, new_token
-from holmtray.core.ingest.relayconn import RelayTarget
+from holmtray.core.subscribe.relayconn import RelayTarget
 from holmtray.ui.icons import app_icon
 from holmtray.ui.relay_probe import ConnectionTester
 from holmtray.ui.settings_editors import Field, WheelGuard, caption, editor_for, expanding, hbox

@@ -29,8 +29,8 @@ from PySide6.QtGui import QGuiApplication
 
 from holmtray.core.config.schema import SettingsError
 from holmtray.core.config.settings import Settings
-from holmtray.core.ingest.relayconn import RelayTarget
 from holmtray.core.ingest.sendtest import SampleTarget, send_sample
+from holmtray.core.subscribe.relayconn import RelayTarget
 from holmtray.ui.icons import app_icon
 from holmtray.ui.receiver_thread import ReceiverThread
 from holmtray.ui.relay_probe import PROBE_TIMEOUT_S, probe

@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from holmtray.core.alerts.notices import Notice, Urgency
-from holmtray.core.ingest.source import (
+from holmtray.core.subscribe.source import (
     AuthFailed,
     CatchingUp,
     Live,

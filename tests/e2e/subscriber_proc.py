@@ -15,8 +15,8 @@ from pathlib import Path
 
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
-from holmtray.core.ingest.source import RelayState
-from holmtray.core.ingest.subscriber import RelayClient
+from holmtray.core.subscribe.client import RelayClient
+from holmtray.core.subscribe.source import RelayState
 
 
 def _state(state: RelayState) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from holmtray.core.ingest.subscription import read_subscription
+from holmtray.core.history.places import read_subscription
 from tests.e2e.desktop import Browser, Dunst, TrayProc, X, desktop_dunst, wait_until
 from tests.e2e.test_desktop import tray_icon_geometry, window_ids
 from tests.relaythread import RelayThread, mirror_entries

@@ -24,9 +24,9 @@ import pytest
 from holmtray.core.config.file import save
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
-from holmtray.core.ingest.subscriber import RelayClient
+from holmtray.core.subscribe.client import RelayClient
 from tests.core.history.test_pg_log import db_name
-from tests.core.ingest.subscribing import Owner, until
+from tests.core.subscribe.subscribing import Owner, until
 from tests.pgcluster import PgCluster
 from tests.procs import Proc, run_cli
 from tests.relaytools import WEBHOOK_TOKEN, SSEStream, body

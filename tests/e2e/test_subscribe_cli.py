@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from holmtray.core.ingest.subscriber import RelayClient
 from holmtray.core.parsing.decode import decode_body
 from holmtray.core.parsing.parser import parse_event
-from tests.core.ingest.subscribing import (
+from holmtray.core.subscribe.client import RelayClient
+from tests.core.ingest.test_listener_hardening import Pki, pki  # noqa: F401 - a fixture
+from tests.core.subscribe.subscribing import (
     Owner,
     running,
     serve_https_relay,
@@ -24,7 +25,6 @@ from tests.core.ingest.subscribing import (
     settings_for,
     until,
 )
-from tests.core.ingest.test_listener_hardening import Pki, pki  # noqa: F401 - a fixture
 from tests.procs import holmtray_env, run_cli
 from tests.relaystub import OTHER_TOKEN, TOKEN, TestRelay
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from holmtray.core.ingest.subscription import read_subscription
+from holmtray.core.history.places import read_subscription
 from tests.relaystub import TOKEN, TestRelay
 
 ROOT = Path(__file__).parents[2]

@@ -26,7 +26,7 @@ import pytest
 from holmtray.core.alerts.notices import Notice
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
-from holmtray.core.ingest.source import Live
+from holmtray.core.subscribe.source import Live
 from holmtray.ui.app import TrayApp
 from holmtray.ui.notifier import Notifier
 from holmtray.ui.receiver_thread import ReceiverThread

@@ -21,7 +21,7 @@ from holmtray.core.history.database import StoreUnavailable
 from holmtray.core.history.store import Store
 from holmtray.core.history.writer import GroupCommitWriter
 from holmtray.core.ingest.endpoint import RUNTIME_FILE
-from holmtray.core.ingest.source import Live
+from holmtray.core.subscribe.source import Live
 from holmtray.ui.deliveries import DatabaseSwitch, Delivery, Entry, RelayStateChange
 from holmtray.ui.receiver_thread import ReceiverThread
 from tests.relaythread import RelayThread, mirror_entries

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from holmtray.core.alerts.notices import Urgency
-from holmtray.core.ingest.source import (
+from holmtray.core.subscribe.source import (
     AuthFailed,
     CatchingUp,
     Live,

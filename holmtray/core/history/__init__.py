@@ -6,6 +6,7 @@ SQLite file — opening, checking and recovering it (``database``), schema and m
 :class:`Store` (``store``), the relay's tables (``relaylog``, ``tokens``) and export to
 CSV/JSON (``export``) — or a PostgreSQL database several relays share (``pg``). Shared by
 both: deduplication (``dedupe``), the group-commit writer (``writer``) and its health
-(``health``), the read threads (``readpool``) and the relay's fan-out hub (``hub``). No module
+(``health``), the read threads (``readpool``), the relay's fan-out hub (``hub``), and which
+database holds the active source's events (``places``). No module
 outside this package opens the database for writing.
 """

@@ -1,7 +1,9 @@
-"""Stage 1 — ingest: how events come in over HTTP, and how a relay hands them on.
+"""Stage 1 — ingest: how webhooks come in over HTTP.
 
-The listener's contract and answers (``listener``), the connection guards (``connections``),
-per-source limits (``ratelimit``), the rejected-request log (``rejected``), HTTPS (``tls``), the
-endpoint and webhook URL (``endpoint``), the receiver lifecycle (``receiver``), the one test-send
-helper (``sendtest``), and the relay protocol's framing (``sse``).
+The listener's contract and answers (``listener``), the checks made on the request line and
+headers before any of the body is read (``admission``, ``connections``, ``ratelimit``), the
+bodies' memory budget and off-loop decoding (``bodies``), the rejected-request log
+(``rejected``), HTTPS (``tls``), the endpoint and webhook URL (``endpoint``), the receiver
+lifecycle (``receiver``) and the one test-send helper (``sendtest``). The relay's ``/v1/`` is
+mounted on the same listener (stage ``relay``).
 """

@@ -10,14 +10,10 @@ import json
 import os
 import socket
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import quote
 
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
-from holmtray.core.history.backends import backend_for
-from holmtray.core.history.eventlog import LogBackend
-from holmtray.core.ingest.subscription import read_subscription
 
 RUNTIME_FILE = "listener.json"
 HOOK_PREFIX = "/hooks/"
@@ -76,42 +72,6 @@ class Endpoint:
         if ":" in host:
             host = f"[{host}]"
         return f"{self.scheme}://{host}:{self.port}"
-
-
-def data_folder(settings: Settings, paths: Paths) -> Path:
-    """Where the databases live: ``storage.data_dir`` when set, else the default data folder."""
-    custom = settings.text("storage.data_dir")
-    return Path(custom).expanduser() if custom else paths.data_dir
-
-
-def direct_database_path(settings: Settings, paths: Paths) -> Path:
-    """The embedded listener's own database (``events.db``), whichever source is active."""
-    custom = settings.text("storage.data_dir")
-    return Path(custom).expanduser() / "events.db" if custom else paths.database
-
-
-def log_backend(settings: Settings, paths: Paths) -> LogBackend:
-    """The event log ``holmtray serve`` writes: ``relay.store``'s PostgreSQL database, or by
-    default this host's SQLite file. ``StoreError`` without PostgreSQL support."""
-    return backend_for(
-        settings.text("relay.store"), sqlite_path=direct_database_path(settings, paths)
-    )
-
-
-class NotSubscribed(Exception):
-    """``source.mode`` is ``relay`` but no relay has been mirrored yet: no database to read."""
-
-
-def database_path(settings: Settings, paths: Paths) -> Path:
-    """The active source's event database: the listener's own in ``direct`` mode, the mirror
-    ``subscription.json`` names in ``relay`` mode (:class:`NotSubscribed` before there is one)."""
-    if settings.text("source.mode") != "relay":
-        return direct_database_path(settings, paths)
-    folder = data_folder(settings, paths)
-    sub = read_subscription(folder)
-    if sub is None:
-        raise NotSubscribed("not subscribed to a relay yet")
-    return sub.path(folder)
 
 
 def read_runtime(paths: Paths) -> tuple[Endpoint, int] | None:

@@ -51,7 +51,7 @@ nothing pipelined behind a refused request is served. The flood-type rejections 
 are logged at most once per source and status every ten seconds. A client that goes away
 mid-body is counted and noted at most once per ten seconds, at INFO: it is not an error.
 
-A :class:`Mount` (the relay's ``/v1/``, :mod:`holmtray.core.ingest.relay`) claims paths of its
+A :class:`Mount` (the relay's ``/v1/``, :mod:`holmtray.core.relay.server`) claims paths of its
 own: those requests go to it right after the source is known (step 1 begins), before every
 other check here. It applies its own (its allowlist, bearer tokens, its cap on streams), and
 its requests never count against ``max_concurrent``.

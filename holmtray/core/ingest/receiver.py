@@ -13,7 +13,7 @@ The listener speaks HTTPS when ``listener.tls_cert`` and ``listener.tls_key`` ar
 certificate or key is a :class:`ListenerError` naming the file, raised before anything that is
 running is touched.
 
-With ``relay.enabled`` it is also a relay (:mod:`holmtray.core.ingest.relay`): every committed
+With ``relay.enabled`` it is also a relay (:mod:`holmtray.core.relay.server`): every committed
 batch is handed to the relay's hub as well as to ``on_commit``, the store's health changes to
 its streams, and ``/v1/`` is mounted on the listener. The events go to the store
 ``relay.store`` names (:func:`log_backend`): this host's SQLite file, or a PostgreSQL database
@@ -49,21 +49,15 @@ from holmtray.core.events import StoredEvent
 from holmtray.core.fileio import write_atomically
 from holmtray.core.history.database import StoreError
 from holmtray.core.history.eventlog import LogBackend
+from holmtray.core.history.places import direct_database_path, log_backend
 from holmtray.core.history.writer import GroupCommitWriter
 from holmtray.core.ingest.connections import ListenerSite
-from holmtray.core.ingest.endpoint import (
-    RUNTIME_FILE,
-    Endpoint,
-    database_path,
-    direct_database_path,
-    log_backend,
-    read_runtime,
-)
+from holmtray.core.ingest.endpoint import RUNTIME_FILE, Endpoint, read_runtime
 from holmtray.core.ingest.listener import STATE_KEY, ListenerConfig, LiveConfig, create_app
 from holmtray.core.ingest.rejected import RejectedLog
-from holmtray.core.ingest.relay import Relay, RelayConfig
 from holmtray.core.ingest.tls import TLSConfigError, server_context
 from holmtray.core.netfilter import NetSet
+from holmtray.core.relay.server import Relay, RelayConfig
 
 log = logging.getLogger("holmtray.ingest.receiver")
 
@@ -386,7 +380,5 @@ __all__ = [
     "ListenerError",
     "Receiver",
     "StoreError",
-    "database_path",
-    "direct_database_path",
     "read_runtime",
 ]

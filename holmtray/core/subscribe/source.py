@@ -2,7 +2,7 @@
 
 The tray runs one event source per ``source.mode``: the direct
 :class:`~holmtray.core.ingest.receiver.Receiver` or the
-:class:`~holmtray.core.ingest.subscriber.RelayClient`. The relay client reports its state as
+:class:`~holmtray.core.subscribe.client.RelayClient`. The relay client reports its state as
 one of the small immutable values below, which the tray renders (icon, tooltip, menu) without
 knowing anything about HTTP:
 
@@ -75,4 +75,4 @@ class RelayDegraded:
 
 
 RelayState = Live | CatchingUp | Reconnecting | Offline | AuthFailed | RelayDegraded
-"""Every state a :class:`~holmtray.core.ingest.subscriber.RelayClient` reports."""
+"""Every state a :class:`~holmtray.core.subscribe.client.RelayClient` reports."""

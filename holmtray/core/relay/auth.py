@@ -32,7 +32,7 @@ from holmtray.core.history.database import StoreError
 from holmtray.core.history.eventlog import LogView, ReadRunner
 from holmtray.core.history.tokens import TOKEN_PREFIX, find, looks_like_read_token, token_hash
 
-log = logging.getLogger("holmtray.ingest.relayauth")
+log = logging.getLogger("holmtray.relay.auth")
 
 _QUERY_TOKEN_NAMES = frozenset(
     {"token", "access_token", "auth", "authorization", "bearer", "key", "read_token", "api_key"}

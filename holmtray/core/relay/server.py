@@ -5,7 +5,7 @@ listener hands every ``/v1/`` request here before its own checks, so these reque
 count against ``listener.max_concurrent`` and ``listener.allow_from`` does not apply to them.
 The checks here, in order: 403 outside ``relay.allow_from``; 400 for a token in the query
 string; 401 for the webhook token in the path; 401 without a valid read token in
-``Authorization: Bearer`` (:mod:`~holmtray.core.ingest.relayauth`); 404 / 405 for an unknown
+``Authorization: Bearer`` (:mod:`~holmtray.core.relay.auth`); 404 / 405 for an unknown
 path or a method other than GET. Rejections are recorded in the rejected-requests log with
 the path reduced to a known route (or ``/v1/***``), never a token or a query string.
 
@@ -17,7 +17,7 @@ also ends early once its bodies reach :data:`PAGE_CHARS` (``more`` is then true)
 the last id until ``more`` is false. ``after`` beyond the last id → 409.
 
 ``GET /v1/stream`` (resume with ``Last-Event-ID: N`` or ``?after=N``, the header winning;
-neither: new events only) → Server-Sent Events (:mod:`~holmtray.core.ingest.sse`):
+neither: new events only) → Server-Sent Events (:mod:`~holmtray.core.relay.sse`):
 ``retry``, ``hello`` (relay id, bounds, the ``after`` in force, ``keepalive_s``, ``gap``), a
 ``status`` at once if the store cannot commit, the backlog as ``event`` frames with ``id:``
 in ascending order, ``live`` once caught up, then live events, ``ping`` every
@@ -53,7 +53,8 @@ from holmtray.core.history.database import StoreError
 from holmtray.core.history.eventlog import Follower, LogBackend, LogView, ReadRunner
 from holmtray.core.history.hub import SHUTDOWN, Hub, HubClosed, HubFull, Subscriber
 from holmtray.core.ingest.listener import ListenerState
-from holmtray.core.ingest.relayauth import (
+from holmtray.core.netfilter import NetSet, Source
+from holmtray.core.relay.auth import (
     Reader,
     TokenTable,
     bearer_token,
@@ -61,7 +62,7 @@ from holmtray.core.ingest.relayauth import (
     query_carries_token,
     same,
 )
-from holmtray.core.ingest.relaypages import (
+from holmtray.core.relay.pages import (
     PAGE,
     Reject,
     Snapshot,
@@ -75,10 +76,9 @@ from holmtray.core.ingest.relaypages import (
     status_frame,
     stored_frame,
 )
-from holmtray.core.ingest.sse import encode, encode_retry
-from holmtray.core.netfilter import NetSet, Source
+from holmtray.core.relay.sse import encode, encode_retry
 
-log = logging.getLogger("holmtray.ingest.relay")
+log = logging.getLogger("holmtray.relay.server")
 
 PREFIX = "/v1"
 STREAM, EVENTS, STATUS = "/v1/stream", "/v1/events", "/v1/status"

@@ -15,8 +15,8 @@ from typing import Any
 
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
-from holmtray.core.ingest.source import Live, RelayState
-from holmtray.core.ingest.subscriber import RelayClient
+from holmtray.core.subscribe.client import RelayClient
+from holmtray.core.subscribe.source import Live, RelayState
 from tests.core.ingest.test_listener_hardening import Pki
 from tests.relaystub import TOKEN, TestRelay
 

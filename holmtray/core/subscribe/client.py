@@ -19,9 +19,9 @@ What keeps it exact:
   replay into the old one; a 409 (cursor beyond the relay's last id) asks ``/v1/status``
   which of the two it is.
 - **Reconnects** come from a read deadline (``subscribe.read_timeout``, reset by any byte), a
-  detected wake (:class:`~holmtray.core.ingest.backoff.WakeDetector`), :meth:`reconnect_now`,
+  detected wake (:class:`~holmtray.core.subscribe.backoff.WakeDetector`), :meth:`reconnect_now`,
   ``bye`` (per reason), and a relay whose ``ping`` reports an id past what it delivered, two
-  pings in a row. Waits follow :class:`~holmtray.core.ingest.backoff.Backoff`.
+  pings in a row. Waits follow :class:`~holmtray.core.subscribe.backoff.Backoff`.
 - **Several relays** (``subscribe.urls``, relays sharing one PostgreSQL database: the same
   relay id and the same ids behind each address): when the relay in use stops answering (no
   connection, a cut or silent stream, 503, ``bye shutdown``) the client moves to the next
@@ -32,7 +32,7 @@ Batches: every message already buffered is taken at once and stored in transacti
 ``batch_size`` events through one :class:`GroupCommitWriter` on the mirror, so a backfill of
 thousands is a few commits. The owner hears of it through callbacks, all called on the loop:
 ``on_events(events, backfill)`` (``backfill``: before the relay's ``live``), ``on_state``
-(:mod:`~holmtray.core.ingest.source`), ``on_notice(text)`` (an expiry gap or a reset) and
+(:mod:`~holmtray.core.subscribe.source`), ``on_notice(text)`` (an expiry gap or a reset) and
 ``on_database(path)`` (the mirror file in use changed). The token never reaches a log line.
 """
 
@@ -53,10 +53,17 @@ from holmtray.core.clock import utc_now
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.database import StoreError
+from holmtray.core.history.places import (
+    Subscription,
+    mirror_name,
+    read_subscription,
+    write_subscription,
+)
 from holmtray.core.history.writer import GroupCommitWriter
-from holmtray.core.ingest import relayconn, relaymsg
-from holmtray.core.ingest.backoff import WAKE_TICK_S, Backoff, WakeDetector
-from holmtray.core.ingest.relayconn import (
+from holmtray.core.subscribe import relayconn, relaymsg
+from holmtray.core.subscribe.backoff import WAKE_TICK_S, Backoff, WakeDetector
+from holmtray.core.subscribe.order import StreamOrder, expect_hello
+from holmtray.core.subscribe.relayconn import (
     RelayAhead,
     RelayBusy,
     RelayConfigError,
@@ -65,18 +72,11 @@ from holmtray.core.ingest.relayconn import (
     RelayTarget,
     Stream,
 )
-from holmtray.core.ingest.relaymsg import Bye, CaughtUp, Hello, Message, RelayedEvent
-from holmtray.core.ingest.relayorder import StreamOrder, expect_hello
-from holmtray.core.ingest.relaystate import StateTracker
-from holmtray.core.ingest.source import CatchingUp, Live, RelayDegraded, RelayState
-from holmtray.core.ingest.subscription import (
-    Subscription,
-    mirror_name,
-    read_subscription,
-    write_subscription,
-)
+from holmtray.core.subscribe.relaymsg import Bye, CaughtUp, Hello, Message, RelayedEvent
+from holmtray.core.subscribe.source import CatchingUp, Live, RelayDegraded, RelayState
+from holmtray.core.subscribe.state import StateTracker
 
-log = logging.getLogger("holmtray.ingest.subscriber")
+log = logging.getLogger("holmtray.subscribe.client")
 
 BATCH_SIZE = 500
 FAILOVER_SPREAD_S = 1.0

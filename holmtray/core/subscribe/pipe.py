@@ -4,7 +4,7 @@ A pipe tool: it keeps no mirror, prints one line per event in id order — the r
 and ``received_at``, and the ``kind``, ``severity``, ``title`` and ``link`` this version's
 parser makes of the body — and flushes each line. ``--once`` ends with exit 0 when the relay
 says ``live``; otherwise a lost stream is resumed with backoff from the last id printed (the
-same order rules as the mirroring client: :mod:`~holmtray.core.ingest.relayorder`).
+same order rules as the mirroring client: :mod:`~holmtray.core.subscribe.order`).
 
 Problems go to standard error in plain words and end it with exit 1 when retrying cannot
 help: a refused token ("the relay refused the read token"), a TLS failure, an address that is
@@ -23,9 +23,10 @@ from typing import TextIO
 
 import aiohttp
 
-from holmtray.core.ingest import relayconn, relaymsg
-from holmtray.core.ingest.backoff import Backoff
-from holmtray.core.ingest.relayconn import (
+from holmtray.core.subscribe import relayconn, relaymsg
+from holmtray.core.subscribe.backoff import Backoff
+from holmtray.core.subscribe.order import StreamOrder, expect_hello
+from holmtray.core.subscribe.relayconn import (
     RelayAhead,
     RelayBusy,
     RelayConfigError,
@@ -34,8 +35,7 @@ from holmtray.core.ingest.relayconn import (
     RelayTarget,
     RelayTLSError,
 )
-from holmtray.core.ingest.relaymsg import Bye, CaughtUp, RelayedEvent, StoreStatus
-from holmtray.core.ingest.relayorder import StreamOrder, expect_hello
+from holmtray.core.subscribe.relaymsg import Bye, CaughtUp, RelayedEvent, StoreStatus
 from holmtray.core.text import json_text, printable
 
 EXIT_OK, EXIT_FAIL = 0, 1

@@ -1,6 +1,6 @@
 """The relay protocol's messages, as a subscriber reads them: checked, typed, never trusted.
 
-An SSE :class:`~holmtray.core.ingest.sse.Frame` from ``/v1/stream`` becomes one of
+An SSE :class:`~holmtray.core.relay.sse.Frame` from ``/v1/stream`` becomes one of
 :class:`Hello`, :class:`RelayedEvent`, :class:`CaughtUp`, :class:`Ping`, :class:`StoreStatus`
 or :class:`Bye` (see RELAY.md for the wire format); a frame of a type this version does not
 know is ignored, so a newer relay can add some. Everything else that is wrong — not JSON, a
@@ -23,9 +23,9 @@ from typing import Any
 
 from holmtray.core.events import Event, Kind, Severity
 from holmtray.core.history.relaylog import Replicated
-from holmtray.core.ingest.sse import Frame
 from holmtray.core.parsing.decode import PayloadError, decode_body
 from holmtray.core.parsing.parser import parse_event
+from holmtray.core.relay.sse import Frame
 
 MAX_TEXT = 300
 """Longest relay-supplied text kept (a cause, a reason): it is shown in the tray."""

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from holmtray.core.ingest.backoff import Backoff, WakeDetector
+from holmtray.core.subscribe.backoff import Backoff, WakeDetector
 
 
 class Clock:

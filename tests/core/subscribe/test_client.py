@@ -19,9 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from holmtray.core.history.places import read_subscription
 from holmtray.core.history.store import Store
-from holmtray.core.ingest.relayconn import RelayConfigError, RelayTarget
-from holmtray.core.ingest.source import (
+from holmtray.core.subscribe.client import RESET_NOTICE, gap_notice
+from holmtray.core.subscribe.relayconn import RelayConfigError, RelayTarget
+from holmtray.core.subscribe.source import (
     AuthFailed,
     CatchingUp,
     Live,
@@ -29,9 +31,8 @@ from holmtray.core.ingest.source import (
     Reconnecting,
     RelayDegraded,
 )
-from holmtray.core.ingest.subscriber import RESET_NOTICE, gap_notice
-from holmtray.core.ingest.subscription import read_subscription
-from tests.core.ingest.subscribing import (
+from tests.core.ingest.test_listener_hardening import Pki, pki  # noqa: F401 - a fixture
+from tests.core.subscribe.subscribing import (
     Owner,
     make_client,
     mirror_cursor,
@@ -42,7 +43,6 @@ from tests.core.ingest.subscribing import (
     settings_for,
     until,
 )
-from tests.core.ingest.test_listener_hardening import Pki, pki  # noqa: F401 - a fixture
 from tests.relaystub import OTHER_TOKEN, TOKEN, BlackHoleProxy, TestRelay
 
 relay_fixture = pytest.fixture(name="relay")(serve_relay)

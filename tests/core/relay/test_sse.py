@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from holmtray.core.ingest.sse import (
+from holmtray.core.relay.sse import (
     Frame,
     FrameError,
     FrameParser,

@@ -1,4 +1,4 @@
-"""Which :mod:`~holmtray.core.ingest.source` state a relay subscription is in, and when it
+"""Which :mod:`~holmtray.core.subscribe.source` state a relay subscription is in, and when it
 changes.
 
 :class:`StateTracker` turns what happens to the connection into the states the tray shows:
@@ -16,9 +16,9 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from holmtray.core.ingest.source import AuthFailed, Offline, Reconnecting, RelayState
+from holmtray.core.subscribe.source import AuthFailed, Offline, Reconnecting, RelayState
 
-log = logging.getLogger("holmtray.ingest.relaystate")
+log = logging.getLogger("holmtray.subscribe.state")
 
 
 class StateTracker:

@@ -36,11 +36,11 @@ import aiohttp
 
 from holmtray.core.config.checks import relay_url_is_local
 from holmtray.core.config.schema import SettingsError, setting
-from holmtray.core.ingest import relaymsg
-from holmtray.core.ingest.relaymsg import Message, ProtocolError
-from holmtray.core.ingest.sse import FrameError, FrameParser
+from holmtray.core.relay.sse import FrameError, FrameParser
+from holmtray.core.subscribe import relaymsg
+from holmtray.core.subscribe.relaymsg import Message, ProtocolError
 
-log = logging.getLogger("holmtray.ingest.relayconn")
+log = logging.getLogger("holmtray.subscribe.relayconn")
 
 READ_BUFSIZE = 1024 * 1024
 """Bytes aiohttp buffers per response before it stops reading the socket."""

@@ -19,7 +19,7 @@ import pytest
 
 from holmtray.core.ingest import receiver as receiver_module
 from holmtray.core.ingest.rejected import RejectedLog
-from holmtray.core.ingest.relay import _drop_when_unacknowledged
+from holmtray.core.relay.server import _drop_when_unacknowledged
 from tests.core.history.test_writer import locker
 from tests.relaytools import (
     WEBHOOK_TOKEN,

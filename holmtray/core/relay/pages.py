@@ -2,7 +2,7 @@
 
 Pure functions (no aiohttp here): the page functions run on the read threads with a
 :class:`~holmtray.core.history.eventlog.LogView` of either backend. :class:`Reject` is how any
-check of the relay refuses a request; :mod:`holmtray.core.ingest.relay` turns it into the
+check of the relay refuses a request; :mod:`holmtray.core.relay.server` turns it into the
 JSON answer and the rejected-requests log entry.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from holmtray.core.history.eventlog import LogView
 from holmtray.core.history.hub import Published
-from holmtray.core.ingest.sse import encode
+from holmtray.core.relay.sse import encode
 
 PAGE = 500
 """Events per backlog page read for a stream, and the default page of ``/v1/events``."""

@@ -25,7 +25,7 @@ import random
 import time
 from collections.abc import Callable
 
-log = logging.getLogger("holmtray.ingest.backoff")
+log = logging.getLogger("holmtray.subscribe.backoff")
 
 BASE_S = 1.0
 CAP_S = 300.0

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from holmtray.core.ingest.subscriber import RelayClient
-from tests.core.ingest.subscribing import Owner, make_client, running, settings_for, until
+from holmtray.core.subscribe.client import RelayClient
+from tests.core.subscribe.subscribing import Owner, make_client, running, settings_for, until
 from tests.relaystub import TestRelay
 
 

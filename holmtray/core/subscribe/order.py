@@ -13,13 +13,13 @@ the backlog without a word). After it, :class:`StreamOrder` admits each message:
   its way — but if the next ping finds it still missing the stream is dropped: the relay has
   an event this stream did not bring.
 
-Violations raise :class:`~holmtray.core.ingest.relayconn.StreamLost`.
+Violations raise :class:`~holmtray.core.subscribe.relayconn.StreamLost`.
 """
 
 from __future__ import annotations
 
-from holmtray.core.ingest.relayconn import StreamLost
-from holmtray.core.ingest.relaymsg import CaughtUp, Hello, Message, Ping, RelayedEvent
+from holmtray.core.subscribe.relayconn import StreamLost
+from holmtray.core.subscribe.relaymsg import CaughtUp, Hello, Message, Ping, RelayedEvent
 
 
 def expect_hello(messages: list[Message], *, after: int | None) -> Hello:
