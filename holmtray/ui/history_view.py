@@ -120,8 +120,7 @@ class HistoryView:
         if self._empty is None:
             self._empty = tempfile.TemporaryDirectory(prefix="holmtray-empty-")
         path = Path(self._empty.name) / "empty.db"
-        if not path.exists():
-            Store.open(path, check=False).close()
+        Store.create_empty(path)
         return path
 
     def close(self) -> None:

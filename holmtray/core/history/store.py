@@ -99,6 +99,13 @@ class Store:
     # ---- opening -------------------------------------------------------------------------
 
     @classmethod
+    def create_empty(cls, path: Path) -> None:
+        """Create an empty database at ``path`` (for a reader to open while there is none to
+        show, e.g. before a relay was mirrored); an existing file is left as it is."""
+        if not Path(path).exists():
+            cls.open(path, check=False).close()
+
+    @classmethod
     def open(
         cls,
         path: Path,
