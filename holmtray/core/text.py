@@ -97,8 +97,9 @@ def show_bidi_controls(text: str) -> str:
 
 
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:
-    """``"1 event"``, ``"2 events"``; ``plural_form`` for words that do not just add an s."""
-    return f"{n} {singular if n == 1 else (plural_form or singular + 's')}"
+    """``"1 event"``, ``"2 events"``, ``"2,000 events"``; ``plural_form`` for words that do not
+    just add an s."""
+    return f"{n:,} {singular if n == 1 else (plural_form or singular + 's')}"
 
 
 def duration_words(d: timedelta) -> str:

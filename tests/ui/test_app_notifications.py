@@ -186,7 +186,7 @@ def test_memory_stays_bounded_after_far_more_events_than_any_bound(
     assert not hasattr(app, "_summary_ids")
     assert not app._tasks
     final = recorder.summaries()[-1][1]
-    assert final.summary.startswith(f"{n} new tickets")
+    assert final.summary.startswith(f"{n:,} new tickets")
     ids = final.event_ids
     assert ids is not None
     assert len(ids) == 300

@@ -102,11 +102,13 @@ class Tally:
         )
 
     def _severities(self, group: Group, which: tuple[Severity, ...]) -> str:
-        return ", ".join(f"{n} {sev.word}" for sev in which if (n := self.by_severity[group, sev]))
+        return ", ".join(
+            f"{n:,} {sev.word}" for sev in which if (n := self.by_severity[group, sev])
+        )
 
     def _attention(self, group: Group) -> str:
         n = self.attention[group]
-        return f"{n} need{'s' if n == 1 else ''} attention" if n else ""
+        return f"{n:,} need{'s' if n == 1 else ''} attention" if n else ""
 
     def line(self, limit: int = SUMMARY_MAX) -> str:
         """``"37 new tickets — 5 critical, 12 high · 2 scans finished"``, at most ``limit``.

@@ -64,7 +64,7 @@ def test_a_stream_that_never_ends_its_burst_keeps_counts_not_events(
     assert_within_bounds(policy)
     final = summaries(actions)[-1]
     wanted = N // 2
-    assert final.notice.summary == f"{wanted} new tickets — {wanted} high"
+    assert final.notice.summary == f"{wanted:,} new tickets — {wanted:,} high"
     # The click keeps the newest ids the summary stands for, no more.
     ids = final.event_ids
     assert len(ids) == CLICK_IDS
@@ -85,7 +85,7 @@ def test_a_steady_stream_of_consecutive_ids_holds_one_run(clock: FakeClock, mk: 
     assert_within_bounds(policy)
     assert policy.footprint()["burst_runs"] == 1
     final = summaries(actions)[-1]
-    assert final.notice.summary.startswith(f"{N} new tickets")
+    assert final.notice.summary.startswith(f"{N:,} new tickets")
     assert final.event_ids.runs == ((N - CLICK_IDS + 1, N),)
 
 
@@ -97,7 +97,7 @@ def test_a_long_pause_holds_back_counts_and_catches_up_once(clock: FakeClock, mk
     policy.resume()
     [catch_up] = policy.tick()
     assert isinstance(catch_up, ShowSummary)
-    assert catch_up.notice.summary == f"While paused: {N} new tickets — {N} high"
+    assert catch_up.notice.summary == f"While paused: {N:,} new tickets — {N:,} high"
     assert len(catch_up.event_ids) == CLICK_IDS
     assert max(catch_up.event_ids) == N
     assert policy.fates.counts[Fate.SUPPRESSED] == N
@@ -113,7 +113,9 @@ def test_a_huge_relay_backlog_gives_one_summary_within_bounds(clock: FakeClock, 
     [summary] = policy.caught_up()
     assert isinstance(summary, ShowSummary)
     critical = N // 500
-    assert summary.notice.summary == (f"While you were away: {N} new tickets — {critical} critical")
+    assert summary.notice.summary == (
+        f"While you were away: {N:,} new tickets — {critical:,} critical"
+    )
     assert len(summary.event_ids) == CLICK_IDS
     assert_within_bounds(policy)
     clock.advance(minutes=5)
