@@ -84,7 +84,7 @@ def mine(dunst: Dunst) -> list[dict[str, Any]]:
 
 
 def test_sleep_500_events_arrive_once_each_in_order_with_exactly_one_summary(
-    tmp_path: Path, dunst: Dunst, browser: Browser, procs: list[TrayProc]
+    tmp_path: Path, dunst: Dunst, browser: Browser, procs: list[TrayProc], artifacts: Path
 ) -> None:
     with RelayThread(tmp_path / "relay", proxy=True, **{"relay.ping_interval": 1.0}) as relay:
         earlier = relay.post(range(3))
@@ -124,6 +124,10 @@ def test_sleep_500_events_arrive_once_each_in_order_with_exactly_one_summary(
             what="the summary on dunst",
             timeout=60,
         )
+        # Reading dunst's history closed the pop-up: show it again for the screenshot.
+        subprocess.run(["dunstctl", "history-pop"], check=True, timeout=10)
+        time.sleep(0.5)
+        screenshot(artifacts / "desktop_relay_summary.png")
         time.sleep(3)  # anything else it would show comes with the summary, not later
         new = [n for n in mine(dunst) if n not in before]
         relay_entries = relay.entries()
