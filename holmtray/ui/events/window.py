@@ -60,6 +60,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from holmtray.core.alerts.links import Verdict, decide
 from holmtray.core.clock import utc_now
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.database import StoreError
@@ -458,10 +459,18 @@ class EventWindow(QMainWindow):
         self._open_link(s.event.link, self)
 
     def copy_link(self) -> None:
+        """Copy the link as a browser would read it (the WHATWG serialisation, the host in
+        punycode), so a pasted link goes where the checked one would; a link holmtray would
+        never open is not copied."""
         s = self.current_event()
-        if s is not None and s.event.link:
-            QGuiApplication.clipboard().setText(s.event.link)
-            self.statusBar().showMessage("Link copied.", 3000)
+        if s is None or not s.event.link:
+            return
+        decision = decide(s.event.link, ())
+        if decision.verdict is Verdict.REFUSE:
+            self.statusBar().showMessage(f"Not copied: {decision.reason}.", 5000)
+            return
+        QGuiApplication.clipboard().setText(decision.url)
+        self.statusBar().showMessage("Link copied.", 3000)
 
     def _set_read(self, ids: Sequence[int], read: bool) -> None:
         if not ids:

@@ -487,6 +487,25 @@ def test_copy_link_puts_the_link_on_the_clipboard(
     assert QGuiApplication.clipboard().text() == "https://sc.holmsecurity.com/scans/view/123"
 
 
+@pytest.mark.parametrize(
+    ("link", "copied"),
+    [
+        # What the browser would contact, not the string: the backslash is a slash to it.
+        ("https://evil.example\\.holmsecurity.com/x", "https://evil.example/.holmsecurity.com/x"),
+        ("https://bücher.example/ä", "https://xn--bcher-kva.example/%C3%A4"),
+    ],
+)
+def test_copy_link_copies_what_the_browser_would_open(
+    make_window: Any, store: Store, link: str, copied: str
+) -> None:
+    QGuiApplication.clipboard().setText("before")
+    [stored] = insert(store, [parse_event({"ticket": {"title": "t", "link": link}})])
+    w = make_window()
+    select(w, w.model.row_of(stored.id))
+    w.copy_link()
+    assert QGuiApplication.clipboard().text() == copied
+
+
 def test_escape_clears_the_filter_then_hides(
     make_window: Any, mixed: list[StoredEvent], qtbot: Any
 ) -> None:
