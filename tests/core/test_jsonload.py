@@ -179,3 +179,18 @@ def test_decode_body_answers_every_sample_as_the_standard_path(
 def test_decode_body_answers_every_body_as_the_standard_path(body: bytes) -> None:
     with pytest.MonkeyPatch.context() as monkeypatch:
         assert same(_decode(body), _standard_decode(body, monkeypatch))
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.glob("*.json")))
+def test_holm_bodies_take_the_fast_path(name: str) -> None:
+    # Else the comparisons above would hold for want of anything to compare.
+    text = (SAMPLES / name).read_text(encoding="utf-8")
+    assert same(fast_loads(text), json.loads(text))
+
+
+@pytest.mark.parametrize("text", ['{"a": "é"}', '{"a": "\\u00e9"}', '["\\u0041"]'])
+def test_non_ascii_text_takes_the_standard_path(text: str) -> None:
+    # orjson makes a new object per such string; the listener's memory model counts on
+    # json.loads sharing the one-character ones (tests/core/ingest/test_listener_load.py).
+    with pytest.raises(NotFast):
+        fast_loads(text)
