@@ -177,8 +177,8 @@ class Event:
         """``dumps_compact(self.fields_dict())``, the same text, written directly.
 
         The store writes it for every event; building the dict and sorting its keys in the
-        general encoder cost about four times as much (``tests/core/test_events.py`` holds the
-        two to the same output).
+        general encoder costs ~1.3 times as much (bench/RESULTS.md section 8).
+        ``tests/core/test_events_json.py`` holds the two to the same output.
         """
         if type(self) is not Event:
             return dumps_compact(self.fields_dict())
