@@ -187,9 +187,13 @@ def start_serve(home: Path, tree: Path | None = None) -> Proc:
     return proc
 
 
-def start_tray(home: Path, *, verbose: bool = False) -> Proc:
+def start_tray(home: Path, *, verbose: bool = False, tree: Path | None = None) -> Proc:
+    """The tray app of this checkout, or of the copy of the package in ``tree``."""
     args = [PY, "-m", "holmtray", "tray"] + (["--verbose"] if verbose else [])
-    proc = Proc(args, env_with(home, **OFFSCREEN_ENV))
+    env = env_with(home, **OFFSCREEN_ENV)
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
+    proc = Proc(args, env, cwd=tree or ROOT)
     proc.wait_for(READY_TRAY, timeout=90)
     return proc
 

@@ -63,6 +63,8 @@ def start(setup: str, tree: Path | None) -> tuple[Proc, str, Path]:
         return proc, m[1], home
     if setup == "serve@tree":
         proc = start_serve(home, tree)
+    elif setup == "tray@tree":
+        proc = start_tray(home, tree=tree)
     else:
         proc = start_serve(home) if setup == "serve" else start_tray(home)
     return proc, hook_url(home), home
@@ -139,13 +141,16 @@ def main() -> int:
         "--compare-tree",
         type=Path,
         help="a folder holding another copy of the holmtray package: adds 'serve@tree', "
-        "its `holmtray serve`, to compare two versions side by side",
+        "its `holmtray serve`, to compare two versions side by side (name 'tray@tree' in "
+        "--setups to add its tray app too)",
     )
     args = p.parse_args()
     setups = [s for s in args.setups.split(",") if s]
     tree = args.compare_tree.resolve() if args.compare_tree is not None else None
-    if tree is not None:
+    if tree is not None and "serve@tree" not in setups:
         setups.append("serve@tree")
+    if tree is None and any(s.endswith("@tree") for s in setups):
+        p.error("an @tree setup needs --compare-tree")
     if "bare" not in setups:
         setups.insert(0, "bare")
 

@@ -8,6 +8,7 @@ the body exactly as it arrived. Both are immutable; nothing here does I/O.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
@@ -172,6 +173,17 @@ class Event:
         names = _EVENT_FIELD_NAMES if cls is Event else _field_names(cls, skip="payload")
         return {name: _to_jsonable(getattr(self, name)) for name in names}
 
+    def fields_json(self) -> str:
+        """``dumps_compact(self.fields_dict())``, the same text, written directly.
+
+        The store writes it for every event; building the dict and sorting its keys in the
+        general encoder costs ~1.3 times as much (bench/RESULTS.md section 8).
+        ``tests/core/test_events_json.py`` holds the two to the same output.
+        """
+        if type(self) is not Event:
+            return dumps_compact(self.fields_dict())
+        return _EVENT_JSON.format(*[_value_json(getattr(self, name)) for name in _EVENT_SORTED])
+
 
 def _field_names(cls: type, *, skip: str = "") -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls) if f.name != skip)
@@ -219,6 +231,44 @@ _CONVERTERS: dict[type, Callable[[Any], Any]] = {
     tuple: list,
     **{cls: _part_converter(cls) for cls in (Counts, Asset, Vulnerability, TicketInfo)},
 }
+
+
+def _scalar_json(value: Any) -> str:
+    """``_COMPACT.encode(value)``; plain strings, numbers, booleans and ``None`` done inline."""
+    cls = type(value)
+    if cls is str:
+        return _json_string(value)
+    if value is None:
+        return "null"
+    if cls is bool:
+        return "true" if value else "false"
+    if cls is int:
+        return int.__repr__(value)
+    if cls is float and math.isfinite(value):
+        return float.__repr__(value)
+    return _COMPACT.encode(value)
+
+
+def _part_json(cls: type) -> Callable[[Any], str]:
+    """What ``_COMPACT.encode`` makes of ``_part_converter(cls)(value)``, keys sorted."""
+    names = sorted(_field_names(cls))
+    template = "{{" + ",".join(f'"{name}":{{}}' for name in names) + "}}"
+    return lambda value: template.format(*[_scalar_json(getattr(value, n)) for n in names])
+
+
+def _value_json(value: Any) -> str:
+    """``_COMPACT.encode(_to_jsonable(value))`` for one of an event's fields."""
+    cls = type(value)
+    if cls in _PLAIN:
+        return _scalar_json(value)
+    if cls is tuple:
+        return "[" + ",".join([_scalar_json(item) for item in value]) + "]"
+    part = _PART_JSON.get(cls)
+    if part is not None:
+        return part(value)
+    if cls is Severity or cls is Kind or cls is datetime:
+        return _json_string(_CONVERTERS[cls](value))
+    return _COMPACT.encode(_to_jsonable(value))
 
 
 def _dt(value: Any) -> datetime | None:
@@ -287,3 +337,9 @@ def dumps_compact(obj: Any) -> str:
 # What json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True) builds on
 # every call, built once.
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+# The string encoder _COMPACT uses (ensure_ascii=False: escapes quotes, backslashes and
+# control characters, keeps every other character as it is).
+_json_string: Callable[[str], str] = json.encoder.encode_basestring
+_PART_JSON = {cls: _part_json(cls) for cls in (Counts, Asset, Vulnerability, TicketInfo)}
+_EVENT_SORTED = tuple(sorted(_EVENT_FIELD_NAMES))
+_EVENT_JSON = "{{" + ",".join(f'"{name}":{{}}' for name in _EVENT_SORTED) + "}}"

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from holmtray.core.events import Event, StoredEvent, dumps_compact, event_from_fields
+from holmtray.core.jsonload import loads
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -70,7 +71,7 @@ def storable(text: str) -> str:
 
 def _payload_from_body(body: str) -> dict[str, Any]:
     try:
-        value = json.loads(body)
+        value = loads(body)
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
@@ -86,31 +87,40 @@ def insert_rows_sql(n: int) -> str:
 def row_values(
     event_id: int | None, ev: Event, body: str, received_at: datetime, read: bool
 ) -> tuple[Any, ...]:
-    """The parameters of :data:`INSERT_SQL` for one event (``event_id`` ``None``: a new id)."""
+    """The parameters of :data:`INSERT_SQL` for one event (``event_id`` ``None``: a new id).
+
+    Every text column is :func:`storable`. Runs once per stored event, so the tuple is built
+    in one go rather than as a list of values filtered afterwards.
+    """
     payload = None if _payload_from_body(body) == ev.payload else dumps_compact(ev.payload)
     body = storable(body)
-    values = (
+    asset, vuln = ev.asset, ev.vulnerability
+    return (
         event_id,
         to_us(received_at),
-        ev.kind.value,
+        storable(ev.kind.value),
         int(ev.severity),
         int(ev.attention),
         int(read),
-        ev.title,
-        ev.link,
-        ev.scan_name,
-        ev.asset.name,
-        ev.asset.hostname,
-        ev.asset.ipv4,
-        ev.vulnerability.cve,
-        ev.vulnerability.name,
-        ev.vulnerability.summary,
-        dumps_compact(ev.fields_dict()),
+        _storable_or_none(ev.title),
+        _storable_or_none(ev.link),
+        _storable_or_none(ev.scan_name),
+        _storable_or_none(asset.name),
+        _storable_or_none(asset.hostname),
+        _storable_or_none(asset.ipv4),
+        _storable_or_none(vuln.cve),
+        _storable_or_none(vuln.name),
+        _storable_or_none(vuln.summary),
+        storable(ev.fields_json()),
         body,
         sha256_hex(body),
-        payload,
+        None if payload is None else storable(payload),
     )
-    return tuple(storable(v) if isinstance(v, str) else v for v in values)
+
+
+def _storable_or_none(value: Any) -> Any:
+    """:func:`storable` for text; anything else (``None`` mostly) as it is."""
+    return storable(value) if isinstance(value, str) else value
 
 
 def stored_event(row: tuple[Any, ...]) -> StoredEvent:

@@ -14,6 +14,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from holmtray.core.jsonload import NotFast, fast_loads
+
 MAX_DEPTH: int = 64
 """Deepest nesting of objects/arrays :func:`decode_body` accepts (``{}`` is depth 1)."""
 
@@ -70,7 +72,24 @@ def decode_body(body: bytes, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
         raise PayloadError("body is empty")
     too_deep = f"JSON is nested too deeply (limit: {max_depth} levels)"
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        # orjson's value where it is json.loads's; every text it refuses (or might read
+        # differently) takes the standard path below, with its hooks and its error messages.
+        value = fast_loads(text)
+    except NotFast:
+        value = _standard_loads(text, too_deep)
+    if not isinstance(value, dict):
+        raise PayloadError(f"expected a JSON object, got {_type_name(value)}")
+    # Each level of nesting needs its own "{" or "[" in the text, so a body with no more of them
+    # than the limit cannot be too deep; counting them (in C) spares the walk for every real one.
+    if text.count("{") + text.count("[") > max_depth and _depth_exceeds(value, max_depth):
+        raise PayloadError(too_deep)
+    return value
+
+
+def _standard_loads(text: str, too_deep: str) -> Any:
+    """``json.loads`` with NaN, infinities and infinite numbers refused, errors as PayloadError."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except PayloadError:
         raise
     except json.JSONDecodeError as exc:
@@ -83,13 +102,6 @@ def decode_body(body: bytes, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
     except ValueError:
         # Integers longer than sys.get_int_max_str_digits() end up here, not as JSONDecodeError.
         raise PayloadError("body contains a number too long to read") from None
-    if not isinstance(value, dict):
-        raise PayloadError(f"expected a JSON object, got {_type_name(value)}")
-    # Each level of nesting needs its own "{" or "[" in the text, so a body with no more of them
-    # than the limit cannot be too deep; counting them (in C) spares the walk for every real one.
-    if text.count("{") + text.count("[") > max_depth and _depth_exceeds(value, max_depth):
-        raise PayloadError(too_deep)
-    return value
 
 
 def _depth_exceeds(root: object, limit: int) -> bool:

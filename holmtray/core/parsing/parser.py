@@ -75,6 +75,12 @@ _KEY_CACHE: dict[str, str] = {}
 _KEY_CACHE_MAX = 4096
 
 
+# Keys that are their own normalised form (Holm's: "name", "cve_id", "critical_cnt"); an
+# object with only such keys, and not too many, is normalised by copying it. Bounded as the
+# cache is (and cleared with it).
+_SELF_KEYS: set[str] = set()
+
+
 def _norm_key(key: object) -> str:
     """``"CVE ID"``/``cveId``/``cve-id`` -> ``cve_id``; ``IPv4`` -> ``ipv4``; ``""`` if unusable."""
     if not isinstance(key, str) or len(key) > _KEY_MAX:
@@ -86,7 +92,10 @@ def _norm_key(key: object) -> str:
         nk = _UNDERSCORES_RE.sub("_", nk).strip("_")
         if len(_KEY_CACHE) >= _KEY_CACHE_MAX:
             _KEY_CACHE.clear()
+            _SELF_KEYS.clear()
         _KEY_CACHE[key] = nk
+        if nk and nk == key and type(key) is str:
+            _SELF_KEYS.add(key)
     return nk
 
 
@@ -94,6 +103,10 @@ def _nd(value: object) -> dict[str, object]:
     """A dict's items under normalised keys (``{}`` for anything that is not a dict)."""
     if not isinstance(value, dict):
         return {}
+    if len(value) <= _KEYS_PER_OBJECT_MAX and value.keys() <= _SELF_KEYS:
+        # Every key is its own non-empty normalised form, so no two of them collide and none
+        # is skipped: the loop below would copy the dict as it is.
+        return dict(value)
     out: dict[str, object] = {}
     cache = _KEY_CACHE
     for key, item in islice(value.items(), _KEYS_PER_OBJECT_MAX):
@@ -130,6 +143,8 @@ def _lookup(
 def _valid_unicode(text: str) -> str:
     """Lone surrogates (valid as JSON escapes, invalid as text) become U+FFFD; SQLite and
     every UTF-8 writer downstream would fail on them."""
+    if text.isascii():
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -636,6 +651,8 @@ def _sub_objects(sources: Sequence[_Src], keys: Sequence[str]) -> list[_Src]:
     for src in sources:
         for key in keys:
             value = src.get(key)
+            if value is None:
+                continue
             if isinstance(value, list):
                 value = next((item for item in value if isinstance(item, dict)), None)
             if inner := _nd(value):
