@@ -26,7 +26,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from holmtray import __version__
 from holmtray.cliargs import MAX_EVENT_ID, MAX_LIMIT, add_setting_number, add_whole_number
@@ -39,19 +39,15 @@ from holmtray.core.config.settings import Settings
 from holmtray.core.dsn import passwords
 from holmtray.core.events import Kind, Severity, StoredEvent
 from holmtray.core.history.database import StoreError
-from holmtray.core.history.query import EventQuery
-from holmtray.core.history.store import Store
-from holmtray.core.ingest.endpoint import (
-    Endpoint,
-    NotSubscribed,
-    database_path,
-    log_backend,
-    read_runtime,
-)
-from holmtray.core.ingest.rejected import RejectedLog, mask_path
 from holmtray.core.parsing.samples import KINDS
-from holmtray.core.redact import Redactor
 from holmtray.core.text import json_text, printable
+
+# What only one command needs is imported by that command: the tray app's start-up (issue 16)
+# and the small commands stay quick.
+if TYPE_CHECKING:
+    from holmtray.core.history.query import EventQuery
+    from holmtray.core.ingest.endpoint import Endpoint
+    from holmtray.core.redact import Redactor
 
 log = logging.getLogger("holmtray.cli")
 
@@ -170,6 +166,8 @@ def _complain(who: str, text: str) -> None:
 
 
 def _endpoint(settings: Settings, paths: Paths) -> Endpoint:
+    from holmtray.core.ingest.endpoint import Endpoint, read_runtime  # noqa: PLC0415
+
     running = read_runtime(paths)
     if running is not None:
         return running[0]
@@ -221,6 +219,8 @@ def cmd_send_test(settings: Settings, paths: Paths, kind: str, url: str | None, 
 
 
 def _query(args: argparse.Namespace) -> EventQuery:
+    from holmtray.core.history.query import EventQuery  # noqa: PLC0415
+
     return EventQuery(
         search=args.search,
         kinds=frozenset({Kind(args.kind)}) if args.kind else None,
@@ -241,6 +241,9 @@ def _format_row(e: StoredEvent) -> str:
 
 
 def cmd_events(settings: Settings, paths: Paths, args: argparse.Namespace, out: TextIO) -> int:
+    from holmtray.core.history.store import Store  # noqa: PLC0415
+    from holmtray.core.ingest.endpoint import NotSubscribed, database_path  # noqa: PLC0415
+
     try:
         db = database_path(settings, paths)
     except NotSubscribed:
@@ -272,11 +275,15 @@ def cmd_events(settings: Settings, paths: Paths, args: argparse.Namespace, out: 
 
 
 def _secrets(settings: Settings) -> Redactor:
+    from holmtray.core.redact import Redactor  # noqa: PLC0415
+
     return Redactor((settings.text("listener.token"), settings.text("listener.password")))
 
 
 def cmd_rejected(settings: Settings, paths: Paths, limit: int, as_json: bool, out: TextIO) -> int:
     """The rejected-requests log, masked and escaped again: older versions wrote it raw."""
+    from holmtray.core.ingest.rejected import RejectedLog, mask_path  # noqa: PLC0415
+
     redactor = _secrets(settings)
     entries = [
         dataclasses.replace(
@@ -403,6 +410,7 @@ def cmd_relay_token(settings: Settings, paths: Paths, args: argparse.Namespace, 
     ``add`` prints the token once, on the last line of its output; it is stored only as a hash.
     """
     from holmtray.core.history.tokens import NAME_RE, TokenError  # noqa: PLC0415 - quick start
+    from holmtray.core.ingest.endpoint import log_backend  # noqa: PLC0415
 
     with log_backend(settings, paths).token_table() as tokens:
         if args.action == "add":

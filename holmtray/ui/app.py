@@ -30,7 +30,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import qasync
 from PySide6.QtCore import QObject, Qt, QTimer
@@ -49,27 +49,32 @@ from holmtray.core.config.schema import SettingsError
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.database import StoreError
-from holmtray.core.history.store import Store
-from holmtray.core.ingest.receiver import ListenerError
 from holmtray.core.ingest.source import Live, RelayState
 from holmtray.ui import gui_thread
 from holmtray.ui.deliveries import DatabaseSwitch, Delivery, RelayStateChange
-from holmtray.ui.events.status_strip import StatusStrip
-from holmtray.ui.events.window import EventWindow
 from holmtray.ui.history_view import HistoryView
 from holmtray.ui.icons import app_icon, resource_path
-from holmtray.ui.links import LinkOpener
-from holmtray.ui.notifier import Notifier
 from holmtray.ui.platform_integration import set_app_user_model_id
 from holmtray.ui.process_hooks import Signals, install_excepthook
 from holmtray.ui.receiver_thread import ReceiverThread
 from holmtray.ui.receiving import ReceivingMonitor
-from holmtray.ui.settings_dialog import ApplyDone, SettingsDialog
 from holmtray.ui.setup_flow import SetupFlow
 from holmtray.ui.single_instance import SingleInstance
 from holmtray.ui.source_status import Look
 from holmtray.ui.tray import Tray, TrayView
-from holmtray.ui.welcome import WelcomeDialog
+
+# Start-up (issue 16): what the tray icon does not need is imported after it is shown, or on
+# first use -- the event window, the notifier and its D-Bus client, the listener's HTTP stack
+# (on the receiver's thread), the relay client in direct mode, the Settings and welcome
+# dialogs. tests/ui/test_startup_imports.py keeps it that way.
+if TYPE_CHECKING:
+    from holmtray.core.history.store import Store
+    from holmtray.ui.events.status_strip import StatusStrip
+    from holmtray.ui.events.window import EventWindow
+    from holmtray.ui.links import LinkOpener
+    from holmtray.ui.notifier import Notifier
+    from holmtray.ui.settings_dialog import ApplyDone, SettingsDialog
+    from holmtray.ui.welcome import WelcomeDialog
 
 log = logging.getLogger("holmtray.ui.app")
 
@@ -96,7 +101,7 @@ class TrayApp(QObject):
         self._redact = redact  # the log formatter's secrets, kept in step with the settings
         self.receiver = ReceiverThread(settings=settings, paths=paths)
         self.tray = Tray(self)
-        self.links = LinkOpener(hosts=lambda: self.settings.strings("links.hosts"))
+        self._links: LinkOpener | None = None  # made on the first link opened
         # One worker: config and expectation file writes land in the order they were made.
         self._files = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="holmtray-files"
@@ -154,15 +159,32 @@ class TrayApp(QObject):
     def window(self) -> EventWindow | None:
         return self.history.window
 
+    @property
+    def links(self) -> LinkOpener:
+        """Opens event links (made, and its dialogs imported, on first use)."""
+        if self._links is None:
+            from holmtray.ui.links import LinkOpener  # noqa: PLC0415 (on first use)
+
+            self._links = LinkOpener(hosts=lambda: self.settings.strings("links.hosts"))
+        return self._links
+
     # -- start and stop -----------------------------------------------------------------
-    async def start(self) -> None:
+    def show_icon(self) -> None:
+        """The first thing :meth:`start` does: wire the tray and show its icon."""
         self.connect_receiver()
         self._connect_tray()
         # The icon first: opening the store runs its integrity check, seconds on a big history.
         self.tray.icon.show()
         log.debug("tray icon shown")
+
+    async def start(self) -> None:
+        self.show_icon()
+        started = asyncio.wrap_future(self.receiver.start())  # its thread imports the listener
+        from holmtray.core.ingest.receiver import ListenerError  # noqa: PLC0415 (after the icon)
+        from holmtray.ui.notifier import Notifier  # noqa: PLC0415 (after the icon)
+
         with contextlib.suppress(ListenerError, StoreError):
-            await asyncio.wrap_future(self.receiver.start())
+            await started
         # The writer has just opened (and checked) the same file: no second quick_check. The
         # GUI only reads: its writes are the writer's named operations (ReceiverThread.write).
         self.history.use(self.receiver.database)
@@ -453,6 +475,8 @@ class TrayApp(QObject):
         """Rebind the listener or switch the source, save the file, change start at login; an
         error message if the settings could not take effect (then the source keeps the old
         ones)."""
+        from holmtray.core.ingest.receiver import ListenerError  # noqa: PLC0415 (see start)
+
         if self._redact is not None:
             self._redact(app_secrets(self.settings, new))  # before anything can log the new
         rebound = asyncio.wrap_future(self.receiver.apply_settings(new))
@@ -499,6 +523,8 @@ class TrayApp(QObject):
             self.settings_dialog.raise_()
             self.settings_dialog.activateWindow()
             return
+        from holmtray.ui.settings_dialog import SettingsDialog  # noqa: PLC0415 (on first use)
+
         dialog = SettingsDialog(self.settings, paths=self.paths, apply=self.apply_settings)
         dialog.setWindowIcon(app_icon())
         dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
