@@ -179,12 +179,19 @@ class TrayApp(QObject):
 
     async def start(self) -> None:
         self.show_icon()
-        started = asyncio.wrap_future(self.receiver.start())  # its thread imports the listener
-        from holmtray.core.ingest.receiver import ListenerError  # noqa: PLC0415 (after the icon)
+        # Straight back to the event loop, which draws the icon, while the receiver's thread
+        # imports and starts the source; nothing heavy is imported here before that.
+        try:
+            await asyncio.wrap_future(self.receiver.start())
+        except StoreError:
+            pass
+        except Exception as exc:
+            from holmtray.core.ingest.receiver import ListenerError  # noqa: PLC0415 (see above)
+
+            if not isinstance(exc, ListenerError):
+                raise
         from holmtray.ui.notifier import Notifier  # noqa: PLC0415 (after the icon)
 
-        with contextlib.suppress(ListenerError, StoreError):
-            await started
         # The writer has just opened (and checked) the same file: no second quick_check. The
         # GUI only reads: its writes are the writer's named operations (ReceiverThread.write).
         self.history.use(self.receiver.database)
