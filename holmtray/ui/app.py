@@ -141,6 +141,8 @@ class TrayApp(QObject):
         self._relay_state: RelayState | None = None  # as drained, in order with the events
         self._first_load = False  # the mirror in use is new: its backfill is a first load
         self._last_drain = 0.0
+        self._unshown: list[list[StoredEvent]] = []  # drained, not yet in the event window
+        self._show_pending = False
         self._drain_timer = QTimer(self, singleShot=True)
         self._drain_timer.timeout.connect(self._drain)
         self._tick_timer = QTimer(self, interval=TICK_INTERVAL_MS)
@@ -265,6 +267,7 @@ class TrayApp(QObject):
         # requests and commit (ReceiverThread.stop), and below for the last file writes.
         self.receiver.stop()
         self._drain()  # the last committed events reach the window's store readers too
+        self._show_drained()  # and what an earlier drain left for the loop's next turn
         self.tray.icon.hide()
         if self.notifier is not None:
             self.notifier.disconnect()
@@ -287,18 +290,21 @@ class TrayApp(QObject):
 
     def _drain(self) -> None:
         """Take what the source produced, in order: events (live or backfill), relay state
-        changes, database switches."""
+        changes, database switches.
+
+        The policy decides at once and its notifications are sent first; the event window and
+        the tray catch up on the loop's next turn (:meth:`_show_drained`, in order), so an
+        alert never waits for the list's and the icon's repaint (issue 16)."""
         self._last_drain = time.monotonic()
         entries = self.receiver.take()
         if not entries:
             return
-        last: StoredEvent | None = None
         for entry in entries:
             if isinstance(entry, Delivery):
                 if entry.events:
-                    last = entry.events[-1]
                     self._deliver(entry.events, backfill=entry.backfill)
             elif isinstance(entry, DatabaseSwitch):
+                self._show_drained()  # the window being replaced gets its events first
                 self.history.use(entry.path)
                 self._first_load = entry.fresh
                 if not entry.relay:
@@ -306,14 +312,34 @@ class TrayApp(QObject):
                     self.policy.set_source_live(True)
             elif isinstance(entry, RelayStateChange):
                 self._relay_changed(entry.state)
-        self._refresh_tray(last=last)
+        self._show_pending = True
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or self._stopped:
+            self._show_drained()
+        else:
+            loop.call_soon(self._show_drained)
 
     def _deliver(self, batch: list[StoredEvent], *, backfill: bool) -> None:
         self.received += len(batch)
-        if self.window is not None:
-            self.window.add_events(batch)
+        self._unshown.append(batch)
+        self._show_pending = True
         if not self._stopped:
             self._act(self.policy.on_events(batch, catching_up=backfill))
+
+    def _show_drained(self) -> None:
+        """The drained events into the event window, oldest first; the tray brought up to
+        date."""
+        if not self._show_pending:
+            return
+        self._show_pending = False
+        batches, self._unshown = self._unshown, []
+        if self.window is not None:
+            for batch in batches:
+                self.window.add_events(batch)
+        self._refresh_tray(last=batches[-1][-1] if batches else None)
 
     def _relay_changed(self, state: RelayState) -> None:
         was, self._relay_state = self._relay_state, state
