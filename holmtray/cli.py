@@ -558,7 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run_tray(args: argparse.Namespace, settings: Settings, paths: Paths) -> int:
     try:
-        from holmtray.ui.app import run  # noqa: PLC0415 - keep Qt out of the headless commands
+        from holmtray.ui.launch import run  # noqa: PLC0415 - keep Qt out of the headless commands
     except ImportError as exc:
         print(
             f"holmtray: the tray app is not available ({exc}). "

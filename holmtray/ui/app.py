@@ -1,8 +1,8 @@
 """The tray application: lifecycle and wiring, in one fixed order.
 
-``run()`` sets up logging, makes sure only one instance runs, creates the QApplication and the
-qasync loop, and awaits :meth:`TrayApp.main` until the user quits (menu, SIGINT/SIGTERM, or
-session logout). :class:`TrayApp` owns the pieces and connects them: the receiver thread
+``run()`` (:mod:`~holmtray.ui.launch`, also importable from here) builds a :class:`TrayApp` and
+awaits :meth:`TrayApp.main` until the user quits. :class:`TrayApp` owns the pieces and
+connects them: the receiver thread
 (the event source — the embedded listener or a relay subscription, per ``source.mode`` — and
 its writer; every write to the history goes through it), the GUI's read-only view of the
 active source's history (:class:`HistoryView`: store and event window), the tray icon, the
@@ -32,41 +32,34 @@ import time
 from collections.abc import Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
-import qasync
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from holmtray import __version__
-from holmtray.core import logsetup
 from holmtray.core.alerts.expectations import ExpectationStore
 from holmtray.core.alerts.notices import Notice, Urgency
 from holmtray.core.alerts.policy import NotificationPolicy, Show, ShowSummary
 from holmtray.core.clock import utc_now
 from holmtray.core.config import file as settings_file
-from holmtray.core.config.autostart import APP_ID, Autostart, default_command
+from holmtray.core.config.autostart import Autostart, default_command
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.schema import SettingsError
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.database import StoreError
 from holmtray.core.ingest.source import Live, RelayState
-from holmtray.ui import gui_thread
 from holmtray.ui.deliveries import DatabaseSwitch, Delivery, RelayStateChange
 from holmtray.ui.history_view import HistoryView
 from holmtray.ui.icons import app_icon, resource_path
-from holmtray.ui.platform_integration import set_app_user_model_id
-from holmtray.ui.process_hooks import Signals, install_excepthook
+from holmtray.ui.launch import app_secrets, run
 from holmtray.ui.receiver_thread import ReceiverThread
 from holmtray.ui.receiving import ReceivingMonitor
 from holmtray.ui.setup_flow import SetupFlow
-from holmtray.ui.single_instance import SingleInstance
 from holmtray.ui.source_status import Look
 from holmtray.ui.tray import Tray, TrayView
 
-# Start-up (issue 16): what the tray icon does not need is imported after it is shown, or on
-# first use -- the event window, the notifier and its D-Bus client, the listener's HTTP stack
-# (on the receiver's thread), the relay client in direct mode, the Settings and welcome
-# dialogs. tests/ui/test_startup_imports.py keeps it that way.
+# Start-up (issue 16): what the tray icon does not need is imported after it is shown or on
+# first use (tests/ui/test_startup_imports.py keeps it so).
 if TYPE_CHECKING:
     from holmtray.core.history.store import Store
     from holmtray.ui.events.status_strip import StatusStrip
@@ -607,12 +600,6 @@ def _summary_label(kept: int, total: int) -> str:
     return f"the newest {kept:,} of {total:,} events from the summary"
 
 
-def app_secrets(*settings: Settings) -> list[str]:
-    """What the log must never show: the webhook token, the Basic password, the read token."""
-    keys = ("listener.token", "listener.password", "subscribe.token")
-    return [s.text(key) for s in settings for key in keys]
-
-
 def _set_start_at_login(on: bool) -> None:
     auto = Autostart(command=default_command())
     auto.enable() if on else auto.disable()
@@ -625,50 +612,6 @@ def _log_late_rebind(rebound: asyncio.Future[Any]) -> None:
         log.error("the listener took too long and then refused the new settings: %s", exc)
     else:
         log.warning("the listener took the new settings after the %g s wait", APPLY_TIMEOUT_S)
-
-
-def run(*, settings: Settings, paths: Paths, verbose: bool = False) -> int:
-    """Run the tray app until the user quits; the process exit code."""
-    formatter = logsetup.configure(
-        secrets=app_secrets(settings),
-        level=logging.DEBUG if verbose else logging.INFO,
-        log_file=paths.log_file,
-    )
-    set_app_user_model_id()  # Windows: before any window, so toasts carry the app's name
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    gui_thread.install()  # workers hand their results to the GUI thread through it
-    assert isinstance(app, QApplication)
-    app.setApplicationName("holmtray")
-    # No display name: Qt would append it to every window title ("holmtray — events —
-    # holmtray"); each title names the app itself.
-    app.setDesktopFileName(APP_ID)  # matches the installed launcher (packaging/linux)
-    app.setQuitOnLastWindowClosed(False)
-    app.setWindowIcon(app_icon())
-    instance = SingleInstance(paths)
-    if not instance.acquire():
-        if instance.hand_off():
-            print("holmtray: already running; asked it to show its window", file=sys.stderr)
-            return 0
-        print("holmtray: another instance holds the lock but does not answer", file=sys.stderr)
-        return 1
-    install_excepthook()
-    quit_event = asyncio.Event()
-    tray_app = TrayApp(
-        settings=settings, paths=paths, quit_event=quit_event, redact=formatter.set_secrets
-    )
-    instance.show_requested.connect(tray_app.show_window)
-    signals = Signals(tray_app.request_quit)
-    app.aboutToQuit.connect(tray_app.request_quit)  # session logout quits the QApplication
-    try:
-        qasync.run(tray_app.main())
-    except RuntimeError as exc:
-        # Logout stops Qt's loop under qasync before main() returns; we still shut down below.
-        log.info("event loop ended early: %s", exc)
-    finally:
-        tray_app.shutdown()
-        signals.close()
-        instance.release()
-    return 0
 
 
 __all__ = ["TrayApp", "run"]
