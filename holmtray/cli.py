@@ -26,7 +26,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from holmtray import __version__
 from holmtray.cliargs import MAX_EVENT_ID, MAX_LIMIT, add_setting_number, add_whole_number
@@ -39,14 +39,15 @@ from holmtray.core.config.settings import Settings
 from holmtray.core.dsn import passwords
 from holmtray.core.events import Kind, Severity, StoredEvent
 from holmtray.core.history.database import StoreError
-from holmtray.core.history.places import NotSubscribed, database_path, log_backend
-from holmtray.core.history.query import EventQuery
-from holmtray.core.history.store import Store
-from holmtray.core.ingest.endpoint import Endpoint, read_runtime
-from holmtray.core.ingest.rejected import RejectedLog, mask_path
 from holmtray.core.parsing.samples import KINDS
-from holmtray.core.redact import Redactor
 from holmtray.core.text import json_text, printable
+
+# What only one command needs is imported by that command: the tray app's start-up (issue 16)
+# and the small commands stay quick.
+if TYPE_CHECKING:
+    from holmtray.core.history.query import EventQuery
+    from holmtray.core.ingest.endpoint import Endpoint
+    from holmtray.core.redact import Redactor
 
 log = logging.getLogger("holmtray.cli")
 
@@ -165,6 +166,8 @@ def _complain(who: str, text: str) -> None:
 
 
 def _endpoint(settings: Settings, paths: Paths) -> Endpoint:
+    from holmtray.core.ingest.endpoint import Endpoint, read_runtime  # noqa: PLC0415
+
     running = read_runtime(paths)
     if running is not None:
         return running[0]
@@ -216,6 +219,8 @@ def cmd_send_test(settings: Settings, paths: Paths, kind: str, url: str | None, 
 
 
 def _query(args: argparse.Namespace) -> EventQuery:
+    from holmtray.core.history.query import EventQuery  # noqa: PLC0415
+
     return EventQuery(
         search=args.search,
         kinds=frozenset({Kind(args.kind)}) if args.kind else None,
@@ -236,6 +241,9 @@ def _format_row(e: StoredEvent) -> str:
 
 
 def cmd_events(settings: Settings, paths: Paths, args: argparse.Namespace, out: TextIO) -> int:
+    from holmtray.core.history.places import NotSubscribed, database_path  # noqa: PLC0415
+    from holmtray.core.history.store import Store  # noqa: PLC0415
+
     try:
         db = database_path(settings, paths)
     except NotSubscribed:
@@ -267,11 +275,15 @@ def cmd_events(settings: Settings, paths: Paths, args: argparse.Namespace, out: 
 
 
 def _secrets(settings: Settings) -> Redactor:
+    from holmtray.core.redact import Redactor  # noqa: PLC0415
+
     return Redactor((settings.text("listener.token"), settings.text("listener.password")))
 
 
 def cmd_rejected(settings: Settings, paths: Paths, limit: int, as_json: bool, out: TextIO) -> int:
     """The rejected-requests log, masked and escaped again: older versions wrote it raw."""
+    from holmtray.core.ingest.rejected import RejectedLog, mask_path  # noqa: PLC0415
+
     redactor = _secrets(settings)
     entries = [
         dataclasses.replace(
@@ -397,6 +409,7 @@ def cmd_relay_token(settings: Settings, paths: Paths, args: argparse.Namespace, 
 
     ``add`` prints the token once, on the last line of its output; it is stored only as a hash.
     """
+    from holmtray.core.history.places import log_backend  # noqa: PLC0415
     from holmtray.core.history.tokens import NAME_RE, TokenError  # noqa: PLC0415 - quick start
 
     with log_backend(settings, paths).token_table() as tokens:
@@ -545,7 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run_tray(args: argparse.Namespace, settings: Settings, paths: Paths) -> int:
     try:
-        from holmtray.ui.app import run  # noqa: PLC0415 - keep Qt out of the headless commands
+        from holmtray.ui.launch import run  # noqa: PLC0415 - keep Qt out of the headless commands
     except ImportError as exc:
         print(
             f"holmtray: the tray app is not available ({exc}). "

@@ -1,8 +1,8 @@
 """The tray application: lifecycle and wiring, in one fixed order.
 
-``run()`` sets up logging, makes sure only one instance runs, creates the QApplication and the
-qasync loop, and awaits :meth:`TrayApp.main` until the user quits (menu, SIGINT/SIGTERM, or
-session logout). :class:`TrayApp` owns the pieces and connects them: the receiver thread
+``run()`` (:mod:`~holmtray.ui.launch`, also importable from here) builds a :class:`TrayApp` and
+awaits :meth:`TrayApp.main` until the user quits. :class:`TrayApp` owns the pieces and
+connects them: the receiver thread
 (the event source — the embedded listener or a relay subscription, per ``source.mode`` — and
 its writer; every write to the history goes through it), the GUI's read-only view of the
 active source's history (:class:`HistoryView`: store and event window), the tray icon, the
@@ -30,46 +30,44 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import qasync
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from holmtray import __version__
-from holmtray.core import logsetup
 from holmtray.core.alerts.expectations import ExpectationStore
 from holmtray.core.alerts.notices import Notice, Urgency
 from holmtray.core.alerts.policy import NotificationPolicy, Show, ShowSummary
 from holmtray.core.clock import utc_now
 from holmtray.core.config import file as settings_file
-from holmtray.core.config.autostart import APP_ID, Autostart, default_command
+from holmtray.core.config.autostart import Autostart, default_command
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.schema import SettingsError
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.database import StoreError
-from holmtray.core.history.store import Store
-from holmtray.core.ingest.receiver import ListenerError
 from holmtray.core.subscribe.source import Live, RelayState
-from holmtray.ui import gui_thread
 from holmtray.ui.deliveries import DatabaseSwitch, Delivery, RelayStateChange
-from holmtray.ui.events.status_strip import StatusStrip
-from holmtray.ui.events.window import EventWindow
 from holmtray.ui.history_view import HistoryView
 from holmtray.ui.icons import app_icon, resource_path
-from holmtray.ui.links import LinkOpener
-from holmtray.ui.notifier import Notifier
-from holmtray.ui.platform_integration import set_app_user_model_id
-from holmtray.ui.process_hooks import Signals, install_excepthook
+from holmtray.ui.launch import app_secrets, run
 from holmtray.ui.receiver_thread import ReceiverThread
 from holmtray.ui.receiving import ReceivingMonitor
-from holmtray.ui.settings_dialog import ApplyDone, SettingsDialog
 from holmtray.ui.setup_flow import SetupFlow
-from holmtray.ui.single_instance import SingleInstance
 from holmtray.ui.source_status import Look
 from holmtray.ui.tray import Tray, TrayView
-from holmtray.ui.welcome import WelcomeDialog
+
+# Start-up (issue 16): what the tray icon does not need is imported after it is shown or on
+# first use (tests/ui/test_startup_imports.py keeps it so).
+if TYPE_CHECKING:
+    from holmtray.core.history.store import Store
+    from holmtray.ui.events.status_strip import StatusStrip
+    from holmtray.ui.events.window import EventWindow
+    from holmtray.ui.links import LinkOpener
+    from holmtray.ui.notifier import Notifier
+    from holmtray.ui.settings_dialog import ApplyDone, SettingsDialog
+    from holmtray.ui.welcome import WelcomeDialog
 
 log = logging.getLogger("holmtray.ui.app")
 
@@ -96,7 +94,7 @@ class TrayApp(QObject):
         self._redact = redact  # the log formatter's secrets, kept in step with the settings
         self.receiver = ReceiverThread(settings=settings, paths=paths)
         self.tray = Tray(self)
-        self.links = LinkOpener(hosts=lambda: self.settings.strings("links.hosts"))
+        self._links: LinkOpener | None = None  # made on the first link opened
         # One worker: config and expectation file writes land in the order they were made.
         self._files = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="holmtray-files"
@@ -136,6 +134,8 @@ class TrayApp(QObject):
         self._relay_state: RelayState | None = None  # as drained, in order with the events
         self._first_load = False  # the mirror in use is new: its backfill is a first load
         self._last_drain = 0.0
+        self._unshown: list[list[StoredEvent]] = []  # drained, not yet in the event window
+        self._show_pending = False
         self._drain_timer = QTimer(self, singleShot=True)
         self._drain_timer.timeout.connect(self._drain)
         self._tick_timer = QTimer(self, interval=TICK_INTERVAL_MS)
@@ -154,15 +154,39 @@ class TrayApp(QObject):
     def window(self) -> EventWindow | None:
         return self.history.window
 
+    @property
+    def links(self) -> LinkOpener:
+        """Opens event links (made, and its dialogs imported, on first use)."""
+        if self._links is None:
+            from holmtray.ui.links import LinkOpener  # noqa: PLC0415 (on first use)
+
+            self._links = LinkOpener(hosts=lambda: self.settings.strings("links.hosts"))
+        return self._links
+
     # -- start and stop -----------------------------------------------------------------
-    async def start(self) -> None:
+    def show_icon(self) -> None:
+        """The first thing :meth:`start` does: wire the tray and show its icon."""
         self.connect_receiver()
         self._connect_tray()
         # The icon first: opening the store runs its integrity check, seconds on a big history.
         self.tray.icon.show()
         log.debug("tray icon shown")
-        with contextlib.suppress(ListenerError, StoreError):
+
+    async def start(self) -> None:
+        self.show_icon()
+        # Straight back to the event loop, which draws the icon, while the receiver's thread
+        # imports and starts the source; nothing heavy is imported here before that.
+        try:
             await asyncio.wrap_future(self.receiver.start())
+        except StoreError:
+            pass
+        except Exception as exc:
+            from holmtray.core.ingest.receiver import ListenerError  # noqa: PLC0415 (see above)
+
+            if not isinstance(exc, ListenerError):
+                raise
+        from holmtray.ui.notifier import Notifier  # noqa: PLC0415 (after the icon)
+
         # The writer has just opened (and checked) the same file: no second quick_check. The
         # GUI only reads: its writes are the writer's named operations (ReceiverThread.write).
         self.history.use(self.receiver.database)
@@ -236,6 +260,7 @@ class TrayApp(QObject):
         # requests and commit (ReceiverThread.stop), and below for the last file writes.
         self.receiver.stop()
         self._drain()  # the last committed events reach the window's store readers too
+        self._show_drained()  # and what an earlier drain left for the loop's next turn
         self.tray.icon.hide()
         if self.notifier is not None:
             self.notifier.disconnect()
@@ -258,18 +283,21 @@ class TrayApp(QObject):
 
     def _drain(self) -> None:
         """Take what the source produced, in order: events (live or backfill), relay state
-        changes, database switches."""
+        changes, database switches.
+
+        The policy decides at once and its notifications are sent first; the event window and
+        the tray catch up on the loop's next turn (:meth:`_show_drained`, in order), so an
+        alert never waits for the list's and the icon's repaint (issue 16)."""
         self._last_drain = time.monotonic()
         entries = self.receiver.take()
         if not entries:
             return
-        last: StoredEvent | None = None
         for entry in entries:
             if isinstance(entry, Delivery):
                 if entry.events:
-                    last = entry.events[-1]
                     self._deliver(entry.events, backfill=entry.backfill)
             elif isinstance(entry, DatabaseSwitch):
+                self._show_drained()  # the window being replaced gets its events first
                 self.history.use(entry.path)
                 self._first_load = entry.fresh
                 if not entry.relay:
@@ -277,14 +305,34 @@ class TrayApp(QObject):
                     self.policy.set_source_live(True)
             elif isinstance(entry, RelayStateChange):
                 self._relay_changed(entry.state)
-        self._refresh_tray(last=last)
+        self._show_pending = True
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or self._stopped:
+            self._show_drained()
+        else:
+            loop.call_soon(self._show_drained)
 
     def _deliver(self, batch: list[StoredEvent], *, backfill: bool) -> None:
         self.received += len(batch)
-        if self.window is not None:
-            self.window.add_events(batch)
+        self._unshown.append(batch)
+        self._show_pending = True
         if not self._stopped:
             self._act(self.policy.on_events(batch, catching_up=backfill))
+
+    def _show_drained(self) -> None:
+        """The drained events into the event window, oldest first; the tray brought up to
+        date."""
+        if not self._show_pending:
+            return
+        self._show_pending = False
+        batches, self._unshown = self._unshown, []
+        if self.window is not None:
+            for batch in batches:
+                self.window.add_events(batch)
+        self._refresh_tray(last=batches[-1][-1] if batches else None)
 
     def _relay_changed(self, state: RelayState) -> None:
         was, self._relay_state = self._relay_state, state
@@ -453,6 +501,8 @@ class TrayApp(QObject):
         """Rebind the listener or switch the source, save the file, change start at login; an
         error message if the settings could not take effect (then the source keeps the old
         ones)."""
+        from holmtray.core.ingest.receiver import ListenerError  # noqa: PLC0415 (see start)
+
         if self._redact is not None:
             self._redact(app_secrets(self.settings, new))  # before anything can log the new
         rebound = asyncio.wrap_future(self.receiver.apply_settings(new))
@@ -499,6 +549,8 @@ class TrayApp(QObject):
             self.settings_dialog.raise_()
             self.settings_dialog.activateWindow()
             return
+        from holmtray.ui.settings_dialog import SettingsDialog  # noqa: PLC0415 (on first use)
+
         dialog = SettingsDialog(self.settings, paths=self.paths, apply=self.apply_settings)
         dialog.setWindowIcon(app_icon())
         dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
@@ -548,12 +600,6 @@ def _summary_label(kept: int, total: int) -> str:
     return f"the newest {kept:,} of {total:,} events from the summary"
 
 
-def app_secrets(*settings: Settings) -> list[str]:
-    """What the log must never show: the webhook token, the Basic password, the read token."""
-    keys = ("listener.token", "listener.password", "subscribe.token")
-    return [s.text(key) for s in settings for key in keys]
-
-
 def _set_start_at_login(on: bool) -> None:
     auto = Autostart(command=default_command())
     auto.enable() if on else auto.disable()
@@ -566,50 +612,6 @@ def _log_late_rebind(rebound: asyncio.Future[Any]) -> None:
         log.error("the listener took too long and then refused the new settings: %s", exc)
     else:
         log.warning("the listener took the new settings after the %g s wait", APPLY_TIMEOUT_S)
-
-
-def run(*, settings: Settings, paths: Paths, verbose: bool = False) -> int:
-    """Run the tray app until the user quits; the process exit code."""
-    formatter = logsetup.configure(
-        secrets=app_secrets(settings),
-        level=logging.DEBUG if verbose else logging.INFO,
-        log_file=paths.log_file,
-    )
-    set_app_user_model_id()  # Windows: before any window, so toasts carry the app's name
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    gui_thread.install()  # workers hand their results to the GUI thread through it
-    assert isinstance(app, QApplication)
-    app.setApplicationName("holmtray")
-    # No display name: Qt would append it to every window title ("holmtray — events —
-    # holmtray"); each title names the app itself.
-    app.setDesktopFileName(APP_ID)  # matches the installed launcher (packaging/linux)
-    app.setQuitOnLastWindowClosed(False)
-    app.setWindowIcon(app_icon())
-    instance = SingleInstance(paths)
-    if not instance.acquire():
-        if instance.hand_off():
-            print("holmtray: already running; asked it to show its window", file=sys.stderr)
-            return 0
-        print("holmtray: another instance holds the lock but does not answer", file=sys.stderr)
-        return 1
-    install_excepthook()
-    quit_event = asyncio.Event()
-    tray_app = TrayApp(
-        settings=settings, paths=paths, quit_event=quit_event, redact=formatter.set_secrets
-    )
-    instance.show_requested.connect(tray_app.show_window)
-    signals = Signals(tray_app.request_quit)
-    app.aboutToQuit.connect(tray_app.request_quit)  # session logout quits the QApplication
-    try:
-        qasync.run(tray_app.main())
-    except RuntimeError as exc:
-        # Logout stops Qt's loop under qasync before main() returns; we still shut down below.
-        log.info("event loop ended early: %s", exc)
-    finally:
-        tray_app.shutdown()
-        signals.close()
-        instance.release()
-    return 0
 
 
 __all__ = ["TrayApp", "run"]

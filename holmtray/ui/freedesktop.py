@@ -35,6 +35,9 @@ OPEN_BUTTON = "Open in Security Center"
 MAX_OPEN = 64
 """Notifications remembered at most (for clicks and in-place updates): a server that never
 reports them closed must not make this grow."""
+MAX_EARLY = 8
+"""Clicks remembered for ids not known yet: the server's ``ActionInvoked`` can be read in the
+same turn as its reply to ``Notify`` (a quick click), before ``show`` has recorded the id."""
 
 _NAME = "org.freedesktop.Notifications"
 _PATH = "/org/freedesktop/Notifications"
@@ -65,6 +68,8 @@ class FreedesktopBackend:
         self._actions = False
         self._open: OrderedDict[int, Notice] = OrderedDict()  # id -> notice, oldest first
         self._by_key: dict[str, int] = {}  # replace key -> id of the notification showing it
+        self._showing = 0  # Notify calls awaiting the server's reply
+        self._early: OrderedDict[int, str] = OrderedDict()  # id -> action, while _showing
 
     async def probe(self) -> None:
         """Connect and ask the server what it can do; raises if there is no bus or server."""
@@ -101,16 +106,20 @@ class FreedesktopBackend:
             if notice.link:
                 actions += [_OPEN_ACTION, OPEN_BUTTON]
         hints = {"urgency": Variant("y", _URGENCY[notice.urgency])}
-        nid = await self._iface.call_notify(
-            "holmtray",
-            replaces,
-            self._icon,
-            notice.summary,  # plain text by the specification; servers escape it themselves
-            self._escape(notice.body),
-            actions,
-            hints,
-            -1,
-        )
+        self._showing += 1
+        try:
+            nid = await self._iface.call_notify(
+                "holmtray",
+                replaces,
+                self._icon,
+                notice.summary,  # plain text by the specification; servers escape it themselves
+                self._escape(notice.body),
+                actions,
+                hints,
+                -1,
+            )
+        finally:
+            self._showing -= 1
         if replaces and nid != replaces:
             self._forget(replaces)
         self._open.pop(nid, None)
@@ -119,6 +128,11 @@ class FreedesktopBackend:
             self._by_key[key] = nid
         while len(self._open) > MAX_OPEN:
             self._forget(next(iter(self._open)))
+        early = self._early.pop(nid, None)
+        if not self._showing:
+            self._early.clear()
+        if early is not None:
+            self._dispatch(notice, early)
 
     def _forget(self, nid: int) -> None:
         notice = self._open.pop(nid, None)
@@ -129,7 +143,14 @@ class FreedesktopBackend:
     def _action_invoked(self, nid: int, action: str) -> None:
         notice = self._open.get(nid)
         if notice is None:
-            return  # not ours, or long gone
+            if self._showing:  # perhaps the notification whose id is on its way: keep it
+                self._early[nid] = action
+                while len(self._early) > MAX_EARLY:
+                    self._early.popitem(last=False)
+            return  # else not ours, or long gone
+        self._dispatch(notice, action)
+
+    def _dispatch(self, notice: Notice, action: str) -> None:
         if action == _DEFAULT_ACTION:
             self._on_clicked(notice)
         elif action == _OPEN_ACTION:
@@ -146,6 +167,7 @@ class FreedesktopBackend:
     def disconnect(self) -> None:
         self._open.clear()
         self._by_key.clear()
+        self._early.clear()
         if self._bus is not None:
             self._bus.disconnect()
             self._bus = None

@@ -20,16 +20,18 @@ import logging
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QWidget
 
 from holmtray.core.history.database import StoreError
-from holmtray.core.history.store import Store
-from holmtray.ui.events.empty_state import WebhookUrl
-from holmtray.ui.events.window import EventWindow
-from holmtray.ui.history_writes import Operation
-from holmtray.ui.welcome import SendTest
+
+if TYPE_CHECKING:
+    from holmtray.core.history.store import Store
+    from holmtray.ui.events.empty_state import WebhookUrl
+    from holmtray.ui.events.window import EventWindow
+    from holmtray.ui.history_writes import Operation
+    from holmtray.ui.welcome import SendTest
 
 log = logging.getLogger("holmtray.ui.history_view")
 
@@ -79,6 +81,9 @@ class HistoryView:
         def write(operation: Operation) -> concurrent.futures.Future[Any]:
             return self._write(operation, database=database)
 
+        # Imported with the first window, after the tray icon is shown (start-up, issue 16).
+        from holmtray.ui.events.window import EventWindow  # noqa: PLC0415
+
         window = EventWindow(
             store=store,
             write=write,
@@ -108,6 +113,8 @@ class HistoryView:
         window.deleteLater()
 
     def _open(self, path: Path | None, *, checked: bool) -> Store:
+        from holmtray.core.history.store import Store  # noqa: PLC0415 (after the tray icon)
+
         if path is not None:
             try:
                 return Store.open(path, check=not checked, readonly=True)
@@ -120,6 +127,8 @@ class HistoryView:
         if self._empty is None:
             self._empty = tempfile.TemporaryDirectory(prefix="holmtray-empty-")
         path = Path(self._empty.name) / "empty.db"
+        from holmtray.core.history.store import Store  # noqa: PLC0415 (after the tray icon)
+
         Store.create_empty(path)
         return path
 

@@ -35,7 +35,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
@@ -43,10 +43,6 @@ from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.database import StoreError, StoreUnavailable
-from holmtray.core.history.places import data_folder
-from holmtray.core.history.writer import GroupCommitWriter
-from holmtray.core.ingest.receiver import Endpoint, ListenerError, Receiver, history_writer
-from holmtray.core.subscribe.client import OFFLINE_AFTER_S, RelayClient
 from holmtray.core.subscribe.source import RelayState
 from holmtray.ui.deliveries import (
     DatabaseSwitch,
@@ -55,6 +51,12 @@ from holmtray.ui.deliveries import (
     Entry,
     RelayStateChange,
 )
+
+if TYPE_CHECKING:
+    from holmtray.core.history.writer import GroupCommitWriter
+    from holmtray.core.ingest.endpoint import Endpoint
+    from holmtray.core.ingest.receiver import Receiver
+    from holmtray.core.subscribe.client import RelayClient
 
 log = logging.getLogger("holmtray.ui.receiver_thread")
 
@@ -77,9 +79,9 @@ class ReceiverThread(QObject):
     relay_notice = Signal(str)  # a one-time notice from the relay client (a gap, a reset)
     database_changed = Signal(object)  # Path | None: the database the source stores into
 
-    OFFLINE_AFTER_S = OFFLINE_AFTER_S
-    """How long a relay subscription is *Reconnecting* before it is *Offline* (tests shorten
-    it)."""
+    OFFLINE_AFTER_S: float | None = None
+    """How long a relay subscription is *Reconnecting* before it is *Offline*; ``None``: the
+    relay client's own default (tests shorten it)."""
 
     def __init__(self, *, settings: Settings, paths: Paths) -> None:
         super().__init__()
@@ -101,6 +103,8 @@ class ReceiverThread(QObject):
 
     # -- thread side --------------------------------------------------------------------
     def _run(self) -> None:
+        # The source's modules (the HTTP server and client, the relay client) are imported
+        # here, on this thread, when a source first starts: not before the tray icon is shown.
         asyncio.set_event_loop(self._loop)
         try:
             self._loop.run_forever()
@@ -148,6 +152,8 @@ class ReceiverThread(QObject):
     async def _open_writer(self) -> GroupCommitWriter:
         """The running history writer, started first if it is not (raises ``StoreError``)."""
         if self._writer is None:
+            from holmtray.core.ingest.receiver import history_writer  # noqa: PLC0415 (see _run)
+
             writer = history_writer(
                 settings=lambda: self._settings,
                 paths=self._paths,
@@ -165,6 +171,8 @@ class ReceiverThread(QObject):
         if source_mode(settings) == "relay":
             await self._start_relay(settings)
             return None
+        from holmtray.core.ingest.receiver import ListenerError  # noqa: PLC0415 (see _run)
+
         try:
             endpoint = await self._start_direct(settings)
         except (ListenerError, StoreError) as exc:
@@ -183,6 +191,8 @@ class ReceiverThread(QObject):
         writer = await self._open_writer()
         if self.database != writer.store_path:
             self._switched(writer.store_path, relay=False)
+        from holmtray.core.ingest.receiver import Receiver  # noqa: PLC0415 (see _run)
+
         receiver = Receiver(settings=settings, paths=self._paths, writer=writer)
         endpoint = await receiver.start()
         self._receiver = receiver
@@ -192,7 +202,11 @@ class ReceiverThread(QObject):
         self.mode = "relay"
         self._settings = settings
         self.endpoint, self.error = None, None
-        client = RelayClient(
+        from holmtray.core.history.places import data_folder  # noqa: PLC0415 (see _run)
+        from holmtray.core.subscribe import client as subscriber  # noqa: PLC0415 (see _run)
+
+        offline_after_s = self.OFFLINE_AFTER_S
+        client = subscriber.RelayClient(
             settings=settings,
             data_dir=data_folder(settings, self._paths),
             on_events=self._on_relay_events,
@@ -200,7 +214,9 @@ class ReceiverThread(QObject):
             on_notice=self._on_notice,
             on_database=self._on_database,
             on_health=self._on_health,
-            offline_after_s=self.OFFLINE_AFTER_S,
+            offline_after_s=(
+                subscriber.OFFLINE_AFTER_S if offline_after_s is None else offline_after_s
+            ),
         )
         self._client = client
         self.database = None
@@ -245,6 +261,8 @@ class ReceiverThread(QObject):
 
     async def _switch(self, settings: Settings) -> Endpoint | None:
         """Another source: stop this one, start that; on failure, this one again."""
+        from holmtray.core.ingest.receiver import ListenerError  # noqa: PLC0415 (see _run)
+
         old = self._settings
         log.info("switching the event source to %s", source_mode(settings))
         await self._stop_source()

@@ -17,17 +17,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from holmtray.core.alerts.notices import Notice
 from holmtray.core.clock import utc_now
 from holmtray.core.config.settings import Settings
-from holmtray.core.subscribe.client import targets_from
-from holmtray.core.subscribe.relayconn import RelayConfigError
-from holmtray.ui.events.status_strip import StatusStrip
-from holmtray.ui.events.window import EventWindow
-from holmtray.ui.network_watch import NetworkWatch
 from holmtray.ui.receiver_thread import ReceiverThread, source_mode
 from holmtray.ui.source_status import (
     ReceivingWatch,
@@ -36,6 +32,11 @@ from holmtray.ui.source_status import (
     StripAction,
     source_status,
 )
+
+if TYPE_CHECKING:
+    from holmtray.ui.events.status_strip import StatusStrip
+    from holmtray.ui.events.window import EventWindow
+    from holmtray.ui.network_watch import NetworkWatch
 
 log = logging.getLogger("holmtray.ui.receiving")
 
@@ -75,6 +76,10 @@ class ReceivingMonitor(QObject):
         ep = self._receiver.endpoint
         host, problem = "", None
         if mode == "relay":
+            # The relay client's modules (and its HTTP client) only in relay mode.
+            from holmtray.core.subscribe.client import targets_from  # noqa: PLC0415
+            from holmtray.core.subscribe.relayconn import RelayConfigError  # noqa: PLC0415
+
             targets = targets_from(self._settings())
             host = self._receiver.relay_host() or targets[0].host
             problems = []
@@ -101,6 +106,8 @@ class ReceivingMonitor(QObject):
 
     def watch_network(self) -> None:
         if self.network is None:
+            from holmtray.ui.network_watch import NetworkWatch  # noqa: PLC0415 (after the icon)
+
             self.network = NetworkWatch(changed=self._network_changed, parent=self)
 
     def refresh(self) -> SourceStatus:
@@ -119,6 +126,8 @@ class ReceivingMonitor(QObject):
 
     def attach(self, window: EventWindow) -> None:
         """Put the status strip on top of ``window`` (a new one when the database changed)."""
+        from holmtray.ui.events.status_strip import StatusStrip  # noqa: PLC0415 (with a window)
+
         strip = StatusStrip()
         strip.action.connect(self._strip_action)
         window.status_area.addWidget(strip)

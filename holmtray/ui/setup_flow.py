@@ -22,21 +22,20 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from PySide6.QtGui import QGuiApplication
 
 from holmtray.core.config.schema import SettingsError
 from holmtray.core.config.settings import Settings
-from holmtray.core.ingest.sendtest import SampleTarget, send_sample
-from holmtray.core.subscribe.relayconn import RelayTarget
 from holmtray.ui.icons import app_icon
 from holmtray.ui.receiver_thread import ReceiverThread
-from holmtray.ui.relay_probe import PROBE_TIMEOUT_S, probe
-from holmtray.ui.settings_labels import plain_words
 from holmtray.ui.source_status import SourceStatus
-from holmtray.ui.welcome import REACHABILITY, TestDone, WelcomeDialog, WelcomeStatus
+
+# The dialog, the HTTP client and the relay probe are imported when first used, not before
+# the tray icon is shown (start-up, issue 16).
+if TYPE_CHECKING:
+    from holmtray.ui.welcome import TestDone, WelcomeDialog, WelcomeStatus
 
 log = logging.getLogger("holmtray.ui.setup_flow")
 
@@ -115,6 +114,8 @@ class SetupFlow:
             why = self._receiver.error or "this computer subscribes to a relay"
             say("Webhook URL not available", f"The listener is not running: {why}")
             return
+        from holmtray.ui.welcome import REACHABILITY  # noqa: PLC0415 (see the imports)
+
         QGuiApplication.clipboard().setText(url)
         say(
             "Webhook URL copied",
@@ -124,6 +125,8 @@ class SetupFlow:
     # ---- the dialog ------------------------------------------------------------------------
 
     def welcome_status(self, status: SourceStatus, mode: str) -> WelcomeStatus:
+        from holmtray.ui.welcome import WelcomeStatus  # noqa: PLC0415 (see the imports)
+
         return WelcomeStatus(
             headline=status.headline,
             detail=status.alarm.body if status.alarm is not None else "",
@@ -142,6 +145,8 @@ class SetupFlow:
             self.dialog.raise_()
             self.dialog.activateWindow()
             return self.dialog
+        from holmtray.ui.welcome import WelcomeDialog  # noqa: PLC0415 (see the imports)
+
         s = self._settings()
         urls = s.strings("subscribe.urls")
         dialog = WelcomeDialog(
@@ -173,6 +178,10 @@ class SetupFlow:
         if ep is None:
             why = self._receiver.error or "this computer subscribes to a relay"
             return False, f"No webhook URL to test: {why}."
+        import aiohttp  # noqa: PLC0415 (see the imports)
+
+        from holmtray.core.ingest.sendtest import SampleTarget, send_sample  # noqa: PLC0415
+
         target = SampleTarget.own_listener(ep, self._settings())
         try:
             status, text = await asyncio.wrap_future(self._receiver.call(send_sample(target, kind)))
@@ -190,6 +199,9 @@ class SetupFlow:
         self._spawn(run())
 
     def _test_relay(self, url: str, token: str, done: TestDone) -> None:
+        from holmtray.core.subscribe.relayconn import RelayTarget  # noqa: PLC0415 (see the imports)
+        from holmtray.ui.relay_probe import PROBE_TIMEOUT_S, probe  # noqa: PLC0415
+
         s = self._settings()
         target = RelayTarget(
             url=url.rstrip("/"),
@@ -216,6 +228,8 @@ class SetupFlow:
         try:
             new = self._settings().with_values(values)
         except SettingsError as exc:
+            from holmtray.ui.settings_labels import plain_words  # noqa: PLC0415 (see the imports)
+
             done(False, plain_words(str(exc)))
             return
         log.info("welcome dialog: switching the source to %s", values["source.mode"])

@@ -198,3 +198,40 @@ def test_memory_stays_bounded_after_far_more_events_than_any_bound(
     assert window.ids_label.text().endswith("the newest 300 of 3,000 events from the summary")
     assert window.model.match_count() == 300
     assert window.model.event_at(0).id == n
+
+
+def test_a_drained_events_notification_goes_out_before_the_window_and_tray_catch_up(
+    started: tuple[TrayApp, FakeClock, Recorder], run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: the alert is not kept waiting by the event list's and the icon's updates;
+    they follow on the loop's next turn, with the same events."""
+    app, _clock, recorder = started
+    window = app.window
+    assert window is not None
+    order: list[str] = []
+    show, add_events, refresh = recorder.show, window.add_events, app._refresh_tray
+
+    async def recorded_show(notice: Notice, *, update: bool = False) -> None:
+        order.append("notification")
+        await show(notice, update=update)
+
+    def recorded_add(events: Any) -> None:
+        order.append("window")
+        add_events(events)
+
+    def recorded_refresh(last: Any = None) -> None:
+        if "notification" in order or "window" in order:
+            order.append("tray")
+        refresh(last)
+
+    monkeypatch.setattr(recorder, "show", recorded_show)
+    monkeypatch.setattr(window, "add_events", recorded_add)
+    monkeypatch.setattr(app, "_refresh_tray", recorded_refresh)
+
+    async def one() -> None:
+        await post_all(hook(app), [burst_ticket(1)])
+        await until(lambda: "tray" in order and window.model.rowCount() == 1)
+
+    run(one())
+    assert order[:3] == ["notification", "window", "tray"]
+    assert [n.event_id for _, n, _ in recorder.shown] == [window.model.top_id()]
