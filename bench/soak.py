@@ -55,7 +55,9 @@ from _common import (
     verdict,
 )
 
-SETUPS = ("tray-hidden", "tray-shown", "serve")
+SETUPS = ("tray-hidden", "tray-shown", "serve", "relay", "tray-relay")
+RELAYED = "tray-relay"  # gets the events from "relay", not from the poster
+
 TARGET_MB_PER_100K = 5.0
 TOP_TYPES = 12
 
@@ -127,8 +129,11 @@ class Sampler:
 
 
 def child_tray(home: Path, *, shown: bool, sampler: Sampler) -> None:
+    """The tray app; in relay mode (its settings say so) ready once its subscription is live."""
     import qasync  # noqa: PLC0415
     from PySide6.QtCore import QTimer  # noqa: PLC0415
+
+    from holmtray.core.ingest.source import Live  # noqa: PLC0415
 
     quit_event = asyncio.Event()
     tray = tray_in_process(home, quit_event)
@@ -142,9 +147,18 @@ def child_tray(home: Path, *, shown: bool, sampler: Sampler) -> None:
         await tray.start()
         if shown:
             tray.show_window()
-        ep = tray.receiver.endpoint
-        assert ep is not None, tray.receiver.error
-        url = f"{ep.local_url()}/hooks/{settings.text('listener.token')}"
+        receiver = tray.receiver
+        if settings.text("source.mode") == "relay":
+            url = "-"  # the poster posts to the relay; this app gets them from its stream
+            for _ in range(600):
+                if isinstance(receiver.state, Live):
+                    break
+                await asyncio.sleep(0.1)
+            assert isinstance(receiver.state, Live), receiver.state
+        else:
+            ep = receiver.endpoint
+            assert ep is not None, receiver.error
+            url = f"{ep.local_url()}/hooks/{settings.text('listener.token')}"
         window = tray.window
         assert window is not None
 
@@ -153,6 +167,7 @@ def child_tray(home: Path, *, shown: bool, sampler: Sampler) -> None:
             out = {f"policy.{k}": v for k, v in tray.policy.footprint().items()}
             out["window.rows"] = window.model.rowCount()
             out["app.tasks"] = len(tray._tasks)
+            out["receiver.buffered"] = len(receiver._buffer._entries)  # waiting for the GUI
             return out
 
         sampler.sizes = sizes
@@ -168,8 +183,9 @@ def child_tray(home: Path, *, shown: bool, sampler: Sampler) -> None:
         tray.shutdown()
 
 
-def child_serve(home: Path, sampler: Sampler) -> None:
-    """``holmtray serve --port 0`` (its own code path), with the sampler beside it."""
+def child_serve(home: Path, sampler: Sampler, *, relay: bool) -> None:
+    """``holmtray serve --port 0`` (its own code path; ``--relay`` too for the relay), with the
+    sampler beside it."""
     from holmtray import cli  # noqa: PLC0415
 
     os.environ["HOLMTRAY_HOME"] = str(home)
@@ -186,7 +202,7 @@ def child_serve(home: Path, sampler: Sampler) -> None:
 
     cli.print = started  # type: ignore[attr-defined]
     try:
-        cli.main(["serve", "--port", "0"])
+        cli.main(["serve", "--port", "0", *(["--relay"] if relay else [])])
     finally:
         sampler.sample()
         sampler.finish()
@@ -198,8 +214,8 @@ def child(args: argparse.Namespace) -> int:
 
         tracemalloc.start(8)
     sampler = Sampler(args.out, args.sample, trace=args.tracemalloc, warmup=args.warmup)
-    if args.child == "serve":
-        child_serve(args.home, sampler)
+    if args.child in ("serve", "relay"):
+        child_serve(args.home, sampler, relay=args.child == "relay")
     else:
         os.environ.update(OFFSCREEN_ENV)
         child_tray(args.home, shown=args.child == "tray-shown", sampler=sampler)
@@ -284,9 +300,9 @@ async def post_all(
 
 
 def start_child(
-    setup: str, args: argparse.Namespace, folder: Path, homes: list[Path]
+    setup: str, args: argparse.Namespace, folder: Path, homes: list[Path], **settings: Any
 ) -> tuple[subprocess.Popen[str], Path, str]:
-    home = make_home(f"soak-{setup}")
+    home = make_home(f"soak-{setup}", **settings)
     homes.append(home)
     out = folder / f"{setup}.jsonl"
     argv = [
@@ -385,18 +401,41 @@ def _largest_sizes(rows: list[dict[str, Any]]) -> dict[str, int]:
     return out
 
 
+def relay_settings(relay_home: Path, relay_hook: str) -> dict[str, Any]:
+    """Settings of a tray app subscribed to the relay at ``relay_hook``: a fresh read token."""
+    made = subprocess.run(
+        [PY, "-m", "holmtray", "relay", "token", "add", "soak"],
+        env=env_with(relay_home),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    base = relay_hook.split("/hooks/", 1)[0]
+    return {
+        "source.mode": "relay",
+        "subscribe.urls": [base],
+        "subscribe.token": made.stdout.strip().splitlines()[-1],
+    }
+
+
 def run_pattern(pattern: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     folder = Path(make_home(f"soak-{pattern}"))
     homes: list[Path] = []
     children: list[tuple[str, subprocess.Popen[str], Path, str]] = []
     try:
         for setup in args.setups:
-            proc, out, url = start_child(setup, args, folder, homes)
+            extra: dict[str, Any] = {}
+            if setup == RELAYED:
+                relay = next(c for c in children if c[0] == "relay")
+                extra = relay_settings(homes[children.index(relay)], relay[3])
+            proc, out, url = start_child(setup, args, folder, homes, **extra)
             children.append((setup, proc, out, url))
+        posted_to = [c for c in children if c[0] != RELAYED]
         log = folder / "poster.jsonl"
         asyncio.run(
             post_all(
-                [url for *_, url in children],
+                [url for *_, url in posted_to],
                 pattern,
                 args.minutes * 60,
                 args.rate,
@@ -416,7 +455,10 @@ def run_pattern(pattern: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                 proc.kill()
     posted = [json.loads(x) for x in log.read_text().splitlines()]
     results = []
-    for i, (setup, _, out, _) in enumerate(children):
+    names = [c[0] for c in posted_to]
+    for setup, _, out, _ in children:
+        # A subscribed tray app gets what the relay acknowledged (within milliseconds, live).
+        i = names.index("relay" if setup == RELAYED else setup)
         samples = [json.loads(x) for x in out.read_text().splitlines() if x.strip()]
         res = analyse(setup, i, samples, posted, args.warmup)
         res["pattern"] = pattern
@@ -449,6 +491,9 @@ def main() -> int:
     if args.child:
         return child(args)
     args.setups = [s for s in args.setups.split(",") if s]
+    if RELAYED in args.setups:  # its relay first (sampled too), then the subscriber
+        args.setups = [s for s in args.setups if s not in ("relay", RELAYED)]
+        args.setups += ["relay", RELAYED]
 
     print(machine())
     results: list[dict[str, Any]] = []
