@@ -2,11 +2,13 @@
 
 Side by side, in the same run and under the same stream: the tray app with its event window
 hidden, the tray app with it shown (both offscreen, Qt's own notifier, built as
-``holmtray.ui.app.run()`` builds it) and ``holmtray serve`` (its real command, in-process).
+``holmtray.ui.app.run()`` builds it) and ``holmtray serve`` (its real command, in-process);
+and a relay (``holmtray serve --relay``) with a tray app subscribed to it on loopback
+(``source.mode = "relay"``, window hidden, a read token from ``holmtray relay token add``).
 Each is a child process with a sampler thread that records, every ``--sample`` seconds, its RSS,
 the Python heap (``sys.getallocatedblocks()``; with ``--tracemalloc``, traced bytes too) and
 the number of gc-tracked objects by type. A poster process (aiohttp) sends the same unique
-bodies to all three, in one of two patterns:
+bodies to every child that listens (the relay, not its subscriber), in one of two patterns:
 
 - ``steady``: ``--rate`` events/s (default 150), paced every 100 ms;
 - ``bursts``: ``--burst`` events (default 300) as fast as they are taken, then ``--quiet``
@@ -15,14 +17,17 @@ bodies to all three, in one of two patterns:
 Each pattern runs for ``--minutes`` with fresh children and homes. After a warm-up
 (``--warmup`` seconds), the growth is the least-squares slope of each figure against the
 events acknowledged so far, printed per 10,000 events (the poster's acknowledgements, joined to
-the samples by time). ``--tracemalloc`` also prints, per tray child, the source lines whose
+the samples by time; the subscriber's are the relay's), over all samples after the warm-up
+and over their second half. ``--tracemalloc`` also prints, per tray child, the source lines whose
 traced memory grew most between the end of the warm-up and the end of the run (a diagnostic:
 tracing costs memory and time of its own).
 
 Run: python bench/soak.py [--minutes 10] [--patterns steady,bursts] [--rate 150]
      [--burst 300] [--quiet 60] [--warmup 60] [--sample 10] [--tracemalloc]
+     [--setups tray-hidden,tray-shown,serve,relay,tray-relay] [--keep]
+     python bench/soak.py --samples KEPT_FOLDER   (the figures of a kept run again)
 Target (issue 17): after warm-up, tray RSS grows < 5 MB per 100,000 events at both rates,
-window hidden and shown, and the Python heap is flat; ``serve`` alongside.
+window hidden and shown (and subscribed), and the Python heap is flat; ``serve`` alongside.
 """
 
 from __future__ import annotations
@@ -367,6 +372,7 @@ def analyse(
     t0 = rows[0]["t"] if rows else 0.0
     after = [s for s in rows if s["t"] - t0 >= warmup] or rows[-2:]
     events = [float(acked_at(log, i, s["t"])) for s in after]
+    half = len(after) // 2
     per10k = 10_000.0
     grew_types = Counter[str]()
     if len(after) >= 2:
@@ -381,6 +387,8 @@ def analyse(
         "rss_first": after[0]["rss_mb"] if after else float("nan"),
         "rss_last": after[-1]["rss_mb"] if after else float("nan"),
         "rss_per10k": per10k * slope(events, [s["rss_mb"] for s in after]),
+        # The second half alone: a figure that is still settling shows up as a smaller slope.
+        "rss_late_per10k": per10k * slope(events[half:], [s["rss_mb"] for s in after[half:]]),
         "blocks_per10k": per10k * slope(events, [float(s["blocks"]) for s in after]),
         "objects_per10k": per10k * slope(events, [float(s["objects"]) for s in after]),
         "types": [f"{k} {v:+d}" for k, v in grew_types.most_common(4) if v > 0],
@@ -419,8 +427,29 @@ def relay_settings(relay_home: Path, relay_hook: str) -> dict[str, Any]:
     }
 
 
+def analyse_folder(
+    folder: Path, pattern: str, setups: list[str], warmup: float
+) -> list[dict[str, Any]]:
+    """The figures of one pattern's run from its sample files (``--samples`` reads kept ones)."""
+    posted = [json.loads(x) for x in (folder / "poster.jsonl").read_text().splitlines()]
+    names = [s for s in setups if s != RELAYED]  # the poster's columns, in order
+    results = []
+    for setup in setups:
+        # A subscribed tray app gets what the relay acknowledged (within milliseconds, live).
+        i = names.index("relay" if setup == RELAYED else setup)
+        lines = (folder / f"{setup}.jsonl").read_text().splitlines()
+        samples = [json.loads(x) for x in lines if x.strip()]
+        res = analyse(setup, i, samples, posted, warmup)
+        res["pattern"] = pattern
+        res["errors"] = posted[-1]["errors"][i]
+        results.append(res)
+    return results
+
+
 def run_pattern(pattern: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     folder = Path(make_home(f"soak-{pattern}"))
+    meta = {"pattern": pattern, "setups": args.setups, "argv": sys.argv[1:]}
+    (folder / "run.json").write_text(json.dumps(meta))
     homes: list[Path] = []
     children: list[tuple[str, subprocess.Popen[str], Path, str]] = []
     try:
@@ -453,17 +482,7 @@ def run_pattern(pattern: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                 proc.wait(120)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    posted = [json.loads(x) for x in log.read_text().splitlines()]
-    results = []
-    names = [c[0] for c in posted_to]
-    for setup, _, out, _ in children:
-        # A subscribed tray app gets what the relay acknowledged (within milliseconds, live).
-        i = names.index("relay" if setup == RELAYED else setup)
-        samples = [json.loads(x) for x in out.read_text().splitlines() if x.strip()]
-        res = analyse(setup, i, samples, posted, args.warmup)
-        res["pattern"] = pattern
-        res["errors"] = posted[-1]["errors"][i]
-        results.append(res)
+    results = analyse_folder(folder, pattern, [c[0] for c in children], args.warmup)
     if args.keep:
         print(f"  samples kept in {folder}")
     else:
@@ -484,6 +503,9 @@ def main() -> int:
     p.add_argument("--sample", type=float, default=10.0, help="seconds between samples")
     p.add_argument("--tracemalloc", action="store_true", help="diagnostic: trace allocations")
     p.add_argument("--keep", action="store_true", help="keep the sample files")
+    p.add_argument(
+        "--samples", type=Path, action="append", help="print the figures of kept sample files"
+    )
     p.add_argument("--child", choices=SETUPS, help=argparse.SUPPRESS)
     p.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -495,8 +517,21 @@ def main() -> int:
         args.setups = [s for s in args.setups if s not in ("relay", RELAYED)]
         args.setups += ["relay", RELAYED]
 
-    print(machine())
     results: list[dict[str, Any]] = []
+    for folder in args.samples or []:
+        meta = (
+            json.loads((folder / "run.json").read_text()) if (folder / "run.json").exists() else {}
+        )
+        pattern = meta.get("pattern", args.patterns)
+        print(f"{folder}: {pattern}, {' '.join(meta.get('argv', [])) or 'argv not kept'}")
+        results.extend(
+            analyse_folder(folder, pattern, meta.get("setups", args.setups), args.warmup)
+        )
+    if args.samples:
+        print(report(results))
+        return 0
+
+    print(machine())
     for pattern in [x for x in args.patterns.split(",") if x]:
         what = (
             f"{args.rate:g} events/s"
@@ -518,6 +553,13 @@ def main() -> int:
                 where = " <- ".join(reversed(g["at"]))
                 print(f"    {g['kb']:+9.0f} kB {g['count']:+7d} blocks  {where}")
 
+    print()
+    print(report(results))
+    return 0
+
+
+def report(results: list[dict[str, Any]]) -> str:
+    """The figures as one Markdown table."""
     rows = []
     for r in results:
         is_tray = r["setup"].startswith("tray")
@@ -530,31 +572,29 @@ def main() -> int:
                 f"{r['events']:,}",
                 f"{r['rss_first']:.0f} → {r['rss_last']:.0f}",
                 f"{r['rss_per10k']:+.2f}",
+                f"{r['rss_late_per10k']:+.2f}",
                 f"{r['blocks_per10k']:+,.0f}",
                 f"{r['objects_per10k']:+,.0f}",
                 (f"{r['traced_per10k']:+.2f}" if "traced_per10k" in r else "-"),
                 verdict(per100k < TARGET_MB_PER_100K) if is_tray else "-",
             ]
         )
-    print()
-    print(
-        table(
-            [
-                "pattern",
-                "setup",
-                "events",
-                "after warm-up",
-                "RSS MB",
-                "RSS MB /10k",
-                "heap blocks /10k",
-                "gc objects /10k",
-                "traced MB /10k",
-                f"< {TARGET_MB_PER_100K:g} MB /100k",
-            ],
-            rows,
-        )
+    return table(
+        [
+            "pattern",
+            "setup",
+            "events",
+            "after warm-up",
+            "RSS MB",
+            "RSS MB /10k",
+            "2nd half",
+            "heap blocks /10k",
+            "gc objects /10k",
+            "traced MB /10k",
+            f"< {TARGET_MB_PER_100K:g} MB /100k",
+        ],
+        rows,
     )
-    return 0
 
 
 if __name__ == "__main__":
