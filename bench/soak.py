@@ -73,10 +73,13 @@ TOP_TYPES = 12
 class Sampler:
     """Writes one JSON line per sample to ``out``: time, RSS, heap, objects by type."""
 
-    def __init__(self, out: Path, every: float, *, trace: bool, warmup: float) -> None:
+    def __init__(
+        self, out: Path, every: float, *, trace: bool, warmup: float, trim: bool = False
+    ) -> None:
         self._out = out.open("a", buffering=1)
         self._every = every
         self._trace = trace
+        self._trim = trim
         self._warmup = warmup
         self._stop = threading.Event()
         self._started = time.monotonic()
@@ -101,6 +104,13 @@ class Sampler:
             "objects": sum(by_type.values()),
             "types": dict(by_type.most_common(40)),
         }
+        if self._trim:
+            # Diagnostic: give malloc's free memory back to the system, then read RSS again.
+            # What is left is held; what went was free memory malloc kept (fragmentation).
+            import ctypes  # noqa: PLC0415
+
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+            record["rss_trimmed_mb"] = rss_mb(os.getpid())
         if self.sizes is not None:
             record["sizes"] = self.sizes()
         if self._trace:
@@ -218,7 +228,9 @@ def child(args: argparse.Namespace) -> int:
         import tracemalloc  # noqa: PLC0415
 
         tracemalloc.start(8)
-    sampler = Sampler(args.out, args.sample, trace=args.tracemalloc, warmup=args.warmup)
+    sampler = Sampler(
+        args.out, args.sample, trace=args.tracemalloc, warmup=args.warmup, trim=args.malloc_trim
+    )
     if args.child in ("serve", "relay"):
         child_serve(args.home, sampler, relay=args.child == "relay")
     else:
@@ -323,7 +335,9 @@ def start_child(
         str(args.sample),
         "--warmup",
         str(args.warmup),
-    ] + (["--tracemalloc"] if args.tracemalloc else [])
+    ]
+    argv += ["--tracemalloc"] if args.tracemalloc else []
+    argv += ["--malloc-trim"] if args.malloc_trim else []
     err = folder / f"{setup}.stderr"
     with err.open("w") as errors:
         proc = subprocess.Popen(
@@ -395,6 +409,10 @@ def analyse(
         "growth": next((s["growth"] for s in samples if "growth" in s), None),
         "sizes": _largest_sizes(rows),
     }
+    if after and "rss_trimmed_mb" in after[0]:
+        trimmed = [s["rss_trimmed_mb"] for s in after]
+        out["trimmed_per10k"] = per10k * slope(events, trimmed)
+        out["trimmed_late_per10k"] = per10k * slope(events[half:], trimmed[half:])
     if after and "traced_mb" in after[0]:
         out["traced_per10k"] = per10k * slope(events, [s["traced_mb"] for s in after])
     return out
@@ -502,6 +520,11 @@ def main() -> int:
     p.add_argument("--warmup", type=float, default=60.0, help="seconds before growth is measured")
     p.add_argument("--sample", type=float, default=10.0, help="seconds between samples")
     p.add_argument("--tracemalloc", action="store_true", help="diagnostic: trace allocations")
+    p.add_argument(
+        "--malloc-trim",
+        action="store_true",
+        help="diagnostic: also RSS after malloc_trim(0) each sample (what malloc only kept)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the sample files")
     p.add_argument(
         "--samples", type=Path, action="append", help="print the figures of kept sample files"
@@ -579,21 +602,40 @@ def report(results: list[dict[str, Any]]) -> str:
                 verdict(per100k < TARGET_MB_PER_100K) if is_tray else "-",
             ]
         )
-    return table(
+    trimmed = [
         [
-            "pattern",
-            "setup",
-            "events",
-            "after warm-up",
-            "RSS MB",
-            "RSS MB /10k",
-            "2nd half",
-            "heap blocks /10k",
-            "gc objects /10k",
-            "traced MB /10k",
-            f"< {TARGET_MB_PER_100K:g} MB /100k",
-        ],
-        rows,
+            r["pattern"],
+            r["setup"],
+            f"{r['trimmed_per10k']:+.2f}",
+            f"{r['trimmed_late_per10k']:+.2f}",
+        ]
+        for r in results
+        if "trimmed_per10k" in r
+    ]
+    extra = (
+        "\n\nRSS after malloc_trim(0):\n"
+        + table(["pattern", "setup", "RSS MB /10k", "2nd half"], trimmed)
+        if trimmed
+        else ""
+    )
+    return (
+        table(
+            [
+                "pattern",
+                "setup",
+                "events",
+                "after warm-up",
+                "RSS MB",
+                "RSS MB /10k",
+                "2nd half",
+                "heap blocks /10k",
+                "gc objects /10k",
+                "traced MB /10k",
+                f"< {TARGET_MB_PER_100K:g} MB /100k",
+            ],
+            rows,
+        )
+        + extra
     )
 
 
