@@ -60,6 +60,8 @@ from _common import (
     verdict,
 )
 
+from holmtray.core.config.paths import Paths
+
 SETUPS = ("tray-hidden", "tray-shown", "serve", "relay", "tray-relay")
 RELAYED = "tray-relay"  # gets the events from "relay", not from the poster
 
@@ -317,9 +319,18 @@ async def post_all(
 
 
 def start_child(
-    setup: str, args: argparse.Namespace, folder: Path, homes: list[Path], **settings: Any
+    setup: str,
+    args: argparse.Namespace,
+    folder: Path,
+    homes: list[Path],
+    history: Path | None = None,
+    **settings: Any,
 ) -> tuple[subprocess.Popen[str], Path, str]:
     home = make_home(f"soak-{setup}", **settings)
+    if history is not None:  # a copy of the prefilled database; the home keeps its settings
+        target = Paths.under(home).database
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(history, target)
     homes.append(home)
     out = folder / f"{setup}.jsonl"
     argv = [
@@ -427,6 +438,16 @@ def _largest_sizes(rows: list[dict[str, Any]]) -> dict[str, int]:
     return out
 
 
+def prefill(folder: Path, events: int) -> Path:
+    """A database of ``events`` realistic events (``make_history.py``'s: 60 days, 95% read) for
+    the direct setups to start from, as an app that has run for months has; their homes keep
+    the default retention (100,000 events), so a full history is pruned as new events come."""
+    from make_history import make  # noqa: PLC0415
+
+    print(f"  prefilling a history of {events:,} events", flush=True)
+    return make(folder / "history", events, seed=17)
+
+
 def relay_settings(relay_home: Path, relay_hook: str) -> dict[str, Any]:
     """Settings of a tray app subscribed to the relay at ``relay_hook``: a fresh read token."""
     made = subprocess.run(
@@ -470,13 +491,15 @@ def run_pattern(pattern: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     (folder / "run.json").write_text(json.dumps(meta))
     homes: list[Path] = []
     children: list[tuple[str, subprocess.Popen[str], Path, str]] = []
+    history = prefill(folder, args.prefill) if args.prefill else None
     try:
         for setup in args.setups:
             extra: dict[str, Any] = {}
             if setup == RELAYED:
                 relay = next(c for c in children if c[0] == "relay")
                 extra = relay_settings(homes[children.index(relay)], relay[3])
-            proc, out, url = start_child(setup, args, folder, homes, **extra)
+            filled = history if setup in ("tray-hidden", "tray-shown", "serve") else None
+            proc, out, url = start_child(setup, args, folder, homes, filled, **extra)
             children.append((setup, proc, out, url))
         posted_to = [c for c in children if c[0] != RELAYED]
         log = folder / "poster.jsonl"
@@ -520,6 +543,12 @@ def main() -> int:
     p.add_argument("--warmup", type=float, default=60.0, help="seconds before growth is measured")
     p.add_argument("--sample", type=float, default=10.0, help="seconds between samples")
     p.add_argument("--tracemalloc", action="store_true", help="diagnostic: trace allocations")
+    p.add_argument(
+        "--prefill",
+        type=int,
+        default=0,
+        help="start the direct setups on a history of this many events (make_history.py's)",
+    )
     p.add_argument(
         "--malloc-trim",
         action="store_true",
