@@ -24,7 +24,7 @@ tracing costs memory and time of its own).
 
 Run: python bench/soak.py [--minutes 10] [--patterns steady,bursts] [--rate 150]
      [--burst 300] [--quiet 60] [--warmup 60] [--sample 10] [--tracemalloc]
-     [--setups tray-hidden,tray-shown,serve,relay,tray-relay] [--keep]
+     [--setups tray-hidden,tray-shown,serve,relay,tray-relay] [--prefill N] [--keep]
      python bench/soak.py --samples KEPT_FOLDER   (the figures of a kept run again)
 Target (issue 17): after warm-up, tray RSS grows < 5 MB per 100,000 events at both rates,
 window hidden and shown (and subscribed), and the Python heap is flat; ``serve`` alongside.
