@@ -2,11 +2,13 @@
 
 Side by side, in the same run and under the same stream: the tray app with its event window
 hidden, the tray app with it shown (both offscreen, Qt's own notifier, built as
-``holmtray.ui.app.run()`` builds it) and ``holmtray serve`` (its real command, in-process).
+``holmtray.ui.app.run()`` builds it) and ``holmtray serve`` (its real command, in-process);
+and a relay (``holmtray serve --relay``) with a tray app subscribed to it on loopback
+(``source.mode = "relay"``, window hidden, a read token from ``holmtray relay token add``).
 Each is a child process with a sampler thread that records, every ``--sample`` seconds, its RSS,
 the Python heap (``sys.getallocatedblocks()``; with ``--tracemalloc``, traced bytes too) and
 the number of gc-tracked objects by type. A poster process (aiohttp) sends the same unique
-bodies to all three, in one of two patterns:
+bodies to every child that listens (the relay, not its subscriber), in one of two patterns:
 
 - ``steady``: ``--rate`` events/s (default 150), paced every 100 ms;
 - ``bursts``: ``--burst`` events (default 300) as fast as they are taken, then ``--quiet``
@@ -15,14 +17,17 @@ bodies to all three, in one of two patterns:
 Each pattern runs for ``--minutes`` with fresh children and homes. After a warm-up
 (``--warmup`` seconds), the growth is the least-squares slope of each figure against the
 events acknowledged so far, printed per 10,000 events (the poster's acknowledgements, joined to
-the samples by time). ``--tracemalloc`` also prints, per tray child, the source lines whose
+the samples by time; the subscriber's are the relay's), over all samples after the warm-up
+and over their second half. ``--tracemalloc`` also prints, per tray child, the source lines whose
 traced memory grew most between the end of the warm-up and the end of the run (a diagnostic:
 tracing costs memory and time of its own).
 
 Run: python bench/soak.py [--minutes 10] [--patterns steady,bursts] [--rate 150]
      [--burst 300] [--quiet 60] [--warmup 60] [--sample 10] [--tracemalloc]
+     [--setups tray-hidden,tray-shown,serve,relay,tray-relay] [--prefill N] [--keep]
+     python bench/soak.py --samples KEPT_FOLDER   (the figures of a kept run again)
 Target (issue 17): after warm-up, tray RSS grows < 5 MB per 100,000 events at both rates,
-window hidden and shown, and the Python heap is flat; ``serve`` alongside.
+window hidden and shown (and subscribed), and the Python heap is flat; ``serve`` alongside.
 """
 
 from __future__ import annotations
@@ -55,7 +60,11 @@ from _common import (
     verdict,
 )
 
-SETUPS = ("tray-hidden", "tray-shown", "serve")
+from holmtray.core.config.paths import Paths
+
+SETUPS = ("tray-hidden", "tray-shown", "serve", "relay", "tray-relay")
+RELAYED = "tray-relay"  # gets the events from "relay", not from the poster
+
 TARGET_MB_PER_100K = 5.0
 TOP_TYPES = 12
 
@@ -66,10 +75,13 @@ TOP_TYPES = 12
 class Sampler:
     """Writes one JSON line per sample to ``out``: time, RSS, heap, objects by type."""
 
-    def __init__(self, out: Path, every: float, *, trace: bool, warmup: float) -> None:
+    def __init__(
+        self, out: Path, every: float, *, trace: bool, warmup: float, trim: bool = False
+    ) -> None:
         self._out = out.open("a", buffering=1)
         self._every = every
         self._trace = trace
+        self._trim = trim
         self._warmup = warmup
         self._stop = threading.Event()
         self._started = time.monotonic()
@@ -94,6 +106,13 @@ class Sampler:
             "objects": sum(by_type.values()),
             "types": dict(by_type.most_common(40)),
         }
+        if self._trim:
+            # Diagnostic: give malloc's free memory back to the system, then read RSS again.
+            # What is left is held; what went was free memory malloc kept (fragmentation).
+            import ctypes  # noqa: PLC0415
+
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+            record["rss_trimmed_mb"] = rss_mb(os.getpid())
         if self.sizes is not None:
             record["sizes"] = self.sizes()
         if self._trace:
@@ -127,8 +146,11 @@ class Sampler:
 
 
 def child_tray(home: Path, *, shown: bool, sampler: Sampler) -> None:
+    """The tray app; in relay mode (its settings say so) ready once its subscription is live."""
     import qasync  # noqa: PLC0415
     from PySide6.QtCore import QTimer  # noqa: PLC0415
+
+    from holmtray.core.subscribe.source import Live  # noqa: PLC0415
 
     quit_event = asyncio.Event()
     tray = tray_in_process(home, quit_event)
@@ -142,9 +164,18 @@ def child_tray(home: Path, *, shown: bool, sampler: Sampler) -> None:
         await tray.start()
         if shown:
             tray.show_window()
-        ep = tray.receiver.endpoint
-        assert ep is not None, tray.receiver.error
-        url = f"{ep.local_url()}/hooks/{settings.text('listener.token')}"
+        receiver = tray.receiver
+        if settings.text("source.mode") == "relay":
+            url = "-"  # the poster posts to the relay; this app gets them from its stream
+            for _ in range(600):
+                if isinstance(receiver.state, Live):
+                    break
+                await asyncio.sleep(0.1)
+            assert isinstance(receiver.state, Live), receiver.state
+        else:
+            ep = receiver.endpoint
+            assert ep is not None, receiver.error
+            url = f"{ep.local_url()}/hooks/{settings.text('listener.token')}"
         window = tray.window
         assert window is not None
 
@@ -153,6 +184,7 @@ def child_tray(home: Path, *, shown: bool, sampler: Sampler) -> None:
             out = {f"policy.{k}": v for k, v in tray.policy.footprint().items()}
             out["window.rows"] = window.model.rowCount()
             out["app.tasks"] = len(tray._tasks)
+            out["receiver.buffered"] = len(receiver._buffer._entries)  # waiting for the GUI
             return out
 
         sampler.sizes = sizes
@@ -168,8 +200,9 @@ def child_tray(home: Path, *, shown: bool, sampler: Sampler) -> None:
         tray.shutdown()
 
 
-def child_serve(home: Path, sampler: Sampler) -> None:
-    """``holmtray serve --port 0`` (its own code path), with the sampler beside it."""
+def child_serve(home: Path, sampler: Sampler, *, relay: bool) -> None:
+    """``holmtray serve --port 0`` (its own code path; ``--relay`` too for the relay), with the
+    sampler beside it."""
     from holmtray import cli  # noqa: PLC0415
 
     os.environ["HOLMTRAY_HOME"] = str(home)
@@ -186,7 +219,7 @@ def child_serve(home: Path, sampler: Sampler) -> None:
 
     cli.print = started  # type: ignore[attr-defined]
     try:
-        cli.main(["serve", "--port", "0"])
+        cli.main(["serve", "--port", "0", *(["--relay"] if relay else [])])
     finally:
         sampler.sample()
         sampler.finish()
@@ -197,9 +230,11 @@ def child(args: argparse.Namespace) -> int:
         import tracemalloc  # noqa: PLC0415
 
         tracemalloc.start(8)
-    sampler = Sampler(args.out, args.sample, trace=args.tracemalloc, warmup=args.warmup)
-    if args.child == "serve":
-        child_serve(args.home, sampler)
+    sampler = Sampler(
+        args.out, args.sample, trace=args.tracemalloc, warmup=args.warmup, trim=args.malloc_trim
+    )
+    if args.child in ("serve", "relay"):
+        child_serve(args.home, sampler, relay=args.child == "relay")
     else:
         os.environ.update(OFFSCREEN_ENV)
         child_tray(args.home, shown=args.child == "tray-shown", sampler=sampler)
@@ -284,9 +319,18 @@ async def post_all(
 
 
 def start_child(
-    setup: str, args: argparse.Namespace, folder: Path, homes: list[Path]
+    setup: str,
+    args: argparse.Namespace,
+    folder: Path,
+    homes: list[Path],
+    history: Path | None = None,
+    **settings: Any,
 ) -> tuple[subprocess.Popen[str], Path, str]:
-    home = make_home(f"soak-{setup}")
+    home = make_home(f"soak-{setup}", **settings)
+    if history is not None:  # a copy of the prefilled database; the home keeps its settings
+        target = Paths.under(home).database
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(history, target)
     homes.append(home)
     out = folder / f"{setup}.jsonl"
     argv = [
@@ -302,7 +346,9 @@ def start_child(
         str(args.sample),
         "--warmup",
         str(args.warmup),
-    ] + (["--tracemalloc"] if args.tracemalloc else [])
+    ]
+    argv += ["--tracemalloc"] if args.tracemalloc else []
+    argv += ["--malloc-trim"] if args.malloc_trim else []
     err = folder / f"{setup}.stderr"
     with err.open("w") as errors:
         proc = subprocess.Popen(
@@ -351,6 +397,7 @@ def analyse(
     t0 = rows[0]["t"] if rows else 0.0
     after = [s for s in rows if s["t"] - t0 >= warmup] or rows[-2:]
     events = [float(acked_at(log, i, s["t"])) for s in after]
+    half = len(after) // 2
     per10k = 10_000.0
     grew_types = Counter[str]()
     if len(after) >= 2:
@@ -365,12 +412,18 @@ def analyse(
         "rss_first": after[0]["rss_mb"] if after else float("nan"),
         "rss_last": after[-1]["rss_mb"] if after else float("nan"),
         "rss_per10k": per10k * slope(events, [s["rss_mb"] for s in after]),
+        # The second half alone: a figure that is still settling shows up as a smaller slope.
+        "rss_late_per10k": per10k * slope(events[half:], [s["rss_mb"] for s in after[half:]]),
         "blocks_per10k": per10k * slope(events, [float(s["blocks"]) for s in after]),
         "objects_per10k": per10k * slope(events, [float(s["objects"]) for s in after]),
         "types": [f"{k} {v:+d}" for k, v in grew_types.most_common(4) if v > 0],
         "growth": next((s["growth"] for s in samples if "growth" in s), None),
         "sizes": _largest_sizes(rows),
     }
+    if after and "rss_trimmed_mb" in after[0]:
+        trimmed = [s["rss_trimmed_mb"] for s in after]
+        out["trimmed_per10k"] = per10k * slope(events, trimmed)
+        out["trimmed_late_per10k"] = per10k * slope(events[half:], trimmed[half:])
     if after and "traced_mb" in after[0]:
         out["traced_per10k"] = per10k * slope(events, [s["traced_mb"] for s in after])
     return out
@@ -385,18 +438,74 @@ def _largest_sizes(rows: list[dict[str, Any]]) -> dict[str, int]:
     return out
 
 
+def prefill(folder: Path, events: int) -> Path:
+    """A database of ``events`` realistic events (``make_history.py``'s: 60 days, 95% read) for
+    the direct setups to start from, as an app that has run for months has; their homes keep
+    the default retention (100,000 events), so a full history is pruned as new events come."""
+    from make_history import make  # noqa: PLC0415
+
+    print(f"  prefilling a history of {events:,} events", flush=True)
+    return make(folder / "history", events, seed=17)
+
+
+def relay_settings(relay_home: Path, relay_hook: str) -> dict[str, Any]:
+    """Settings of a tray app subscribed to the relay at ``relay_hook``: a fresh read token."""
+    made = subprocess.run(
+        [PY, "-m", "holmtray", "relay", "token", "add", "soak"],
+        env=env_with(relay_home),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    base = relay_hook.split("/hooks/", 1)[0]
+    return {
+        "source.mode": "relay",
+        "subscribe.urls": [base],
+        "subscribe.token": made.stdout.strip().splitlines()[-1],
+    }
+
+
+def analyse_folder(
+    folder: Path, pattern: str, setups: list[str], warmup: float
+) -> list[dict[str, Any]]:
+    """The figures of one pattern's run from its sample files (``--samples`` reads kept ones)."""
+    posted = [json.loads(x) for x in (folder / "poster.jsonl").read_text().splitlines()]
+    names = [s for s in setups if s != RELAYED]  # the poster's columns, in order
+    results = []
+    for setup in setups:
+        # A subscribed tray app gets what the relay acknowledged (within milliseconds, live).
+        i = names.index("relay" if setup == RELAYED else setup)
+        lines = (folder / f"{setup}.jsonl").read_text().splitlines()
+        samples = [json.loads(x) for x in lines if x.strip()]
+        res = analyse(setup, i, samples, posted, warmup)
+        res["pattern"] = pattern
+        res["errors"] = posted[-1]["errors"][i]
+        results.append(res)
+    return results
+
+
 def run_pattern(pattern: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     folder = Path(make_home(f"soak-{pattern}"))
+    meta = {"pattern": pattern, "setups": args.setups, "argv": sys.argv[1:]}
+    (folder / "run.json").write_text(json.dumps(meta))
     homes: list[Path] = []
     children: list[tuple[str, subprocess.Popen[str], Path, str]] = []
+    history = prefill(folder, args.prefill) if args.prefill else None
     try:
         for setup in args.setups:
-            proc, out, url = start_child(setup, args, folder, homes)
+            extra: dict[str, Any] = {}
+            if setup == RELAYED:
+                relay = next(c for c in children if c[0] == "relay")
+                extra = relay_settings(homes[children.index(relay)], relay[3])
+            filled = history if setup in ("tray-hidden", "tray-shown", "serve") else None
+            proc, out, url = start_child(setup, args, folder, homes, filled, **extra)
             children.append((setup, proc, out, url))
+        posted_to = [c for c in children if c[0] != RELAYED]
         log = folder / "poster.jsonl"
         asyncio.run(
             post_all(
-                [url for *_, url in children],
+                [url for *_, url in posted_to],
                 pattern,
                 args.minutes * 60,
                 args.rate,
@@ -414,14 +523,7 @@ def run_pattern(pattern: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                 proc.wait(120)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    posted = [json.loads(x) for x in log.read_text().splitlines()]
-    results = []
-    for i, (setup, _, out, _) in enumerate(children):
-        samples = [json.loads(x) for x in out.read_text().splitlines() if x.strip()]
-        res = analyse(setup, i, samples, posted, args.warmup)
-        res["pattern"] = pattern
-        res["errors"] = posted[-1]["errors"][i]
-        results.append(res)
+    results = analyse_folder(folder, pattern, [c[0] for c in children], args.warmup)
     if args.keep:
         print(f"  samples kept in {folder}")
     else:
@@ -441,7 +543,21 @@ def main() -> int:
     p.add_argument("--warmup", type=float, default=60.0, help="seconds before growth is measured")
     p.add_argument("--sample", type=float, default=10.0, help="seconds between samples")
     p.add_argument("--tracemalloc", action="store_true", help="diagnostic: trace allocations")
+    p.add_argument(
+        "--prefill",
+        type=int,
+        default=0,
+        help="start the direct setups on a history of this many events (make_history.py's)",
+    )
+    p.add_argument(
+        "--malloc-trim",
+        action="store_true",
+        help="diagnostic: also RSS after malloc_trim(0) each sample (what malloc only kept)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the sample files")
+    p.add_argument(
+        "--samples", type=Path, action="append", help="print the figures of kept sample files"
+    )
     p.add_argument("--child", choices=SETUPS, help=argparse.SUPPRESS)
     p.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -449,9 +565,25 @@ def main() -> int:
     if args.child:
         return child(args)
     args.setups = [s for s in args.setups.split(",") if s]
+    if RELAYED in args.setups:  # its relay first (sampled too), then the subscriber
+        args.setups = [s for s in args.setups if s not in ("relay", RELAYED)]
+        args.setups += ["relay", RELAYED]
+
+    results: list[dict[str, Any]] = []
+    for folder in args.samples or []:
+        meta = (
+            json.loads((folder / "run.json").read_text()) if (folder / "run.json").exists() else {}
+        )
+        pattern = meta.get("pattern", args.patterns)
+        print(f"{folder}: {pattern}, {' '.join(meta.get('argv', [])) or 'argv not kept'}")
+        results.extend(
+            analyse_folder(folder, pattern, meta.get("setups", args.setups), args.warmup)
+        )
+    if args.samples:
+        print(report(results))
+        return 0
 
     print(machine())
-    results: list[dict[str, Any]] = []
     for pattern in [x for x in args.patterns.split(",") if x]:
         what = (
             f"{args.rate:g} events/s"
@@ -473,6 +605,13 @@ def main() -> int:
                 where = " <- ".join(reversed(g["at"]))
                 print(f"    {g['kb']:+9.0f} kB {g['count']:+7d} blocks  {where}")
 
+    print()
+    print(report(results))
+    return 0
+
+
+def report(results: list[dict[str, Any]]) -> str:
+    """The figures as one Markdown table."""
     rows = []
     for r in results:
         is_tray = r["setup"].startswith("tray")
@@ -485,14 +624,30 @@ def main() -> int:
                 f"{r['events']:,}",
                 f"{r['rss_first']:.0f} → {r['rss_last']:.0f}",
                 f"{r['rss_per10k']:+.2f}",
+                f"{r['rss_late_per10k']:+.2f}",
                 f"{r['blocks_per10k']:+,.0f}",
                 f"{r['objects_per10k']:+,.0f}",
                 (f"{r['traced_per10k']:+.2f}" if "traced_per10k" in r else "-"),
                 verdict(per100k < TARGET_MB_PER_100K) if is_tray else "-",
             ]
         )
-    print()
-    print(
+    trimmed = [
+        [
+            r["pattern"],
+            r["setup"],
+            f"{r['trimmed_per10k']:+.2f}",
+            f"{r['trimmed_late_per10k']:+.2f}",
+        ]
+        for r in results
+        if "trimmed_per10k" in r
+    ]
+    extra = (
+        "\n\nRSS after malloc_trim(0):\n"
+        + table(["pattern", "setup", "RSS MB /10k", "2nd half"], trimmed)
+        if trimmed
+        else ""
+    )
+    return (
         table(
             [
                 "pattern",
@@ -501,6 +656,7 @@ def main() -> int:
                 "after warm-up",
                 "RSS MB",
                 "RSS MB /10k",
+                "2nd half",
                 "heap blocks /10k",
                 "gc objects /10k",
                 "traced MB /10k",
@@ -508,8 +664,8 @@ def main() -> int:
             ],
             rows,
         )
+        + extra
     )
-    return 0
 
 
 if __name__ == "__main__":
