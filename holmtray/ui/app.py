@@ -243,7 +243,9 @@ class TrayApp(QObject):
         self.links.open(url, parent)
 
     def request_quit(self) -> None:
-        log.info("quit requested")
+        """Quit (menu, SIGINT/SIGTERM, logout); said once, however many of them arrive."""
+        if not self._quit.is_set():
+            log.info("quit requested")
         self._quit.set()
 
     async def main(self) -> None:
