@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from holmtray.core.events import Event, Kind
+from holmtray.core.text import plural
 
 TEXT_MAX = 300
 """Longest value returned from a payload (the raw JSON shows the rest)."""
@@ -156,9 +157,7 @@ def attention_reason(ev: Event) -> str | None:
         reasons.append(f"the scan's status is “{_clip(status)}”, not Completed")
     if ev.errors:
         n = len(ev.errors)
-        reasons.append(
-            f"{'it' if reasons else 'the scan'} reported {n} error{'s' if n != 1 else ''}"
-        )
+        reasons.append(f"{'it' if reasons else 'the scan'} reported {plural(n, 'error')}")
     if not reasons:
         return "Needs attention"
     return "Needs attention: " + ", and ".join(reasons)
@@ -181,10 +180,10 @@ def due_text(due: datetime, *, now: datetime, closed: bool = False) -> str:
         return text
     days = (day - now.astimezone().date()).days
     if days < 0:
-        return f"{text} — overdue by {-days} day{'s' if days != -1 else ''}"
+        return f"{text} — overdue by {plural(-days, 'day')}"
     if days == 0:
         return f"{text} — due today"
-    return f"{text} — in {days} day{'s' if days != 1 else ''}"
+    return f"{text} — in {plural(days, 'day')}"
 
 
 # ---- the facts a ticket's payload carries ----------------------------------------------------

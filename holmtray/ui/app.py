@@ -48,6 +48,7 @@ from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.database import StoreError
 from holmtray.core.subscribe.source import Live, RelayState
+from holmtray.core.text import plural
 from holmtray.ui.deliveries import DatabaseSwitch, Delivery, RelayStateChange
 from holmtray.ui.history_view import HistoryView
 from holmtray.ui.icons import app_icon, resource_path
@@ -598,7 +599,7 @@ def _summary_label(kept: int, total: int) -> str:
     """The event window's chip for a summary's events: ``"212 events from the summary"``, or
     ``"the newest 5,000 of 20,000 events from the summary"`` when it kept only the newest ids."""
     if kept >= total:
-        return f"{kept:,} event{'s' if kept != 1 else ''} from the summary"
+        return f"{plural(kept, 'event')} from the summary"
     return f"the newest {kept:,} of {total:,} events from the summary"
 
 

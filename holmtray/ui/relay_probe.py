@@ -29,6 +29,7 @@ from holmtray.core.subscribe.relayconn import (
     new_session,
 )
 from holmtray.core.subscribe.relaymsg import RelayStatus
+from holmtray.core.text import plural
 from holmtray.ui.gui_thread import deliver_to
 from holmtray.ui.settings_labels import plain_words
 
@@ -50,7 +51,7 @@ def connected(host: str, status: RelayStatus) -> str:
         kept = "no events kept yet"
     else:
         count = status.last_id - status.oldest_id + 1
-        kept = f"{count:,} event{'s' if count != 1 else ''} kept"
+        kept = f"{plural(count, 'event')} kept"
     text = f"Connected to {host}: relay {status.relay_id[:8]}…, {kept}."
     if status.store:
         text += f" But the relay cannot store new events: {status.store}."

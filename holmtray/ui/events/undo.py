@@ -13,12 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from holmtray.core.events import StoredEvent
+from holmtray.core.text import plural
 from holmtray.ui.events.bars import UndoBar
 from holmtray.ui.history_writes import HistoryWrites
-
-
-def _events(n: int) -> str:
-    return f"{n:,} event{'s' if n != 1 else ''}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,7 +26,7 @@ class Deleted:
 
     @property
     def done_text(self) -> str:
-        return f"{_events(len(self.events))} deleted"
+        return f"{plural(len(self.events), 'event')} deleted"
 
     @property
     def action(self) -> str:
@@ -44,7 +41,7 @@ class MarkedRead:
 
     @property
     def done_text(self) -> str:
-        return f"{_events(len(self.ids))} marked read"
+        return f"{plural(len(self.ids), 'event')} marked read"
 
     @property
     def action(self) -> str:
