@@ -70,12 +70,12 @@ class TrayState:
     offline: bool = False  # no connection to the relay: grey, with a "disconnected" mark
 
 
+_BADGE_MAX = 100
+
+
 def badge_text(n: int) -> str:
     """What the badge says for ``n`` unread events: ``"1"`` to ``"99"``, then ``"99+"``."""
     return str(n) if n < _BADGE_MAX else "99+"
-
-
-_BADGE_MAX = 100
 
 
 def icon_look(state: TrayState) -> TrayState:
