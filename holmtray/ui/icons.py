@@ -6,6 +6,7 @@ size (16 to 64 px) so the badge stays legible instead of being scaled down from 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from importlib import resources
@@ -69,9 +70,21 @@ class TrayState:
     offline: bool = False  # no connection to the relay: grey, with a "disconnected" mark
 
 
+_BADGE_MAX = 100
+
+
 def badge_text(n: int) -> str:
     """What the badge says for ``n`` unread events: ``"1"`` to ``"99"``, then ``"99+"``."""
-    return str(n) if n < 100 else "99+"
+    return str(n) if n < _BADGE_MAX else "99+"
+
+
+def icon_look(state: TrayState) -> TrayState:
+    """A state that :func:`render` draws exactly as it draws ``state``: every count from 100 up
+    is shown as "99+", so they all become 100. The tray re-renders its six pixmaps only when
+    this changes, not for every event that comes in on top of a hundred unread."""
+    if state.unread <= _BADGE_MAX:
+        return state
+    return dataclasses.replace(state, unread=_BADGE_MAX)
 
 
 def render(state: TrayState, size: int) -> QPixmap:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from holmtray.core.alerts.notices import visible
 from holmtray.core.events import Severity
-from holmtray.ui.icons import TrayState, tray_icon
+from holmtray.ui.icons import TrayState, icon_look, tray_icon
 
 log = logging.getLogger("holmtray.ui.tray")
 
@@ -132,14 +132,17 @@ class Tray(QObject):
             return  # re-rendering six pixmaps for nothing costs GUI time under load
         self._shown = True
         self.view = view
-        state = TrayState(
-            unread=view.unread,
-            highest=view.highest,
-            paused=bool(view.paused),
-            error=view.error,
-            offline=view.offline,
+        state = icon_look(
+            TrayState(
+                unread=view.unread,
+                highest=view.highest,
+                paused=bool(view.paused),
+                error=view.error,
+                offline=view.offline,
+            )
         )
-        if state != self._icon_state:  # a status line that counts down leaves the icon be
+        # A status line that counts down, or one more event on top of "99+", leaves it be.
+        if state != self._icon_state:
             self._icon_state = state
             self.icon.setIcon(tray_icon(state))
         self.icon.setToolTip(self.tooltip())

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QImage
+import pytest
+from PySide6.QtGui import QColor, QIcon, QImage
 from pytestqt.qtbot import QtBot
 
 from holmtray.core.events import Severity
-from holmtray.ui.icons import SEVERITY_COLORS, TRAY_SIZES, TrayState, badge_rect, render
+from holmtray.ui import tray as tray_module
+from holmtray.ui.icons import (
+    SEVERITY_COLORS,
+    TRAY_SIZES,
+    TrayState,
+    badge_rect,
+    icon_look,
+    render,
+    tray_icon,
+)
 from holmtray.ui.tray import Tray, TrayView
 
 MENU = [
@@ -129,3 +139,40 @@ def test_each_state_looks_different(qtbot: QtBot) -> None:
     for i, a in enumerate(images):
         for b in images[i + 1 :]:
             assert a != b
+
+
+def test_icon_look_draws_what_the_state_draws(qtbot: QtBot) -> None:
+    for state in [
+        TrayState(unread=100, highest=Severity.HIGH),
+        TrayState(unread=101, highest=Severity.CRITICAL),
+        TrayState(unread=250_000, highest=Severity.LOW, paused=True),
+        TrayState(unread=150, offline=True),
+        TrayState(unread=150, error="port in use"),
+    ]:
+        look = icon_look(state)
+        assert look.unread == 100
+        for size in TRAY_SIZES:
+            assert render(look, size).toImage() == render(state, size).toImage()
+    for state in [TrayState(), TrayState(unread=99, highest=Severity.HIGH)]:
+        assert icon_look(state) == state
+
+
+def test_more_events_on_top_of_99_plus_do_not_redraw_the_icon(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: list[TrayState] = []
+
+    def counting(state: TrayState) -> QIcon:
+        drawn.append(state)
+        return tray_icon(state)
+
+    monkeypatch.setattr(tray_module, "tray_icon", counting)
+    tray = Tray()
+    drawn.clear()  # the empty state it starts with
+    for unread in (98, 99, 100, 101, 150, 151, 5000):
+        tray.show_state(TrayView(unread=unread, highest=Severity.HIGH))
+    assert [s.unread for s in drawn] == [98, 99, 100]
+    tray.show_state(TrayView(unread=5000, highest=Severity.CRITICAL))
+    assert drawn[-1].unread == 100
+    assert drawn[-1].highest is Severity.CRITICAL
+    assert "5000 unread" in tray.icon.toolTip()  # the tooltip still says the count

@@ -217,6 +217,15 @@ def _move_aside(path: Path) -> Path:
 def apply_pragmas(conn: sqlite3.Connection, path: Path, *, readonly: bool) -> None:
     """WAL and ``synchronous=FULL`` for a writable connection, ``query_only`` for a read-only one.
 
+    A writable connection also keeps its temporary files in memory (``temp_store = MEMORY``).
+    The one that matters is the statement journal: a batch's multi-row INSERT (its FTS trigger
+    makes SQLite keep one) records the old content of every page it changes, ~5 pages per
+    event, and past 64 KiB SQLite would spill it to a temporary file created, written and
+    unlinked once per batch -- more bytes written than the WAL itself, for a journal that is
+    only read back if the statement fails. In memory it is a few hundred KiB per batch, freed
+    when the statement ends. Read-only connections (the event window's) keep the default: their
+    sorts may need large temporary tables, which belong on disk.
+
     Call after the schema version was checked: switching to WAL writes the file's header.
     """
     if readonly:
@@ -227,3 +236,4 @@ def apply_pragmas(conn: sqlite3.Connection, path: Path, *, readonly: bool) -> No
         raise StoreError(f"{path} could not be switched to WAL mode (got {mode!r})")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA temp_store = MEMORY")

@@ -527,11 +527,12 @@ class EventTableModel(QAbstractTableModel):
             fresh = self._query_ids(frozenset(candidates), filtered=True)
         else:
             fresh = [s for s in candidates.values() if matches(self._query, s)]
+        keys = {s.id: self._key(s) for s in fresh}  # each event's key, computed once
         last = self._last()
         if last is not None and not self._exhausted:
             cut = self._key(last)
-            later = [s for s in fresh if not self._key(s) < cut]
-            fresh = [s for s in fresh if self._key(s) < cut]
+            later = [s for s in fresh if not keys[s.id] < cut]
+            fresh = [s for s in fresh if keys[s.id] < cut]
         else:
             later = []
         # Of the events after the loaded rows, only new ones are new matches (a restored one
@@ -543,12 +544,18 @@ class EventTableModel(QAbstractTableModel):
         first = self._first()
         if not self._newest and first is not None:
             start = self._key(first)
-            fresh = [s for s in fresh if not self._key(s) < start]
+            fresh = [s for s in fresh if not keys[s.id] < start]
         # Positions are computed against the rows before any insertion, then the groups are
         # inserted bottom-up, so the earlier positions stay valid.
         groups: dict[int, list[StoredEvent]] = {}
-        for s in sorted(fresh, key=self._key):
-            pos = bisect.bisect_left(self._rows, self._key(s), key=self._key)
+        rows = self._rows
+        top = self._key(rows[0]) if rows else None
+        for s in sorted(fresh, key=lambda s: keys[s.id]):
+            key = keys[s.id]
+            # Live events mostly go above the first row (newest first): one comparison, where
+            # the search would compute the key of a row at each of its steps. The same place.
+            on_top = top is None or not top < key
+            pos = 0 if on_top else bisect.bisect_left(rows, key, key=self._key)
             groups.setdefault(pos, []).append(s)
         for pos in sorted(groups, reverse=True):
             block = groups[pos]

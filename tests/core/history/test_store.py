@@ -198,6 +198,18 @@ def test_open_creates_a_private_folder_and_file_in_wal_mode(db: Path) -> None:
     assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
+def test_a_writable_store_keeps_its_statement_journal_in_memory(db: Path) -> None:
+    # A batch's multi-row INSERT keeps a statement journal (the FTS trigger asks for one);
+    # in a temporary file it cost more writes than the WAL. Read-only opens keep the default.
+    with Store.open(db) as s:
+        assert s._conn.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
+        fill(s, 300)
+        assert s.count(EventQuery()) == 300
+        assert s.integrity_check() == "ok"
+    with Store.open(db, readonly=True) as s:
+        assert s._conn.execute("PRAGMA temp_store").fetchone()[0] == 0  # the default
+
+
 def test_reopening_keeps_the_rows(db: Path) -> None:
     with Store.open(db) as s:
         fill(s, 5)

@@ -127,3 +127,38 @@ def test_holm_shaped_objects_parse_the_same_on_both_paths(payload: dict[str, Any
 @given(_OBJECTS)
 def test_any_object_parses_the_same_on_both_paths(payload: dict[str, Any]) -> None:
     _same_event(payload)
+
+
+def _clean_title_general(text: str, limit: int = parser.TITLE_MAX) -> str:
+    """``_clean_title`` as it was before its printable-ASCII shortcut: always translated."""
+    text = text.strip()[: limit * 8]
+    text = " ".join(text.translate(parser._TITLE_TABLE).split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "\u2026"
+    return text
+
+
+def test_the_title_table_maps_no_printable_ascii() -> None:
+    # What the shortcut relies on: translating printable ASCII changes nothing.
+    assert not any(0x20 <= code <= 0x7E for code in parser._TITLE_TABLE)
+
+
+@given(
+    st.text(
+        st.characters(codec="utf-8")
+        | st.sampled_from(["\t", "\n", "\x1c", "\x7f", "\x85", "\u202e", "\ud800", " "]),
+        max_size=80,
+    ),
+    st.integers(min_value=1, max_value=300),
+)
+def test_clean_title_is_the_general_cleaning(text: str, limit: int) -> None:
+    assert parser._clean_title(text, limit) == _clean_title_general(text, limit)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Ticket 12 opened: OpenSSH < 9.6", "  a \t b\n c ", "x\x00y", "x\x7fy", "\x1c", "caf\u00e9"],
+)
+def test_clean_title_on_chosen_texts(text: str) -> None:
+    assert parser._clean_title(text) == _clean_title_general(text)
+    assert parser._clean_title(text, 5) == _clean_title_general(text, 5)

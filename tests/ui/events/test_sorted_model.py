@@ -130,3 +130,38 @@ def test_mark_all_read_in_a_sorted_list_stops_at_the_newest_event_known(store: S
     model.add_events([late])
     assert model.row_of(late.id) is not None
     assert model.top_id() == 51  # shown, so "mark all read" covers it
+
+
+@pytest.mark.parametrize(
+    ("key", "ascending"), [(None, False), *ORDERS], ids=["received", *ORDER_IDS]
+)
+def test_a_live_batch_computes_each_key_once_and_lands_in_the_stores_order(
+    store: Store, key: SortKey | None, ascending: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The newest-first list takes each new event above the first row with one comparison; a
+    # sorted one searches. Either way every event's key is computed once, not once per step.
+    fill_fast(store, 300)
+    q = (
+        EventQuery(oldest_first=ascending)
+        if key is None
+        else EventQuery(sort=key, oldest_first=ascending)
+    )
+    model = EventTableModel(store)
+    model.set_query(q)
+    while model.canFetchMore(QModelIndex()):
+        model.fetchMore(QModelIndex())  # every row loaded: no event waits for paging
+    calls: list[object] = []
+    real = event_model.result_key
+
+    def counting(s: Any, query: EventQuery) -> Any:
+        calls.append(s)
+        return real(s, query)
+
+    monkeypatch.setattr(event_model, "result_key", counting)
+    live = fill_fast(store, 40, start=300)
+    assert model.add_events(live) == 40
+    assert all_ids(model) == expected(store, q)
+    new_keys = [s for s in calls if s in live]
+    assert len(new_keys) == 40  # once each
+    if key is None and not ascending:
+        assert len(calls) <= 40 + 3  # and, on top of them, the first and the last row at most
