@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import gc
 import json
 import os
@@ -66,6 +67,7 @@ SETUPS = ("tray-hidden", "tray-shown", "serve", "relay", "tray-relay")
 RELAYED = "tray-relay"  # gets the events from "relay", not from the poster
 
 TARGET_MB_PER_100K = 5.0
+NATIVE_KEYS = ("anon_mb", "malloc_used_mb", "malloc_arena_mb", "sqlite_mb", "threads")
 TOP_TYPES = 12
 
 
@@ -113,6 +115,7 @@ class Sampler:
 
             ctypes.CDLL("libc.so.6").malloc_trim(0)
             record["rss_trimmed_mb"] = rss_mb(os.getpid())
+        record.update(native_figures())
         if self.sizes is not None:
             record["sizes"] = self.sizes()
         if self._trace:
@@ -143,6 +146,49 @@ class Sampler:
                 )
             self._write({"growth": top})
         self._out.close()
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def native_figures() -> dict[str, float]:
+    """Where native memory is: SQLite's own allocations (all connections of the process),
+    what malloc has handed out (all arenas, mmapped blocks included) and holds free, the
+    process's anonymous memory and its threads. Linux with glibc >= 2.33; {} elsewhere."""
+    out: dict[str, float] = {}
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        mi = libc.mallinfo2()
+        out["malloc_used_mb"] = (mi.uordblks + mi.hblkhd) / 1e6
+        out["malloc_free_mb"] = mi.fordblks / 1e6
+        out["malloc_arena_mb"] = (mi.arena + mi.hblkhd) / 1e6
+        sqlite = ctypes.CDLL("libsqlite3.so.0")
+        sqlite.sqlite3_memory_used.restype = ctypes.c_int64
+        out["sqlite_mb"] = sqlite.sqlite3_memory_used() / 1e6
+        out["threads"] = len(os.listdir("/proc/self/task"))
+        with open("/proc/self/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Anonymous:"):
+                    out["anon_mb"] = int(line.split()[1]) / 1e3
+    except (OSError, AttributeError):
+        pass
+    return out
 
 
 def child_tray(home: Path, *, shown: bool, sampler: Sampler) -> None:
@@ -424,6 +470,10 @@ def analyse(
         trimmed = [s["rss_trimmed_mb"] for s in after]
         out["trimmed_per10k"] = per10k * slope(events, trimmed)
         out["trimmed_late_per10k"] = per10k * slope(events[half:], trimmed[half:])
+    for key in NATIVE_KEYS:
+        if after and key in after[0]:
+            out[f"{key}_per10k"] = per10k * slope(events, [float(s[key]) for s in after])
+            out[f"{key}_span"] = (after[0][key], after[-1][key])
     if after and "traced_mb" in after[0]:
         out["traced_per10k"] = per10k * slope(events, [s["traced_mb"] for s in after])
     return out
@@ -641,6 +691,20 @@ def report(results: list[dict[str, Any]]) -> str:
         for r in results
         if "trimmed_per10k" in r
     ]
+    native = [
+        [r["pattern"], r["setup"]]
+        + [
+            f"{r[key + '_span'][0]:.1f} → {r[key + '_span'][1]:.1f} ({r[key + '_per10k']:+.2f})"
+            for key in NATIVE_KEYS
+        ]
+        for r in results
+        if all(key + "_span" in r for key in NATIVE_KEYS)
+    ]
+    if native:
+        trimmed_note = "\n\nNative memory after warm-up, first → last (slope per 10k events):\n"
+        trimmed_note += table(["pattern", "setup", *NATIVE_KEYS], native)
+    else:
+        trimmed_note = ""
     extra = (
         "\n\nRSS after malloc_trim(0):\n"
         + table(["pattern", "setup", "RSS MB /10k", "2nd half"], trimmed)
@@ -665,6 +729,7 @@ def report(results: list[dict[str, Any]]) -> str:
             rows,
         )
         + extra
+        + trimmed_note
     )
 
 
