@@ -25,6 +25,8 @@ tracing costs memory and time of its own).
 Run: python bench/soak.py [--minutes 10] [--patterns steady,bursts] [--rate 150]
      [--burst 300] [--quiet 60] [--warmup 60] [--sample 10] [--tracemalloc]
      [--setups tray-hidden,tray-shown,serve,relay,tray-relay] [--prefill N] [--keep]
+     (--prefill N: the direct setups and the relay start on a history of N events; a
+     subscribed tray app backfills its mirror from the relay first)
      python bench/soak.py --samples KEPT_FOLDER   (the figures of a kept run again)
 Target (issue 17): after warm-up, tray RSS grows < 5 MB per 100,000 events at both rates,
 window hidden and shown (and subscribed), and the Python heap is flat; ``serve`` alongside.
@@ -182,12 +184,47 @@ def native_figures() -> dict[str, float]:
         sqlite.sqlite3_memory_used.restype = ctypes.c_int64
         out["sqlite_mb"] = sqlite.sqlite3_memory_used() / 1e6
         out["threads"] = len(os.listdir("/proc/self/task"))
+        out.update(connection_figures(sqlite))
         with open("/proc/self/smaps_rollup") as f:
             for line in f:
                 if line.startswith("Anonymous:"):
                     out["anon_mb"] = int(line.split()[1]) / 1e3
     except (OSError, AttributeError):
         pass
+    return out
+
+
+def connection_figures(sqlite: ctypes.CDLL) -> dict[str, float]:
+    """Each open SQLite connection's page cache, schema and statements (MB), keyed by its
+    file's name and ``ro``/``rw``: found among the gc-tracked objects, the ``sqlite3 *`` read
+    from the connection object (CPython 3.11's layout: first field after the object head)."""
+    import sqlite3  # noqa: PLC0415
+
+    status = sqlite.sqlite3_db_status
+    status.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_int,
+    ]
+    sqlite.sqlite3_db_filename.restype = ctypes.c_char_p
+    sqlite.sqlite3_db_filename.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    sqlite.sqlite3_db_readonly.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    out: dict[str, float] = {}
+    for obj in gc.get_objects():
+        if not isinstance(obj, sqlite3.Connection):
+            continue
+        db = ctypes.c_void_p.from_address(id(obj) + 16).value
+        if not db:
+            continue  # closed
+        name = Path((sqlite.sqlite3_db_filename(db, b"main") or b"").decode()).name or "memory"
+        mode = "ro" if sqlite.sqlite3_db_readonly(db, b"main") == 1 else "rw"
+        for op, what in ((1, "cache"), (2, "schema"), (3, "stmt")):
+            cur, high = ctypes.c_int(), ctypes.c_int()
+            status(db, op, ctypes.byref(cur), ctypes.byref(high), 0)
+            key = f"db.{name}.{mode}.{what}_mb"
+            out[key] = out.get(key, 0.0) + cur.value / 1e6
     return out
 
 
@@ -213,7 +250,7 @@ def child_tray(home: Path, *, shown: bool, sampler: Sampler) -> None:
         receiver = tray.receiver
         if settings.text("source.mode") == "relay":
             url = "-"  # the poster posts to the relay; this app gets them from its stream
-            for _ in range(600):
+            for _ in range(6000):  # a prefilled relay's backfill takes a while
                 if isinstance(receiver.state, Live):
                     break
                 await asyncio.sleep(0.1)
@@ -490,8 +527,10 @@ def _largest_sizes(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 def prefill(folder: Path, events: int) -> Path:
     """A database of ``events`` realistic events (``make_history.py``'s: 60 days, 95% read) for
-    the direct setups to start from, as an app that has run for months has; their homes keep
-    the default retention (100,000 events), so a full history is pruned as new events come."""
+    the direct setups and the relay to start from, as an app that has run for months has; their
+    homes keep the default retention (100,000 events), so a full history is pruned as new
+    events come. A subscribed tray app starts on an empty mirror and backfills it from the
+    relay before it counts as ready (all unread: the mirror keeps no read flags of the relay)."""
     from make_history import make  # noqa: PLC0415
 
     print(f"  prefilling a history of {events:,} events", flush=True)
@@ -548,7 +587,9 @@ def run_pattern(pattern: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             if setup == RELAYED:
                 relay = next(c for c in children if c[0] == "relay")
                 extra = relay_settings(homes[children.index(relay)], relay[3])
-            filled = history if setup in ("tray-hidden", "tray-shown", "serve") else None
+            # The relay gets the history too: its subscriber backfills all of it into a new
+            # mirror before it is ready, so both start as apps that have run for months.
+            filled = history if setup in ("tray-hidden", "tray-shown", "serve", "relay") else None
             proc, out, url = start_child(setup, args, folder, homes, filled, **extra)
             children.append((setup, proc, out, url))
         posted_to = [c for c in children if c[0] != RELAYED]
@@ -597,7 +638,7 @@ def main() -> int:
         "--prefill",
         type=int,
         default=0,
-        help="start the direct setups on a history of this many events (make_history.py's)",
+        help="start the direct setups and the relay on a history of this many events",
     )
     p.add_argument(
         "--malloc-trim",
