@@ -25,6 +25,8 @@ tracing costs memory and time of its own).
 Run: python bench/soak.py [--minutes 10] [--patterns steady,bursts] [--rate 150]
      [--burst 300] [--quiet 60] [--warmup 60] [--sample 10] [--tracemalloc]
      [--setups tray-hidden,tray-shown,serve,relay,tray-relay] [--prefill N] [--keep]
+     (--prefill N: the direct setups and the relay start on a history of N events; a
+     subscribed tray app backfills its mirror from the relay first)
      python bench/soak.py --samples KEPT_FOLDER   (the figures of a kept run again)
 Target (issue 17): after warm-up, tray RSS grows < 5 MB per 100,000 events at both rates,
 window hidden and shown (and subscribed), and the Python heap is flat; ``serve`` alongside.
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import gc
 import json
 import os
@@ -66,6 +69,7 @@ SETUPS = ("tray-hidden", "tray-shown", "serve", "relay", "tray-relay")
 RELAYED = "tray-relay"  # gets the events from "relay", not from the poster
 
 TARGET_MB_PER_100K = 5.0
+NATIVE_KEYS = ("anon_mb", "malloc_used_mb", "malloc_arena_mb", "sqlite_mb", "threads")
 TOP_TYPES = 12
 
 
@@ -113,6 +117,7 @@ class Sampler:
 
             ctypes.CDLL("libc.so.6").malloc_trim(0)
             record["rss_trimmed_mb"] = rss_mb(os.getpid())
+        record.update(native_figures())
         if self.sizes is not None:
             record["sizes"] = self.sizes()
         if self._trace:
@@ -145,6 +150,84 @@ class Sampler:
         self._out.close()
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def native_figures() -> dict[str, float]:
+    """Where native memory is: SQLite's own allocations (all connections of the process),
+    what malloc has handed out (all arenas, mmapped blocks included) and holds free, the
+    process's anonymous memory and its threads. Linux with glibc >= 2.33; {} elsewhere."""
+    out: dict[str, float] = {}
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        mi = libc.mallinfo2()
+        out["malloc_used_mb"] = (mi.uordblks + mi.hblkhd) / 1e6
+        out["malloc_free_mb"] = mi.fordblks / 1e6
+        out["malloc_arena_mb"] = (mi.arena + mi.hblkhd) / 1e6
+        sqlite = ctypes.CDLL("libsqlite3.so.0")
+        sqlite.sqlite3_memory_used.restype = ctypes.c_int64
+        out["sqlite_mb"] = sqlite.sqlite3_memory_used() / 1e6
+        out["threads"] = len(os.listdir("/proc/self/task"))
+        out.update(connection_figures(sqlite))
+        with open("/proc/self/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Anonymous:"):
+                    out["anon_mb"] = int(line.split()[1]) / 1e3
+    except (OSError, AttributeError):
+        pass
+    return out
+
+
+def connection_figures(sqlite: ctypes.CDLL) -> dict[str, float]:
+    """Each open SQLite connection's page cache, schema and statements (MB), keyed by its
+    file's name and ``ro``/``rw``: found among the gc-tracked objects, the ``sqlite3 *`` read
+    from the connection object (CPython 3.11's layout: first field after the object head)."""
+    import sqlite3  # noqa: PLC0415
+
+    status = sqlite.sqlite3_db_status
+    status.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_int,
+    ]
+    sqlite.sqlite3_db_filename.restype = ctypes.c_char_p
+    sqlite.sqlite3_db_filename.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    sqlite.sqlite3_db_readonly.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    out: dict[str, float] = {}
+    for obj in gc.get_objects():
+        if not isinstance(obj, sqlite3.Connection):
+            continue
+        db = ctypes.c_void_p.from_address(id(obj) + 16).value
+        if not db:
+            continue  # closed
+        name = Path((sqlite.sqlite3_db_filename(db, b"main") or b"").decode()).name or "memory"
+        mode = "ro" if sqlite.sqlite3_db_readonly(db, b"main") == 1 else "rw"
+        for op, what in ((1, "cache"), (2, "schema"), (3, "stmt")):
+            cur, high = ctypes.c_int(), ctypes.c_int()
+            status(db, op, ctypes.byref(cur), ctypes.byref(high), 0)
+            key = f"db.{name}.{mode}.{what}_mb"
+            out[key] = out.get(key, 0.0) + cur.value / 1e6
+    return out
+
+
 def child_tray(home: Path, *, shown: bool, sampler: Sampler) -> None:
     """The tray app; in relay mode (its settings say so) ready once its subscription is live."""
     import qasync  # noqa: PLC0415
@@ -167,7 +250,7 @@ def child_tray(home: Path, *, shown: bool, sampler: Sampler) -> None:
         receiver = tray.receiver
         if settings.text("source.mode") == "relay":
             url = "-"  # the poster posts to the relay; this app gets them from its stream
-            for _ in range(600):
+            for _ in range(6000):  # a prefilled relay's backfill takes a while
                 if isinstance(receiver.state, Live):
                     break
                 await asyncio.sleep(0.1)
@@ -424,6 +507,10 @@ def analyse(
         trimmed = [s["rss_trimmed_mb"] for s in after]
         out["trimmed_per10k"] = per10k * slope(events, trimmed)
         out["trimmed_late_per10k"] = per10k * slope(events[half:], trimmed[half:])
+    for key in NATIVE_KEYS:
+        if after and key in after[0]:
+            out[f"{key}_per10k"] = per10k * slope(events, [float(s[key]) for s in after])
+            out[f"{key}_span"] = (after[0][key], after[-1][key])
     if after and "traced_mb" in after[0]:
         out["traced_per10k"] = per10k * slope(events, [s["traced_mb"] for s in after])
     return out
@@ -440,8 +527,10 @@ def _largest_sizes(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 def prefill(folder: Path, events: int) -> Path:
     """A database of ``events`` realistic events (``make_history.py``'s: 60 days, 95% read) for
-    the direct setups to start from, as an app that has run for months has; their homes keep
-    the default retention (100,000 events), so a full history is pruned as new events come."""
+    the direct setups and the relay to start from, as an app that has run for months has; their
+    homes keep the default retention (100,000 events), so a full history is pruned as new
+    events come. A subscribed tray app starts on an empty mirror and backfills it from the
+    relay before it counts as ready (all unread: the mirror keeps no read flags of the relay)."""
     from make_history import make  # noqa: PLC0415
 
     print(f"  prefilling a history of {events:,} events", flush=True)
@@ -498,7 +587,9 @@ def run_pattern(pattern: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             if setup == RELAYED:
                 relay = next(c for c in children if c[0] == "relay")
                 extra = relay_settings(homes[children.index(relay)], relay[3])
-            filled = history if setup in ("tray-hidden", "tray-shown", "serve") else None
+            # The relay gets the history too: its subscriber backfills all of it into a new
+            # mirror before it is ready, so both start as apps that have run for months.
+            filled = history if setup in ("tray-hidden", "tray-shown", "serve", "relay") else None
             proc, out, url = start_child(setup, args, folder, homes, filled, **extra)
             children.append((setup, proc, out, url))
         posted_to = [c for c in children if c[0] != RELAYED]
@@ -547,7 +638,7 @@ def main() -> int:
         "--prefill",
         type=int,
         default=0,
-        help="start the direct setups on a history of this many events (make_history.py's)",
+        help="start the direct setups and the relay on a history of this many events",
     )
     p.add_argument(
         "--malloc-trim",
@@ -641,6 +732,20 @@ def report(results: list[dict[str, Any]]) -> str:
         for r in results
         if "trimmed_per10k" in r
     ]
+    native = [
+        [r["pattern"], r["setup"]]
+        + [
+            f"{r[key + '_span'][0]:.1f} → {r[key + '_span'][1]:.1f} ({r[key + '_per10k']:+.2f})"
+            for key in NATIVE_KEYS
+        ]
+        for r in results
+        if all(key + "_span" in r for key in NATIVE_KEYS)
+    ]
+    if native:
+        trimmed_note = "\n\nNative memory after warm-up, first → last (slope per 10k events):\n"
+        trimmed_note += table(["pattern", "setup", *NATIVE_KEYS], native)
+    else:
+        trimmed_note = ""
     extra = (
         "\n\nRSS after malloc_trim(0):\n"
         + table(["pattern", "setup", "RSS MB /10k", "2nd half"], trimmed)
@@ -665,6 +770,7 @@ def report(results: list[dict[str, Any]]) -> str:
             rows,
         )
         + extra
+        + trimmed_note
     )
 
 

@@ -84,6 +84,33 @@ def insert_rows_sql(n: int) -> str:
     return f"{head} VALUES {', '.join([row] * n)}"
 
 
+EXACT_INSERT_ROWS = 16
+"""Batches below this many rows are inserted by one statement of exactly their size."""
+MAX_INSERT_ROWS = 256
+"""The most rows one INSERT statement takes (19 parameters each: far below SQLite's limit)."""
+
+
+def insert_chunks(n: int) -> list[tuple[int, int]]:
+    """``(start, end)`` slices of ``n`` rows, one multi-row INSERT each, in order.
+
+    Each connection keeps its prepared statements (Python's cache: 128 per connection), and
+    one of ``k`` rows takes ~15 kB + 1.6 kB per row: were every batch size its own statement,
+    a writer taking batches of every size (bursts) would keep ~100 of them, tens of MB. So a
+    slice is a power of two from :data:`EXACT_INSERT_ROWS` to :data:`MAX_INSERT_ROWS` rows,
+    and only the rest below :data:`EXACT_INSERT_ROWS` gets its exact size: at most 20
+    statements ever (~1.3 MB), at most 5 + n // 256 per batch, one for a batch below 16.
+    """
+    out: list[tuple[int, int]] = []
+    start = 0
+    while n - start >= EXACT_INSERT_ROWS:
+        size = min(MAX_INSERT_ROWS, 1 << ((n - start).bit_length() - 1))
+        out.append((start, start + size))
+        start += size
+    if start < n:
+        out.append((start, n))
+    return out
+
+
 def row_values(
     event_id: int | None, ev: Event, body: str, received_at: datetime, read: bool
 ) -> tuple[Any, ...]:

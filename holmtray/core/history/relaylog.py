@@ -25,13 +25,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from holmtray.core.events import Event, StoredEvent
-from holmtray.core.history.codec import RECEIVED_AT, from_us, insert_rows_sql, row_values
+from holmtray.core.history.codec import (
+    RECEIVED_AT,
+    from_us,
+    insert_chunks,
+    insert_rows_sql,
+    row_values,
+)
 from holmtray.core.history.eventlog import LogEntry
 
 WriteTx = Callable[[str], contextlib.AbstractContextManager[sqlite3.Connection]]
 ReadTx = Callable[[], contextlib.AbstractContextManager[sqlite3.Connection]]
-
-_INSERT_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +138,8 @@ class Mirror:
                 }
                 ordered = [r for r in ordered if r.id not in present]
             rows = [row_values(r.id, r.event, r.body, r.received_at, False) for r in ordered]
-            for start in range(0, len(rows), _INSERT_CHUNK):
-                chunk = rows[start : start + _INSERT_CHUNK]
+            for start, end in insert_chunks(len(rows)):
+                chunk = rows[start:end]
                 conn.execute(insert_rows_sql(len(chunk)), [v for row in chunk for v in row])
             top = max(item.id for item in items)
             if top > cursor:

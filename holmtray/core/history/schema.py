@@ -179,11 +179,60 @@ def _migrate_v3_to_v4(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migrate_v4_to_v5(conn: sqlite3.Connection) -> None:
+    # v5 keeps the unread events' count per severity in a table of five rows, so the unread
+    # summary (asked by the tray after every change) reads one page instead of counting every
+    # unread row; that count read the whole unread index each time and filled the reading
+    # connection's page cache with it. Triggers keep it right for every writer (the tray's, a
+    # relay mirror's, the CLI's) and every path (insert, read flags, delete, retention,
+    # restore). A row per level is made here, so the triggers only ever UPDATE (an upsert per
+    # insert cost ~2 µs more); a severity outside Holm's five levels is not counted (the
+    # row codec never stores one).
+    conn.execute(
+        """
+        CREATE TABLE unread_counts (
+            severity INTEGER PRIMARY KEY,          -- 0 = info .. 4 = critical
+            n        INTEGER NOT NULL              -- unread events of this severity
+        )
+        """
+    )
+    conn.execute(
+        "INSERT INTO unread_counts (severity, n) SELECT level.value,"
+        " (SELECT count(*) FROM events WHERE read = 0 AND severity = level.value)"
+        " FROM json_each('[0, 1, 2, 3, 4]') AS level"
+    )
+    conn.execute(
+        """
+        CREATE TRIGGER events_unread_insert AFTER INSERT ON events WHEN new.read = 0 BEGIN
+            UPDATE unread_counts SET n = n + 1 WHERE severity = new.severity;
+        END
+        """
+    )
+    conn.execute(
+        """
+        CREATE TRIGGER events_unread_delete AFTER DELETE ON events WHEN old.read = 0 BEGIN
+            UPDATE unread_counts SET n = n - 1 WHERE severity = old.severity;
+        END
+        """
+    )
+    conn.execute(
+        """
+        CREATE TRIGGER events_unread_update AFTER UPDATE OF read, severity ON events
+        WHEN (old.read = 0) != (new.read = 0) OR (old.read = 0 AND old.severity != new.severity)
+        BEGIN
+            UPDATE unread_counts SET n = n - 1 WHERE old.read = 0 AND severity = old.severity;
+            UPDATE unread_counts SET n = n + 1 WHERE new.read = 0 AND severity = new.severity;
+        END
+        """
+    )
+
+
 _MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migrate_v0_to_v1,
     _migrate_v1_to_v2,
     _migrate_v2_to_v3,
     _migrate_v3_to_v4,
+    _migrate_v4_to_v5,
 )
 """``_MIGRATIONS[n]`` takes a database from version ``n`` to ``n + 1``."""
 

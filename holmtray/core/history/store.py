@@ -34,6 +34,7 @@ from holmtray.core.history.codec import (
     INSERT_OR_IGNORE_SQL,
     RECEIVED_AT,
     ROW_COLUMNS,
+    insert_chunks,
     insert_rows_sql,
     row_values,
     stored_event,
@@ -63,8 +64,10 @@ log = logging.getLogger("holmtray.history.store")
 
 _RETENTION_CHUNK = 500
 """Rows deleted per transaction by retention, so the write lock is only ever held briefly."""
-_INSERT_CHUNK = 500
-"""Rows per multi-row INSERT (19 parameters each: far below SQLite's variable limit)."""
+_UNREAD_SUMMARY_SQL = (
+    "SELECT coalesce(sum(n), 0), max(CASE WHEN n > 0 THEN severity END) FROM unread_counts"
+)
+"""The unread count and highest unread severity (one statement: one snapshot)."""
 _STORED_HASHES_SQL = (
     "SELECT body_hash, received_at, id FROM events"
     " WHERE body_hash IN (SELECT value FROM json_each(?)) AND received_at BETWEEN ? AND ?"
@@ -212,9 +215,10 @@ class Store:
         """Insert a batch in one transaction; results in input order. Duplicates add no row.
 
         An item is a duplicate of the newest stored row (or earlier item of the batch) with the
-        same body received within :data:`DEDUP_WINDOW` of it. The batch takes a fixed handful
-        of statements however large it is -- one look-up of the batch's body hashes, one
-        multi-row INSERT per :data:`_INSERT_CHUNK` rows -- rather than two per event: every
+        same body received within :data:`DEDUP_WINDOW` of it. The batch takes a handful of
+        statements however large it is -- one look-up of the batch's body hashes, one
+        multi-row INSERT per slice ``insert_chunks`` makes (a few sizes, so that the
+        connection's statement cache stays small) -- rather than two per event: every
         statement releases and re-takes the GIL, and with the listener busy on another thread
         each re-take waits, which had made the writer wait more than it worked.
         """
@@ -225,8 +229,8 @@ class Store:
         with self._write("store events in") as conn:
             dup_of, fresh = dedupe.plan(keys, self._stored_hashes(conn, keys))
             new_ids: list[int] = []
-            for start in range(0, len(fresh), _INSERT_CHUNK):
-                chunk = fresh[start : start + _INSERT_CHUNK]
+            for start, end in insert_chunks(len(fresh)):
+                chunk = fresh[start:end]
                 cur = conn.execute(insert_rows_sql(len(chunk)), [v for i in chunk for v in rows[i]])
                 last = cur.lastrowid
                 assert last is not None
@@ -428,24 +432,17 @@ class Store:
     def unread_summary(self) -> tuple[int, Severity | None]:
         """The number of unread events and the highest severity among them.
 
-        The tray asks every second; counting costs a few ms per 50,000 unread events, so the
-        answer is kept until the database changes: a commit by another connection changes
-        ``PRAGMA data_version``, one by this connection the write counter.
+        Read from ``unread_counts`` (schema v5: a row per severity, kept by triggers), so it
+        costs the same with a million unread as with none. The tray asks every second, so the
+        answer is still kept until the database changes: a commit by another connection
+        changes ``PRAGMA data_version``, one by this connection the write counter.
         """
         with self._read() as conn:
             (version,) = conn.execute("PRAGMA data_version").fetchone()
             key = (int(version), self._writes)
             if self._unread is not None and self._unread[0] == key:
                 return self._unread[1]
-            # Two statements (together SQLite would scan for max() instead of seeking), in one
-            # read transaction so that both see the same snapshot.
-            conn.execute("BEGIN")
-            try:
-                (n,) = conn.execute("SELECT count(*) FROM events WHERE read = 0").fetchone()
-                (top,) = conn.execute("SELECT max(severity) FROM events WHERE read = 0").fetchone()
-            finally:
-                if conn.in_transaction:
-                    conn.rollback()  # a read transaction: nothing to keep
+            (n, top) = conn.execute(_UNREAD_SUMMARY_SQL).fetchone()
         summary = (int(n), (Severity(top) if top is not None else None))
         self._unread = (key, summary)
         return summary

@@ -49,7 +49,7 @@ def test_a_v1_database_migrates_to_v3_with_a_relay_id_and_its_events_kept(db: Pa
         assert s.log.bounds() == (1, 5)
         assert [e.id for e in s.log.entries_after(0, 10)] == [1, 2, 3, 4, 5]
     con = sqlite3.connect(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     con.close()
 
 

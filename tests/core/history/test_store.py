@@ -799,7 +799,7 @@ def test_v1_database_is_backed_up_migrated_and_searchable(db: Path) -> None:
         assert s.integrity_check() == "ok"
 
     con = raw(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     backup = db.with_name(db.name + ".bak-v1")
     bcon = sqlite3.connect(backup)
     assert bcon.execute("PRAGMA user_version").fetchone()[0] == 1
@@ -854,7 +854,7 @@ def test_a_v3_database_gains_the_sort_indexes_and_sorts_through_them(db: Path) -
     assert asset_order == [2, 4, 1, 6, 3, 5]
     assert title_order == [3, 5, 1, 4, 6, 2]
     con = raw(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     indexes = dict(con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'"))
     assert "title COLLATE NOCASE" in indexes["events_title"]
     assert "coalesce(hostname, ipv4, asset_name, X'') COLLATE NOCASE" in indexes["events_asset"]
