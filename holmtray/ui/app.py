@@ -25,23 +25,20 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import html
 import logging
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6 import QtCore
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from holmtray import __version__
-from holmtray.core.alerts.expectations import ExpectationStore
 from holmtray.core.alerts.notices import Notice, Urgency
-from holmtray.core.alerts.policy import NotificationPolicy, Show, ShowSummary
 from holmtray.core.clock import utc_now
 from holmtray.core.config import file as settings_file
-from holmtray.core.config.autostart import Autostart, default_command
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.schema import SettingsError
 from holmtray.core.config.settings import Settings
@@ -49,6 +46,7 @@ from holmtray.core.events import StoredEvent
 from holmtray.core.history.database import StoreError
 from holmtray.core.subscribe.source import Live, RelayState
 from holmtray.core.text import plural
+from holmtray.ui import gui_thread
 from holmtray.ui.deliveries import DatabaseSwitch, Delivery, RelayStateChange
 from holmtray.ui.history_view import HistoryView
 from holmtray.ui.icons import app_icon, resource_path
@@ -60,8 +58,10 @@ from holmtray.ui.source_status import Look
 from holmtray.ui.tray import Tray, TrayView
 
 # Start-up (issue 16): what the tray icon does not need is imported after it is shown or on
-# first use (tests/ui/test_startup_imports.py keeps it so).
+# first use (tests/ui/test_startup_imports.py keeps it so). That includes PySide6's Qt
+# namespace (``QtCore.Qt``, read where used): its first access makes all of its enums.
 if TYPE_CHECKING:
+    from holmtray.core.alerts.policy import NotificationPolicy, Show, ShowSummary
     from holmtray.core.history.store import Store
     from holmtray.ui.events.status_strip import StatusStrip
     from holmtray.ui.events.window import EventWindow
@@ -100,13 +100,7 @@ class TrayApp(QObject):
         self._files = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="holmtray-files"
         )
-        self.policy = NotificationPolicy(
-            settings=settings,
-            clock=utc_now,
-            expectations=ExpectationStore(
-                path=paths.data_dir / "expectations.json", writer=self._files
-            ),
-        )
+        self._policy: NotificationPolicy | None = None  # see the policy property
         self.setup = SetupFlow(
             receiver=self.receiver,
             settings=lambda: self.settings,
@@ -156,6 +150,29 @@ class TrayApp(QObject):
         return self.history.window
 
     @property
+    def policy(self) -> NotificationPolicy:
+        """Decides what is notified. Made by :meth:`start` once the icon is shown (nothing
+        reaches it before: events wait in the receiver's buffer until the first drain), or by
+        whatever asks for it first."""
+        if self._policy is None:
+            # After the icon (issue 16.3): the policy's modules and its expectations file.
+            from holmtray.core.alerts.expectations import ExpectationStore  # noqa: PLC0415
+            from holmtray.core.alerts.policy import NotificationPolicy  # noqa: PLC0415
+
+            self._policy = NotificationPolicy(
+                settings=self.settings,
+                clock=utc_now,
+                expectations=ExpectationStore(
+                    path=self.paths.data_dir / "expectations.json", writer=self._files
+                ),
+            )
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: NotificationPolicy) -> None:
+        self._policy = policy
+
+    @property
     def links(self) -> LinkOpener:
         """Opens event links (made, and its dialogs imported, on first use)."""
         if self._links is None:
@@ -186,6 +203,10 @@ class TrayApp(QObject):
 
             if not isinstance(exc, ListenerError):
                 raise
+        # Made after the icon, with the loop running: the GUI-thread bridge of the dialogs'
+        # workers and the notification policy (before the first drain hands it events).
+        gui_thread.install()
+        _ = self.policy
         from holmtray.ui.notifier import Notifier  # noqa: PLC0415 (after the icon)
 
         # The writer has just opened (and checked) the same file: no second quick_check. The
@@ -357,6 +378,8 @@ class TrayApp(QObject):
     def _act(self, actions: list[Show | ShowSummary]) -> None:
         if self.notifier is None or not self.settings.flag("notifications.enabled"):
             return
+        from holmtray.core.alerts.policy import ShowSummary  # noqa: PLC0415 (loaded: see policy)
+
         for action in actions:
             # A summary carries its (bounded) event ids on the notice itself: they live as long
             # as the notifier keeps that notification for a click, and no longer.
@@ -556,7 +579,7 @@ class TrayApp(QObject):
 
         dialog = SettingsDialog(self.settings, paths=self.paths, apply=self.apply_settings)
         dialog.setWindowIcon(app_icon())
-        dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+        dialog.setWindowModality(QtCore.Qt.WindowModality.ApplicationModal)
         dialog.finished.connect(self._settings_closed)
         self.settings_dialog = dialog
         dialog.show()
@@ -580,6 +603,8 @@ class TrayApp(QObject):
             log.warning("cannot save %s: %s", self.paths.config_file, exc.strerror or exc)
 
     def show_about(self) -> None:
+        import html  # noqa: PLC0415 (on first use)
+
         ep = self.receiver.endpoint
         backend = self.notifier.backend_name if self.notifier else "none"
         database = self.history.path
@@ -604,6 +629,8 @@ def _summary_label(kept: int, total: int) -> str:
 
 
 def _set_start_at_login(on: bool) -> None:
+    from holmtray.core.config.autostart import Autostart, default_command  # noqa: PLC0415
+
     auto = Autostart(command=default_command())
     auto.enable() if on else auto.disable()
 

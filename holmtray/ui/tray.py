@@ -85,7 +85,9 @@ class Tray(QObject):
         self._add("About holmtray", self.about.emit)
         self.menu.addSeparator()
         quit_action = self._add("Quit", self.quit.emit)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        # The platform's Quit keys (Ctrl+Q on Linux). This overload, unlike setShortcut(
+        # QKeySequence(...)), does not make PySide6 build its Qt namespace before the icon.
+        quit_action.setShortcuts(QKeySequence.StandardKey.Quit)
         self.icon.setContextMenu(self.menu)
         self.menu.aboutToShow.connect(self._menu_shown)
         self.icon.activated.connect(self._activated)
