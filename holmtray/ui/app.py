@@ -29,6 +29,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore
@@ -36,7 +37,6 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from holmtray import __version__
-from holmtray.core.alerts.notices import Notice, Urgency
 from holmtray.core.clock import utc_now
 from holmtray.core.config import file as settings_file
 from holmtray.core.config.paths import Paths
@@ -44,30 +44,29 @@ from holmtray.core.config.schema import SettingsError
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
 from holmtray.core.history.database import StoreError
-from holmtray.core.subscribe.source import Live, RelayState
 from holmtray.core.text import plural
-from holmtray.ui import gui_thread
-from holmtray.ui.deliveries import DatabaseSwitch, Delivery, RelayStateChange
-from holmtray.ui.history_view import HistoryView
 from holmtray.ui.icons import app_icon, resource_path
 from holmtray.ui.launch import app_secrets, run
-from holmtray.ui.receiver_thread import ReceiverThread
-from holmtray.ui.receiving import ReceivingMonitor
-from holmtray.ui.setup_flow import SetupFlow
-from holmtray.ui.source_status import Look
 from holmtray.ui.tray import Tray, TrayView
 
 # Start-up (issue 16): what the tray icon does not need is imported after it is shown or on
-# first use (tests/ui/test_startup_imports.py keeps it so). That includes PySide6's Qt
-# namespace (``QtCore.Qt``, read where used): its first access makes all of its enums.
+# first use (tests/ui/test_startup_imports.py keeps it so): the parts that receive and show
+# events (:class:`_Parts`), the notification policy, and PySide6's Qt namespace (``QtCore.Qt``,
+# read where used: its first access makes all of its enums, ~20 ms).
 if TYPE_CHECKING:
+    from holmtray.core.alerts.notices import Notice, Urgency
     from holmtray.core.alerts.policy import NotificationPolicy, Show, ShowSummary
     from holmtray.core.history.store import Store
+    from holmtray.core.subscribe.source import RelayState
     from holmtray.ui.events.status_strip import StatusStrip
     from holmtray.ui.events.window import EventWindow
+    from holmtray.ui.history_view import HistoryView
     from holmtray.ui.links import LinkOpener
     from holmtray.ui.notifier import Notifier
+    from holmtray.ui.receiver_thread import ReceiverThread
+    from holmtray.ui.receiving import ReceivingMonitor
     from holmtray.ui.settings_dialog import ApplyDone, SettingsDialog
+    from holmtray.ui.setup_flow import SetupFlow
     from holmtray.ui.welcome import WelcomeDialog
 
 log = logging.getLogger("holmtray.ui.app")
@@ -75,6 +74,16 @@ log = logging.getLogger("holmtray.ui.app")
 DRAIN_INTERVAL_MS = 250  # at most four hand-overs a second from the receiver thread
 TICK_INTERVAL_MS = 1000
 APPLY_TIMEOUT_S = 15.0  # a listener that takes longer to rebind is stuck
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """What receives events and shows them, made after the tray icon (see the properties)."""
+
+    receiver: ReceiverThread
+    setup: SetupFlow
+    history: HistoryView
+    receiving: ReceivingMonitor
 
 
 class TrayApp(QObject):
@@ -87,13 +96,14 @@ class TrayApp(QObject):
         paths: Paths,
         quit_event: asyncio.Event,
         redact: Callable[[Iterable[str]], None] | None = None,
+        after_icon: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
+        self._after_icon = after_icon  # run on the loop's next turn once the icon is shown
         self.settings = settings
         self.paths = paths
         self._quit = quit_event
         self._redact = redact  # the log formatter's secrets, kept in step with the settings
-        self.receiver = ReceiverThread(settings=settings, paths=paths)
         self.tray = Tray(self)
         self._links: LinkOpener | None = None  # made on the first link opened
         # One worker: config and expectation file writes land in the order they were made.
@@ -101,29 +111,7 @@ class TrayApp(QObject):
             max_workers=1, thread_name_prefix="holmtray-files"
         )
         self._policy: NotificationPolicy | None = None  # see the policy property
-        self.setup = SetupFlow(
-            receiver=self.receiver,
-            settings=lambda: self.settings,
-            apply=self.apply_settings,
-            spawn=self._spawn,
-            open_settings=self.open_settings,
-        )
-        self.history = HistoryView(
-            write=self.receiver.write,
-            open_link=self._open_link,
-            state_path=paths.config_dir / "window.ini",
-            on_window=self._window_made,
-            webhook_url=self.setup.webhook_url,
-            send_test=self.setup.send_test,
-        )
-        self.receiving = ReceivingMonitor(
-            receiver=self.receiver,
-            settings=lambda: self.settings,
-            retry=lambda: self.apply_settings(self.settings, self._retried),
-            open_settings=self.open_settings,
-            parent=self,
-        )
-        self.receiving.changed.connect(lambda status: self.setup.update(status, self._mode()))
+        self._parts: _Parts | None = None  # see _made
         self.notifier: Notifier | None = None
         self.settings_dialog: SettingsDialog | None = None
         self._relay_state: RelayState | None = None  # as drained, in order with the events
@@ -139,6 +127,65 @@ class TrayApp(QObject):
         self._ready = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.received = 0  # events handed to the GUI since start (tests and About read it)
+
+    def _made(self) -> _Parts:
+        """The receiver thread, the setup flow, the history view and the receiving monitor:
+        made by :meth:`start` once the icon is shown, or by whatever asks for one first (tests
+        use them straight after construction)."""
+        if self._parts is None:
+            # After the icon (issue 16.3): these modules and what they import.
+            from holmtray.ui.history_view import HistoryView  # noqa: PLC0415
+            from holmtray.ui.receiver_thread import ReceiverThread  # noqa: PLC0415
+            from holmtray.ui.receiving import ReceivingMonitor  # noqa: PLC0415
+            from holmtray.ui.setup_flow import SetupFlow  # noqa: PLC0415
+
+            receiver = ReceiverThread(settings=self.settings, paths=self.paths)
+            setup = SetupFlow(
+                receiver=receiver,
+                settings=lambda: self.settings,
+                apply=self.apply_settings,
+                spawn=self._spawn,
+                open_settings=self.open_settings,
+            )
+            history = HistoryView(
+                write=receiver.write,
+                open_link=self._open_link,
+                state_path=self.paths.config_dir / "window.ini",
+                on_window=self._window_made,
+                webhook_url=setup.webhook_url,
+                send_test=setup.send_test,
+            )
+            receiving = ReceivingMonitor(
+                receiver=receiver,
+                settings=lambda: self.settings,
+                retry=lambda: self.apply_settings(self.settings, self._retried),
+                open_settings=self.open_settings,
+                parent=self,
+            )
+            receiving.changed.connect(lambda status: setup.update(status, self._mode()))
+            self._parts = _Parts(
+                receiver=receiver, setup=setup, history=history, receiving=receiving
+            )
+        return self._parts
+
+    @property
+    def receiver(self) -> ReceiverThread:
+        """The event source's thread and its writer (every write to the history)."""
+        return self._made().receiver
+
+    @property
+    def setup(self) -> SetupFlow:
+        return self._made().setup
+
+    @property
+    def history(self) -> HistoryView:
+        """The GUI's read-only view of the active source's history: store and event window."""
+        return self._made().history
+
+    @property
+    def receiving(self) -> ReceivingMonitor:
+        """Whether events are received: one truth for the tray, the strip and the welcome."""
+        return self._made().receiving
 
     @property
     def store(self) -> Store | None:
@@ -184,7 +231,6 @@ class TrayApp(QObject):
     # -- start and stop -----------------------------------------------------------------
     def show_icon(self) -> None:
         """The first thing :meth:`start` does: wire the tray and show its icon."""
-        self.connect_receiver()
         self._connect_tray()
         # The icon first: opening the store runs its integrity check, seconds on a big history.
         self.tray.icon.show()
@@ -192,8 +238,13 @@ class TrayApp(QObject):
 
     async def start(self) -> None:
         self.show_icon()
-        # Straight back to the event loop, which draws the icon, while the receiver's thread
-        # imports and starts the source; nothing heavy is imported here before that.
+        # Straight back to the event loop, which draws the icon; then the rest is made and the
+        # receiver's thread imports and starts the source (events that arrive meanwhile wait
+        # in its buffer until the first drain below).
+        await asyncio.sleep(0)
+        if self._after_icon is not None:
+            self._after_icon()
+        self.connect_receiver()
         try:
             await asyncio.wrap_future(self.receiver.start())
         except StoreError:
@@ -205,6 +256,8 @@ class TrayApp(QObject):
                 raise
         # Made after the icon, with the loop running: the GUI-thread bridge of the dialogs'
         # workers and the notification policy (before the first drain hands it events).
+        from holmtray.ui import gui_thread  # noqa: PLC0415 (after the icon)
+
         gui_thread.install()
         _ = self.policy
         from holmtray.ui.notifier import Notifier  # noqa: PLC0415 (after the icon)
@@ -250,11 +303,14 @@ class TrayApp(QObject):
         t.show_events.connect(self.show_window)
         t.copy_url.connect(lambda: self.setup.copy_url(self._say))
         t.send_test.connect(lambda: self._spawn(self.send_test()))
-        t.reconnect.connect(self.receiving.reconnect_now)
+        t.reconnect.connect(self._reconnect_now)
         t.pause.connect(self.pause)
         t.open_settings.connect(self.open_settings)
         t.about.connect(self.show_about)
         t.quit.connect(self.request_quit)
+
+    def _reconnect_now(self) -> None:
+        self.receiving.reconnect_now()  # the monitor is made after the icon: looked up here
 
     def _window_made(self, window: EventWindow) -> None:
         """A new event window (at start, or the source's database changed)."""
@@ -280,15 +336,18 @@ class TrayApp(QObject):
             return
         self._stopped = True
         self._tick_timer.stop()
+        parts = self._parts  # None: stopped before anything but the icon was made
         # Shutdown is the one place the GUI thread waits: for the receiver to answer in-flight
         # requests and commit (ReceiverThread.stop), and below for the last file writes.
-        self.receiver.stop()
-        self._drain()  # the last committed events reach the window's store readers too
-        self._show_drained()  # and what an earlier drain left for the loop's next turn
+        if parts is not None:
+            parts.receiver.stop()
+            self._drain()  # the last committed events reach the window's store readers too
+            self._show_drained()  # and what an earlier drain left for the loop's next turn
         self.tray.icon.hide()
         if self.notifier is not None:
             self.notifier.disconnect()
-        self.history.close()
+        if parts is not None:
+            parts.history.close()
         self._files.shutdown(wait=True)
         log.info("tray app stopped")
 
@@ -312,6 +371,12 @@ class TrayApp(QObject):
         The policy decides at once and its notifications are sent first; the event window and
         the tray catch up on the loop's next turn (:meth:`_show_drained`, in order), so an
         alert never waits for the list's and the icon's repaint (issue 16)."""
+        from holmtray.ui.deliveries import (  # noqa: PLC0415 (loaded with the receiver)
+            DatabaseSwitch,
+            Delivery,
+            RelayStateChange,
+        )
+
         self._last_drain = time.monotonic()
         entries = self.receiver.take()
         if not entries:
@@ -359,6 +424,8 @@ class TrayApp(QObject):
         self._refresh_tray(last=batches[-1][-1] if batches else None)
 
     def _relay_changed(self, state: RelayState) -> None:
+        from holmtray.core.subscribe.source import Live  # noqa: PLC0415 (loaded by the receiver)
+
         was, self._relay_state = self._relay_state, state
         live = isinstance(state, Live)
         if live and not isinstance(was, Live) and not self._stopped:
@@ -368,6 +435,8 @@ class TrayApp(QObject):
         self.policy.set_source_live(live)
 
     def _relay_notice(self, text: str) -> None:
+        from holmtray.core.alerts.notices import Urgency  # noqa: PLC0415 (after the icon)
+
         log.warning("relay: %s", text)
         self._say(text, "", Urgency.NORMAL)
 
@@ -422,6 +491,8 @@ class TrayApp(QObject):
         self._refresh_tray()
 
     def _refresh_tray(self, last: StoredEvent | None = None) -> None:
+        from holmtray.ui.source_status import Look  # noqa: PLC0415 (loaded with the parts)
+
         unread, highest = (0, None)
         if self.store is not None:
             try:
@@ -485,12 +556,23 @@ class TrayApp(QObject):
             log.debug("tray icon clicked: showing the event window")
             self.show_window()
 
-    def _say(self, summary: str, body: str, urgency: Urgency = Urgency.LOW) -> None:
+    def _say(self, summary: str, body: str, urgency: Urgency | None = None) -> None:
+        """A notification of the app's own (low urgency unless said)."""
+        from holmtray.core.alerts.notices import Notice, Urgency  # noqa: PLC0415 (after the icon)
+
         if self.notifier is not None:
-            notice = Notice(event_id=None, summary=summary, body=body, urgency=urgency, link=None)
+            notice = Notice(
+                event_id=None,
+                summary=summary,
+                body=body,
+                urgency=Urgency.LOW if urgency is None else urgency,
+                link=None,
+            )
             self._spawn(self.notifier.show(notice))
 
     async def send_test(self) -> None:
+        from holmtray.core.alerts.notices import Urgency  # noqa: PLC0415 (after the icon)
+
         ok, message = await self.setup.post_test()
         if not ok:
             self._say("Test event failed", message, Urgency.NORMAL)

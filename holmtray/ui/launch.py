@@ -62,7 +62,11 @@ def run(*, settings: Settings, paths: Paths, verbose: bool = False) -> int:
     from holmtray.ui.app import TrayApp  # noqa: PLC0415 (app imports this module)
 
     tray_app = TrayApp(
-        settings=settings, paths=paths, quit_event=quit_event, redact=formatter.set_secrets
+        settings=settings,
+        paths=paths,
+        quit_event=quit_event,
+        redact=formatter.set_secrets,
+        after_icon=instance.listen,  # a second launch retries its hand-off until then
     )
     instance.show_requested.connect(tray_app.show_window)
     signals = Signals(tray_app.request_quit)

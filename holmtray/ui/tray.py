@@ -13,7 +13,6 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from holmtray.core.alerts.notices import visible
 from holmtray.core.events import Severity
 from holmtray.ui.icons import TrayState, tray_icon
 
@@ -23,6 +22,8 @@ log = logging.getLogger("holmtray.ui.tray")
 def tooltip_safe(text: str) -> str:
     """Payload text for a tooltip. Qt renders tooltips that look like HTML as rich text, so
     angle brackets become look-alike quotes; the event window shows the exact text."""
+    from holmtray.core.alerts.notices import visible  # noqa: PLC0415 (not before the icon)
+
     return visible(text, 80).replace("<", "‹").replace(">", "›").replace("&", "＆")
 
 
