@@ -43,7 +43,6 @@ from holmtray.core.config.paths import Paths
 from holmtray.core.config.schema import SettingsError
 from holmtray.core.config.settings import Settings
 from holmtray.core.events import StoredEvent
-from holmtray.core.history.database import StoreError
 from holmtray.core.text import plural
 from holmtray.ui.icons import app_icon, resource_path
 from holmtray.ui.launch import app_secrets, run
@@ -242,9 +241,12 @@ class TrayApp(QObject):
         # receiver's thread imports and starts the source (events that arrive meanwhile wait
         # in its buffer until the first drain below).
         await asyncio.sleep(0)
+        log.debug("event loop turned after the icon")  # bench/idle.py times it
         if self._after_icon is not None:
             self._after_icon()
         self.connect_receiver()
+        from holmtray.core.history.database import StoreError  # noqa: PLC0415 (after the icon)
+
         try:
             await asyncio.wrap_future(self.receiver.start())
         except StoreError:
@@ -491,6 +493,7 @@ class TrayApp(QObject):
         self._refresh_tray()
 
     def _refresh_tray(self, last: StoredEvent | None = None) -> None:
+        from holmtray.core.history.database import StoreError  # noqa: PLC0415 (as Look)
         from holmtray.ui.source_status import Look  # noqa: PLC0415 (loaded with the parts)
 
         unread, highest = (0, None)
@@ -609,6 +612,7 @@ class TrayApp(QObject):
         """Rebind the listener or switch the source, save the file, change start at login; an
         error message if the settings could not take effect (then the source keeps the old
         ones)."""
+        from holmtray.core.history.database import StoreError  # noqa: PLC0415 (see start)
         from holmtray.core.ingest.receiver import ListenerError  # noqa: PLC0415 (see start)
 
         if self._redact is not None:

@@ -7,8 +7,8 @@ size (16 to 64 px) so the badge stays legible instead of being scaled down from 
 from __future__ import annotations
 
 import functools
+import importlib.util
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from PySide6 import QtCore
@@ -48,12 +48,13 @@ SEVERITY_COLORS: dict[Severity, str] = {
 
 def resource_path(name: str) -> Path:
     """A file from ``resources/`` whether installed (``holmtray.resources``) or in a checkout."""
-    try:
-        candidate = Path(str(resources.files("holmtray.resources") / name))
+    # The package's folders from its spec, not importlib.resources (~2 ms to import before
+    # the icon); the installed package is plain files, never a zip.
+    spec = importlib.util.find_spec("holmtray.resources")
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        candidate = Path(folder) / name
         if candidate.exists():
             return candidate
-    except ModuleNotFoundError:
-        pass
     return Path(__file__).resolve().parents[2] / "resources" / name
 
 
