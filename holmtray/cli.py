@@ -37,13 +37,14 @@ from holmtray.core.config.paths import Paths
 from holmtray.core.config.schema import SettingsError, setting
 from holmtray.core.config.settings import Settings
 from holmtray.core.dsn import passwords
-from holmtray.core.events import Kind, Severity, StoredEvent
+from holmtray.core.eventtypes import Kind, Severity
 from holmtray.core.parsing.samples import KINDS
 from holmtray.core.text import json_text, printable
 
 # What only one command needs is imported by that command: the tray app's start-up (issue 16)
 # and the small commands stay quick.
 if TYPE_CHECKING:
+    from holmtray.core.events import StoredEvent
     from holmtray.core.history.query import EventQuery
     from holmtray.core.ingest.endpoint import Endpoint
     from holmtray.core.redact import Redactor

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QWidget
 
 from holmtray import __version__
 from holmtray.core.clock import utc_now
@@ -42,7 +42,6 @@ from holmtray.core.config import file as settings_file
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.schema import SettingsError
 from holmtray.core.config.settings import Settings
-from holmtray.core.events import StoredEvent
 from holmtray.core.text import plural
 from holmtray.ui.icons import app_icon, resource_path
 from holmtray.ui.launch import app_secrets, run
@@ -55,6 +54,7 @@ from holmtray.ui.tray import Tray, TrayView
 if TYPE_CHECKING:
     from holmtray.core.alerts.notices import Notice, Urgency
     from holmtray.core.alerts.policy import NotificationPolicy, Show, ShowSummary
+    from holmtray.core.events import StoredEvent
     from holmtray.core.history.store import Store
     from holmtray.core.subscribe.source import RelayState
     from holmtray.ui.events.status_strip import StatusStrip
@@ -105,10 +105,7 @@ class TrayApp(QObject):
         self._redact = redact  # the log formatter's secrets, kept in step with the settings
         self.tray = Tray(self)
         self._links: LinkOpener | None = None  # made on the first link opened
-        # One worker: config and expectation file writes land in the order they were made.
-        self._files = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="holmtray-files"
-        )
+        self._files_pool: concurrent.futures.ThreadPoolExecutor | None = None  # see _files
         self._policy: NotificationPolicy | None = None  # see the policy property
         self._parts: _Parts | None = None  # see _made
         self.notifier: Notifier | None = None
@@ -166,6 +163,16 @@ class TrayApp(QObject):
                 receiver=receiver, setup=setup, history=history, receiving=receiving
             )
         return self._parts
+
+    @property
+    def _files(self) -> concurrent.futures.ThreadPoolExecutor:
+        """One worker: config and expectation file writes land in the order they were made
+        (made on first use: its module is not needed before the icon)."""
+        if self._files_pool is None:
+            self._files_pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="holmtray-files"
+            )
+        return self._files_pool
 
     @property
     def receiver(self) -> ReceiverThread:
@@ -278,6 +285,8 @@ class TrayApp(QObject):
         self._tick_timer.start()
         self._refresh_tray()
         if self.receiver.recovered_from:
+            from PySide6.QtWidgets import QMessageBox  # noqa: PLC0415 (after the icon)
+
             QMessageBox.warning(
                 None,
                 "holmtray: database recovered",
@@ -350,7 +359,8 @@ class TrayApp(QObject):
             self.notifier.disconnect()
         if parts is not None:
             parts.history.close()
-        self._files.shutdown(wait=True)
+        if self._files_pool is not None:
+            self._files_pool.shutdown(wait=True)
         log.info("tray app stopped")
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -690,6 +700,8 @@ class TrayApp(QObject):
 
     def show_about(self) -> None:
         import html  # noqa: PLC0415 (on first use)
+
+        from PySide6.QtWidgets import QMessageBox  # noqa: PLC0415 (on first use)
 
         ep = self.receiver.endpoint
         backend = self.notifier.backend_name if self.notifier else "none"

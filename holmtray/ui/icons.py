@@ -27,7 +27,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtSvg import QSvgRenderer
 
-from holmtray.core.events import Kind, Severity
+from holmtray.core.eventtypes import Kind, Severity
 
 TRAY_SIZES = (16, 22, 24, 32, 48, 64)
 

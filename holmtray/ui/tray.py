@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from holmtray.core.events import Severity
+from holmtray.core.eventtypes import Severity
 from holmtray.ui.icons import TrayState, tray_icon
 
 log = logging.getLogger("holmtray.ui.tray")

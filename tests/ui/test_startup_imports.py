@@ -50,6 +50,7 @@ DEFERRED = (
     "holmtray.core.alerts.notices",
     "holmtray.core.subscribe.source",
     "holmtray.core.history.database",
+    "holmtray.core.events",
     "holmtray.ui.receiver_thread",
     "holmtray.ui.deliveries",
     "holmtray.ui.receiving",
