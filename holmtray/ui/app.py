@@ -29,7 +29,6 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore
@@ -49,7 +48,7 @@ from holmtray.ui.tray import Tray, TrayView
 
 # Start-up (issue 16): what the tray icon does not need is imported after it is shown or on
 # first use (tests/ui/test_startup_imports.py keeps it so): the parts that receive and show
-# events (:class:`_Parts`), the notification policy, and PySide6's Qt namespace (``QtCore.Qt``,
+# events (app_parts.py), the notification policy, and PySide6's Qt namespace (``QtCore.Qt``,
 # read where used: its first access makes all of its enums, ~20 ms).
 if TYPE_CHECKING:
     from holmtray.core.alerts.notices import Notice, Urgency
@@ -57,6 +56,7 @@ if TYPE_CHECKING:
     from holmtray.core.events import StoredEvent
     from holmtray.core.history.store import Store
     from holmtray.core.subscribe.source import RelayState
+    from holmtray.ui.app_parts import Parts
     from holmtray.ui.events.status_strip import StatusStrip
     from holmtray.ui.events.window import EventWindow
     from holmtray.ui.history_view import HistoryView
@@ -73,16 +73,6 @@ log = logging.getLogger("holmtray.ui.app")
 DRAIN_INTERVAL_MS = 250  # at most four hand-overs a second from the receiver thread
 TICK_INTERVAL_MS = 1000
 APPLY_TIMEOUT_S = 15.0  # a listener that takes longer to rebind is stuck
-
-
-@dataclass(frozen=True, slots=True)
-class _Parts:
-    """What receives events and shows them, made after the tray icon (see the properties)."""
-
-    receiver: ReceiverThread
-    setup: SetupFlow
-    history: HistoryView
-    receiving: ReceivingMonitor
 
 
 class TrayApp(QObject):
@@ -107,7 +97,7 @@ class TrayApp(QObject):
         self._links: LinkOpener | None = None  # made on the first link opened
         self._files_pool: concurrent.futures.ThreadPoolExecutor | None = None  # see _files
         self._policy: NotificationPolicy | None = None  # see the policy property
-        self._parts: _Parts | None = None  # see _made
+        self._parts: Parts | None = None  # see _made
         self.notifier: Notifier | None = None
         self.settings_dialog: SettingsDialog | None = None
         self._relay_state: RelayState | None = None  # as drained, in order with the events
@@ -124,43 +114,23 @@ class TrayApp(QObject):
         self._tasks: set[asyncio.Task[None]] = set()
         self.received = 0  # events handed to the GUI since start (tests and About read it)
 
-    def _made(self) -> _Parts:
-        """The receiver thread, the setup flow, the history view and the receiving monitor:
-        made by :meth:`start` once the icon is shown, or by whatever asks for one first (tests
-        use them straight after construction)."""
+    def _made(self) -> Parts:
+        """The parts that receive and show events (:mod:`~holmtray.ui.app_parts`): made by
+        :meth:`start` once the icon is shown, or by whatever asks for one first (tests use them
+        straight after construction)."""
         if self._parts is None:
-            # After the icon (issue 16.3): these modules and what they import.
-            from holmtray.ui.history_view import HistoryView  # noqa: PLC0415
-            from holmtray.ui.receiver_thread import ReceiverThread  # noqa: PLC0415
-            from holmtray.ui.receiving import ReceivingMonitor  # noqa: PLC0415
-            from holmtray.ui.setup_flow import SetupFlow  # noqa: PLC0415
+            from holmtray.ui.app_parts import make_parts  # noqa: PLC0415 (after the icon)
 
-            receiver = ReceiverThread(settings=self.settings, paths=self.paths)
-            setup = SetupFlow(
-                receiver=receiver,
+            self._parts = make_parts(
                 settings=lambda: self.settings,
+                paths=self.paths,
                 apply=self.apply_settings,
                 spawn=self._spawn,
                 open_settings=self.open_settings,
-            )
-            history = HistoryView(
-                write=receiver.write,
                 open_link=self._open_link,
-                state_path=self.paths.config_dir / "window.ini",
-                on_window=self._window_made,
-                webhook_url=setup.webhook_url,
-                send_test=setup.send_test,
-            )
-            receiving = ReceivingMonitor(
-                receiver=receiver,
-                settings=lambda: self.settings,
+                window_made=self._window_made,
                 retry=lambda: self.apply_settings(self.settings, self._retried),
-                open_settings=self.open_settings,
                 parent=self,
-            )
-            receiving.changed.connect(lambda status: setup.update(status, self._mode()))
-            self._parts = _Parts(
-                receiver=receiver, setup=setup, history=history, receiving=receiving
             )
         return self._parts
 

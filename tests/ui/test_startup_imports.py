@@ -51,6 +51,7 @@ DEFERRED = (
     "holmtray.core.subscribe.source",
     "holmtray.core.history.database",
     "holmtray.core.events",
+    "holmtray.ui.app_parts",
     "holmtray.ui.receiver_thread",
     "holmtray.ui.deliveries",
     "holmtray.ui.receiving",
