@@ -160,6 +160,11 @@ class Proc:
                     raise RuntimeError(f"{self.argv}: no line matching {pattern.pattern!r}:\n{out}")
                 self._cond.wait(min(left, 0.2))
 
+    def line_stamp(self, index: int) -> float:
+        """When line ``index`` of stderr was read (monotonic)."""
+        with self._cond:
+            return self._stamps[index]
+
     def output(self) -> str:
         with self._cond:
             return "\n".join(self.lines)

@@ -37,14 +37,14 @@ from holmtray.core.config.paths import Paths
 from holmtray.core.config.schema import SettingsError, setting
 from holmtray.core.config.settings import Settings
 from holmtray.core.dsn import passwords
-from holmtray.core.events import Kind, Severity, StoredEvent
-from holmtray.core.history.database import StoreError
+from holmtray.core.eventtypes import Kind, Severity
 from holmtray.core.parsing.samples import KINDS
 from holmtray.core.text import json_text, printable
 
 # What only one command needs is imported by that command: the tray app's start-up (issue 16)
 # and the small commands stay quick.
 if TYPE_CHECKING:
+    from holmtray.core.events import StoredEvent
     from holmtray.core.history.query import EventQuery
     from holmtray.core.ingest.endpoint import Endpoint
     from holmtray.core.redact import Redactor
@@ -464,6 +464,7 @@ async def _serve(settings: Settings, paths: Paths) -> int:
         except NotImplementedError:  # Windows' event loops have no signal handlers
             signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
     # The HTTP server is imported only by the command that serves (the others stay quick).
+    from holmtray.core.history.database import StoreError  # noqa: PLC0415
     from holmtray.core.ingest.receiver import ListenerError, Receiver  # noqa: PLC0415
 
     receiver = Receiver(settings=settings, paths=paths)
@@ -551,7 +552,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "relay":
             return cmd_relay_token(settings, paths, args, out)
         return _run_tray(args, settings, paths)
-    except StoreError as exc:
+    except Exception as exc:
+        # Imported here, not at the top: the tray app's icon comes before sqlite3 (issue 16.3).
+        from holmtray.core.history.database import StoreError  # noqa: PLC0415
+
+        if not isinstance(exc, StoreError):
+            raise
         _complain("holmtray", str(exc))
         return EXIT_FAIL
 

@@ -2,7 +2,8 @@
 
 An :class:`Event` is what the parser makes of one webhook body. A :class:`StoredEvent` is an
 event as the store returns it: with its row id, the time it was received, its read flag and
-the body exactly as it arrived. Both are immutable; nothing here does I/O.
+the body exactly as it arrived. Both are immutable; nothing here does I/O. :class:`Kind` and
+:class:`Severity` are defined in :mod:`holmtray.core.eventtypes` and importable from here too.
 """
 
 from __future__ import annotations
@@ -12,61 +13,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
-from enum import IntEnum, StrEnum
 from typing import Any
 
-
-class Kind(StrEnum):
-    """What happened, by the top-level key Holm sends (``custom`` for anything else)."""
-
-    FINISHED_SCAN = "finished_scan"
-    SCHEDULED_SCAN = "scheduled_scan"
-    TICKET = "ticket"
-    CUSTOM = "custom"
-
-    @property
-    def label(self) -> str:
-        return _KIND_LABELS[self]
-
-
-_KIND_LABELS = {
-    Kind.FINISHED_SCAN: "Finished scan",
-    Kind.SCHEDULED_SCAN: "Scheduled scan",
-    Kind.TICKET: "Ticket",
-    Kind.CUSTOM: "Custom",
-}
-
-
-class Severity(IntEnum):
-    """Holm's five levels; the integer values match the v2 API (0 = info .. 4 = critical)."""
-
-    INFO = 0
-    LOW = 1
-    MEDIUM = 2
-    HIGH = 3
-    CRITICAL = 4
-
-    @property
-    def word(self) -> str:
-        """The lower-case word used in storage, settings and the command line."""
-        return self.name.lower()
-
-    @property
-    def label(self) -> str:
-        """The capitalised word shown to people."""
-        return self.name.capitalize()
-
-    @classmethod
-    def from_word(cls, word: str) -> Severity:
-        """Parse ``critical``/``High``/``4``...; raises ``ValueError`` naming the bad value."""
-        text = word.strip().lower()
-        if text.isdigit() and int(text) in range(5):
-            return cls(int(text))
-        try:
-            return cls[text.upper()]
-        except KeyError:
-            allowed = ", ".join(s.word for s in cls)
-            raise ValueError(f"unknown severity {word!r} (allowed: {allowed})") from None
+from holmtray.core.eventtypes import Kind, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,3 +292,17 @@ _json_string: Callable[[str], str] = json.encoder.encode_basestring
 _PART_JSON = {cls: _part_json(cls) for cls in (Counts, Asset, Vulnerability, TicketInfo)}
 _EVENT_SORTED = tuple(sorted(_EVENT_FIELD_NAMES))
 _EVENT_JSON = "{{" + ",".join(f'"{name}":{{}}' for name in _EVENT_SORTED) + "}}"
+
+
+__all__ = [
+    "Asset",
+    "Counts",
+    "Event",
+    "Kind",
+    "Severity",
+    "StoredEvent",
+    "TicketInfo",
+    "Vulnerability",
+    "dumps_compact",
+    "event_from_fields",
+]

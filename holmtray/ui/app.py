@@ -25,49 +25,47 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import html
 import logging
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6 import QtCore
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QWidget
 
 from holmtray import __version__
-from holmtray.core.alerts.expectations import ExpectationStore
-from holmtray.core.alerts.notices import Notice, Urgency
-from holmtray.core.alerts.policy import NotificationPolicy, Show, ShowSummary
 from holmtray.core.clock import utc_now
 from holmtray.core.config import file as settings_file
-from holmtray.core.config.autostart import Autostart, default_command
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.schema import SettingsError
 from holmtray.core.config.settings import Settings
-from holmtray.core.events import StoredEvent
-from holmtray.core.history.database import StoreError
-from holmtray.core.subscribe.source import Live, RelayState
 from holmtray.core.text import plural
-from holmtray.ui.deliveries import DatabaseSwitch, Delivery, RelayStateChange
-from holmtray.ui.history_view import HistoryView
 from holmtray.ui.icons import app_icon, resource_path
 from holmtray.ui.launch import app_secrets, run
-from holmtray.ui.receiver_thread import ReceiverThread
-from holmtray.ui.receiving import ReceivingMonitor
-from holmtray.ui.setup_flow import SetupFlow
-from holmtray.ui.source_status import Look
 from holmtray.ui.tray import Tray, TrayView
 
 # Start-up (issue 16): what the tray icon does not need is imported after it is shown or on
-# first use (tests/ui/test_startup_imports.py keeps it so).
+# first use (tests/ui/test_startup_imports.py keeps it so): the parts that receive and show
+# events (app_parts.py), the notification policy, and PySide6's Qt namespace (``QtCore.Qt``,
+# read where used: its first access makes all of its enums, ~20 ms).
 if TYPE_CHECKING:
+    from holmtray.core.alerts.notices import Notice, Urgency
+    from holmtray.core.alerts.policy import NotificationPolicy, Show, ShowSummary
+    from holmtray.core.events import StoredEvent
     from holmtray.core.history.store import Store
+    from holmtray.core.subscribe.source import RelayState
+    from holmtray.ui.app_parts import Parts
     from holmtray.ui.events.status_strip import StatusStrip
     from holmtray.ui.events.window import EventWindow
+    from holmtray.ui.history_view import HistoryView
     from holmtray.ui.links import LinkOpener
     from holmtray.ui.notifier import Notifier
+    from holmtray.ui.receiver_thread import ReceiverThread
+    from holmtray.ui.receiving import ReceivingMonitor
     from holmtray.ui.settings_dialog import ApplyDone, SettingsDialog
+    from holmtray.ui.setup_flow import SetupFlow
     from holmtray.ui.welcome import WelcomeDialog
 
 log = logging.getLogger("holmtray.ui.app")
@@ -87,49 +85,19 @@ class TrayApp(QObject):
         paths: Paths,
         quit_event: asyncio.Event,
         redact: Callable[[Iterable[str]], None] | None = None,
+        after_icon: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
+        self._after_icon = after_icon  # run on the loop's next turn once the icon is shown
         self.settings = settings
         self.paths = paths
         self._quit = quit_event
         self._redact = redact  # the log formatter's secrets, kept in step with the settings
-        self.receiver = ReceiverThread(settings=settings, paths=paths)
         self.tray = Tray(self)
         self._links: LinkOpener | None = None  # made on the first link opened
-        # One worker: config and expectation file writes land in the order they were made.
-        self._files = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="holmtray-files"
-        )
-        self.policy = NotificationPolicy(
-            settings=settings,
-            clock=utc_now,
-            expectations=ExpectationStore(
-                path=paths.data_dir / "expectations.json", writer=self._files
-            ),
-        )
-        self.setup = SetupFlow(
-            receiver=self.receiver,
-            settings=lambda: self.settings,
-            apply=self.apply_settings,
-            spawn=self._spawn,
-            open_settings=self.open_settings,
-        )
-        self.history = HistoryView(
-            write=self.receiver.write,
-            open_link=self._open_link,
-            state_path=paths.config_dir / "window.ini",
-            on_window=self._window_made,
-            webhook_url=self.setup.webhook_url,
-            send_test=self.setup.send_test,
-        )
-        self.receiving = ReceivingMonitor(
-            receiver=self.receiver,
-            settings=lambda: self.settings,
-            retry=lambda: self.apply_settings(self.settings, self._retried),
-            open_settings=self.open_settings,
-            parent=self,
-        )
-        self.receiving.changed.connect(lambda status: self.setup.update(status, self._mode()))
+        self._files_pool: concurrent.futures.ThreadPoolExecutor | None = None  # see _files
+        self._policy: NotificationPolicy | None = None  # see the policy property
+        self._parts: Parts | None = None  # see _made
         self.notifier: Notifier | None = None
         self.settings_dialog: SettingsDialog | None = None
         self._relay_state: RelayState | None = None  # as drained, in order with the events
@@ -146,6 +114,55 @@ class TrayApp(QObject):
         self._tasks: set[asyncio.Task[None]] = set()
         self.received = 0  # events handed to the GUI since start (tests and About read it)
 
+    def _made(self) -> Parts:
+        """The parts that receive and show events (:mod:`~holmtray.ui.app_parts`): made by
+        :meth:`start` once the icon is shown, or by whatever asks for one first (tests use them
+        straight after construction)."""
+        if self._parts is None:
+            from holmtray.ui.app_parts import make_parts  # noqa: PLC0415 (after the icon)
+
+            self._parts = make_parts(
+                settings=lambda: self.settings,
+                paths=self.paths,
+                apply=self.apply_settings,
+                spawn=self._spawn,
+                open_settings=self.open_settings,
+                open_link=self._open_link,
+                window_made=self._window_made,
+                retry=lambda: self.apply_settings(self.settings, self._retried),
+                parent=self,
+            )
+        return self._parts
+
+    @property
+    def _files(self) -> concurrent.futures.ThreadPoolExecutor:
+        """One worker: config and expectation file writes land in the order they were made
+        (made on first use: its module is not needed before the icon)."""
+        if self._files_pool is None:
+            self._files_pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="holmtray-files"
+            )
+        return self._files_pool
+
+    @property
+    def receiver(self) -> ReceiverThread:
+        """The event source's thread and its writer (every write to the history)."""
+        return self._made().receiver
+
+    @property
+    def setup(self) -> SetupFlow:
+        return self._made().setup
+
+    @property
+    def history(self) -> HistoryView:
+        """The GUI's read-only view of the active source's history: store and event window."""
+        return self._made().history
+
+    @property
+    def receiving(self) -> ReceivingMonitor:
+        """Whether events are received: one truth for the tray, the strip and the welcome."""
+        return self._made().receiving
+
     @property
     def store(self) -> Store | None:
         """The GUI's read-only store on the active source's database."""
@@ -154,6 +171,29 @@ class TrayApp(QObject):
     @property
     def window(self) -> EventWindow | None:
         return self.history.window
+
+    @property
+    def policy(self) -> NotificationPolicy:
+        """Decides what is notified. Made by :meth:`start` once the icon is shown (nothing
+        reaches it before: events wait in the receiver's buffer until the first drain), or by
+        whatever asks for it first."""
+        if self._policy is None:
+            # After the icon (issue 16.3): the policy's modules and its expectations file.
+            from holmtray.core.alerts.expectations import ExpectationStore  # noqa: PLC0415
+            from holmtray.core.alerts.policy import NotificationPolicy  # noqa: PLC0415
+
+            self._policy = NotificationPolicy(
+                settings=self.settings,
+                clock=utc_now,
+                expectations=ExpectationStore(
+                    path=self.paths.data_dir / "expectations.json", writer=self._files
+                ),
+            )
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: NotificationPolicy) -> None:
+        self._policy = policy
 
     @property
     def links(self) -> LinkOpener:
@@ -167,7 +207,6 @@ class TrayApp(QObject):
     # -- start and stop -----------------------------------------------------------------
     def show_icon(self) -> None:
         """The first thing :meth:`start` does: wire the tray and show its icon."""
-        self.connect_receiver()
         self._connect_tray()
         # The icon first: opening the store runs its integrity check, seconds on a big history.
         self.tray.icon.show()
@@ -175,8 +214,16 @@ class TrayApp(QObject):
 
     async def start(self) -> None:
         self.show_icon()
-        # Straight back to the event loop, which draws the icon, while the receiver's thread
-        # imports and starts the source; nothing heavy is imported here before that.
+        # Straight back to the event loop, which draws the icon; then the rest is made and the
+        # receiver's thread imports and starts the source (events that arrive meanwhile wait
+        # in its buffer until the first drain below).
+        await asyncio.sleep(0)
+        log.debug("event loop turned after the icon")  # bench/idle.py times it
+        if self._after_icon is not None:
+            self._after_icon()
+        self.connect_receiver()
+        from holmtray.core.history.database import StoreError  # noqa: PLC0415 (after the icon)
+
         try:
             await asyncio.wrap_future(self.receiver.start())
         except StoreError:
@@ -186,6 +233,12 @@ class TrayApp(QObject):
 
             if not isinstance(exc, ListenerError):
                 raise
+        # Made after the icon, with the loop running: the GUI-thread bridge of the dialogs'
+        # workers and the notification policy (before the first drain hands it events).
+        from holmtray.ui import gui_thread  # noqa: PLC0415 (after the icon)
+
+        gui_thread.install()
+        _ = self.policy
         from holmtray.ui.notifier import Notifier  # noqa: PLC0415 (after the icon)
 
         # The writer has just opened (and checked) the same file: no second quick_check. The
@@ -202,6 +255,8 @@ class TrayApp(QObject):
         self._tick_timer.start()
         self._refresh_tray()
         if self.receiver.recovered_from:
+            from PySide6.QtWidgets import QMessageBox  # noqa: PLC0415 (after the icon)
+
             QMessageBox.warning(
                 None,
                 "holmtray: database recovered",
@@ -229,11 +284,14 @@ class TrayApp(QObject):
         t.show_events.connect(self.show_window)
         t.copy_url.connect(lambda: self.setup.copy_url(self._say))
         t.send_test.connect(lambda: self._spawn(self.send_test()))
-        t.reconnect.connect(self.receiving.reconnect_now)
+        t.reconnect.connect(self._reconnect_now)
         t.pause.connect(self.pause)
         t.open_settings.connect(self.open_settings)
         t.about.connect(self.show_about)
         t.quit.connect(self.request_quit)
+
+    def _reconnect_now(self) -> None:
+        self.receiving.reconnect_now()  # the monitor is made after the icon: looked up here
 
     def _window_made(self, window: EventWindow) -> None:
         """A new event window (at start, or the source's database changed)."""
@@ -259,16 +317,20 @@ class TrayApp(QObject):
             return
         self._stopped = True
         self._tick_timer.stop()
+        parts = self._parts  # None: stopped before anything but the icon was made
         # Shutdown is the one place the GUI thread waits: for the receiver to answer in-flight
         # requests and commit (ReceiverThread.stop), and below for the last file writes.
-        self.receiver.stop()
-        self._drain()  # the last committed events reach the window's store readers too
-        self._show_drained()  # and what an earlier drain left for the loop's next turn
+        if parts is not None:
+            parts.receiver.stop()
+            self._drain()  # the last committed events reach the window's store readers too
+            self._show_drained()  # and what an earlier drain left for the loop's next turn
         self.tray.icon.hide()
         if self.notifier is not None:
             self.notifier.disconnect()
-        self.history.close()
-        self._files.shutdown(wait=True)
+        if parts is not None:
+            parts.history.close()
+        if self._files_pool is not None:
+            self._files_pool.shutdown(wait=True)
         log.info("tray app stopped")
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -291,6 +353,12 @@ class TrayApp(QObject):
         The policy decides at once and its notifications are sent first; the event window and
         the tray catch up on the loop's next turn (:meth:`_show_drained`, in order), so an
         alert never waits for the list's and the icon's repaint (issue 16)."""
+        from holmtray.ui.deliveries import (  # noqa: PLC0415 (loaded with the receiver)
+            DatabaseSwitch,
+            Delivery,
+            RelayStateChange,
+        )
+
         self._last_drain = time.monotonic()
         entries = self.receiver.take()
         if not entries:
@@ -338,6 +406,8 @@ class TrayApp(QObject):
         self._refresh_tray(last=batches[-1][-1] if batches else None)
 
     def _relay_changed(self, state: RelayState) -> None:
+        from holmtray.core.subscribe.source import Live  # noqa: PLC0415 (loaded by the receiver)
+
         was, self._relay_state = self._relay_state, state
         live = isinstance(state, Live)
         if live and not isinstance(was, Live) and not self._stopped:
@@ -347,6 +417,8 @@ class TrayApp(QObject):
         self.policy.set_source_live(live)
 
     def _relay_notice(self, text: str) -> None:
+        from holmtray.core.alerts.notices import Urgency  # noqa: PLC0415 (after the icon)
+
         log.warning("relay: %s", text)
         self._say(text, "", Urgency.NORMAL)
 
@@ -357,6 +429,8 @@ class TrayApp(QObject):
     def _act(self, actions: list[Show | ShowSummary]) -> None:
         if self.notifier is None or not self.settings.flag("notifications.enabled"):
             return
+        from holmtray.core.alerts.policy import ShowSummary  # noqa: PLC0415 (loaded: see policy)
+
         for action in actions:
             # A summary carries its (bounded) event ids on the notice itself: they live as long
             # as the notifier keeps that notification for a click, and no longer.
@@ -399,6 +473,9 @@ class TrayApp(QObject):
         self._refresh_tray()
 
     def _refresh_tray(self, last: StoredEvent | None = None) -> None:
+        from holmtray.core.history.database import StoreError  # noqa: PLC0415 (as Look)
+        from holmtray.ui.source_status import Look  # noqa: PLC0415 (loaded with the parts)
+
         unread, highest = (0, None)
         if self.store is not None:
             try:
@@ -462,12 +539,23 @@ class TrayApp(QObject):
             log.debug("tray icon clicked: showing the event window")
             self.show_window()
 
-    def _say(self, summary: str, body: str, urgency: Urgency = Urgency.LOW) -> None:
+    def _say(self, summary: str, body: str, urgency: Urgency | None = None) -> None:
+        """A notification of the app's own (low urgency unless said)."""
+        from holmtray.core.alerts.notices import Notice, Urgency  # noqa: PLC0415 (after the icon)
+
         if self.notifier is not None:
-            notice = Notice(event_id=None, summary=summary, body=body, urgency=urgency, link=None)
+            notice = Notice(
+                event_id=None,
+                summary=summary,
+                body=body,
+                urgency=Urgency.LOW if urgency is None else urgency,
+                link=None,
+            )
             self._spawn(self.notifier.show(notice))
 
     async def send_test(self) -> None:
+        from holmtray.core.alerts.notices import Urgency  # noqa: PLC0415 (after the icon)
+
         ok, message = await self.setup.post_test()
         if not ok:
             self._say("Test event failed", message, Urgency.NORMAL)
@@ -504,6 +592,7 @@ class TrayApp(QObject):
         """Rebind the listener or switch the source, save the file, change start at login; an
         error message if the settings could not take effect (then the source keeps the old
         ones)."""
+        from holmtray.core.history.database import StoreError  # noqa: PLC0415 (see start)
         from holmtray.core.ingest.receiver import ListenerError  # noqa: PLC0415 (see start)
 
         if self._redact is not None:
@@ -556,7 +645,7 @@ class TrayApp(QObject):
 
         dialog = SettingsDialog(self.settings, paths=self.paths, apply=self.apply_settings)
         dialog.setWindowIcon(app_icon())
-        dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+        dialog.setWindowModality(QtCore.Qt.WindowModality.ApplicationModal)
         dialog.finished.connect(self._settings_closed)
         self.settings_dialog = dialog
         dialog.show()
@@ -580,6 +669,10 @@ class TrayApp(QObject):
             log.warning("cannot save %s: %s", self.paths.config_file, exc.strerror or exc)
 
     def show_about(self) -> None:
+        import html  # noqa: PLC0415 (on first use)
+
+        from PySide6.QtWidgets import QMessageBox  # noqa: PLC0415 (on first use)
+
         ep = self.receiver.endpoint
         backend = self.notifier.backend_name if self.notifier else "none"
         database = self.history.path
@@ -604,6 +697,8 @@ def _summary_label(kept: int, total: int) -> str:
 
 
 def _set_start_at_login(on: bool) -> None:
+    from holmtray.core.config.autostart import Autostart, default_command  # noqa: PLC0415
+
     auto = Autostart(command=default_command())
     auto.enable() if on else auto.disable()
 

@@ -10,7 +10,9 @@ queues the call to the GUI thread. :func:`deliver_to` wraps a method of a QObjec
 call is dropped when that object has been deleted by the time it runs.
 
 The bridge is made on the GUI thread (its thread affinity is the thread that makes it), by
-:func:`install` at start-up or by the first GUI-side constructor that needs it.
+:func:`install` at start-up (the tray app: once its icon is shown, since the bridge's queued
+connection reads PySide6's Qt namespace, which costs ~20 ms the first time) or by the first
+GUI-side constructor that needs it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
+from PySide6 import QtCore
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 log = logging.getLogger("holmtray.ui.gui_thread")
 
@@ -34,7 +37,7 @@ class _Bridge(QObject):
 
     def __init__(self, parent: QObject) -> None:
         super().__init__(parent)
-        self.posted.connect(self._run, Qt.ConnectionType.QueuedConnection)
+        self.posted.connect(self._run, QtCore.Qt.ConnectionType.QueuedConnection)
 
     def _run(self, fn: Callable[[], None]) -> None:
         try:

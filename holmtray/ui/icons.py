@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.util
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6 import QtCore
+from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -27,9 +28,15 @@ from PySide6.QtGui import (
 )
 from PySide6.QtSvg import QSvgRenderer
 
-from holmtray.core.events import Kind, Severity
+from holmtray.core.eventtypes import Kind, Severity
 
 TRAY_SIZES = (16, 22, 24, 32, 48, 64)
+
+# The Qt namespace is read where it is used (``QtCore.Qt``), never imported at the top: PySide6
+# makes all of its enums on the first access (~20 ms here), and the tray icon's first picture
+# (the artwork alone) does without it, so the icon is shown before that cost (issue 16.3).
+TRANSPARENT = QColor(0, 0, 0, 0)
+"""``Qt.GlobalColor.transparent``, without the namespace."""
 
 SEVERITY_COLORS: dict[Severity, str] = {
     Severity.CRITICAL: "#b91c1c",
@@ -42,12 +49,13 @@ SEVERITY_COLORS: dict[Severity, str] = {
 
 def resource_path(name: str) -> Path:
     """A file from ``resources/`` whether installed (``holmtray.resources``) or in a checkout."""
-    try:
-        candidate = Path(str(resources.files("holmtray.resources") / name))
+    # The package's folders from its spec, not importlib.resources (~2 ms to import before
+    # the icon); the installed package is plain files, never a zip.
+    spec = importlib.util.find_spec("holmtray.resources")
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        candidate = Path(folder) / name
         if candidate.exists():
             return candidate
-    except ModuleNotFoundError:
-        pass
     return Path(__file__).resolve().parents[2] / "resources" / name
 
 
@@ -90,7 +98,7 @@ def icon_look(state: TrayState) -> TrayState:
 def render(state: TrayState, size: int) -> QPixmap:
     """The tray icon for ``state`` at ``size`` x ``size`` pixels."""
     pm = QPixmap(size, size)
-    pm.fill(Qt.GlobalColor.transparent)
+    pm.fill(TRANSPARENT)
     p = QPainter(pm)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     if state.offline and not state.error:
@@ -167,7 +175,7 @@ def _badge_ink(severity: Severity) -> QColor:
 def _grey_shield(size: int) -> QImage:
     """The artwork in grey (kept transparent where it was), faded."""
     colour = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
-    colour.fill(Qt.GlobalColor.transparent)
+    colour.fill(TRANSPARENT)
     p = QPainter(colour)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     _renderer().render(p, QRectF(0, 0, size, size))
@@ -177,7 +185,7 @@ def _grey_shield(size: int) -> QImage:
     )
     grey.setAlphaChannel(colour.convertToFormat(QImage.Format.Format_Alpha8))
     faded = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
-    faded.fill(Qt.GlobalColor.transparent)
+    faded.fill(TRANSPARENT)
     p = QPainter(faded)
     p.setOpacity(0.7)
     p.drawImage(QPointF(0, 0), grey)
@@ -193,7 +201,7 @@ def _draw_offline(p: QPainter, size: int) -> None:
     p.setBrush(QBrush(QColor("#4b5563")))
     p.drawEllipse(rect)
     bar = QRectF(rect.left() + d * 0.22, rect.center().y() - d * 0.09, d * 0.56, d * 0.18)
-    p.setPen(Qt.PenStyle.NoPen)
+    p.setPen(QtCore.Qt.PenStyle.NoPen)
     p.setBrush(QBrush(QColor("#ffffff")))
     p.drawRect(bar)
 
@@ -210,7 +218,7 @@ def _draw_badge(p: QPainter, size: int, text: str, severity: Severity) -> None:
     p.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), radius, radius)
     p.setFont(_badge_font(_badge_pixels(rect.height())))
     p.setPen(_badge_ink(severity))
-    p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+    p.drawText(rect, QtCore.Qt.AlignmentFlag.AlignCenter, text)
 
 
 def _draw_pixel_badge(p: QPainter, rect: QRectF, text: str, fill: QColor, ink: QColor) -> None:
@@ -218,7 +226,7 @@ def _draw_pixel_badge(p: QPainter, rect: QRectF, text: str, fill: QColor, ink: Q
     x, y, w, h = int(rect.x()), int(rect.y()), int(rect.width()), int(rect.height())
     p.save()
     p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-    p.setPen(Qt.PenStyle.NoPen)
+    p.setPen(QtCore.Qt.PenStyle.NoPen)
     p.setBrush(QBrush(QColor("#ffffff")))
     p.drawRect(x + 1, y, w - 2, h)  # the outline, corners left out
     p.drawRect(x, y + 1, w, h - 2)
@@ -246,7 +254,7 @@ def _draw_paused(p: QPainter, size: int) -> None:
     if size < _PIXEL_BELOW:
         p.save()
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        p.setPen(Qt.PenStyle.NoPen)
+        p.setPen(QtCore.Qt.PenStyle.NoPen)
         p.setBrush(QBrush(QColor("#ffffff")))
         p.drawRect(1, 0, 5, 7)  # a 7 x 7 outline with its corners cut, on light and dark
         p.drawRect(0, 1, 7, 5)
@@ -264,7 +272,7 @@ def _draw_paused(p: QPainter, size: int) -> None:
     p.drawEllipse(rect.adjusted(0.5, 0.5, -0.5, -0.5))
     bar_w, bar_h = max(1.0, d * 0.16), d * 0.46
     top = rect.center().y() - bar_h / 2
-    p.setPen(Qt.PenStyle.NoPen)
+    p.setPen(QtCore.Qt.PenStyle.NoPen)
     p.setBrush(QBrush(QColor("#ffffff")))
     gap = max(1.0, d * 0.14)
     for x in (rect.center().x() - gap / 2 - bar_w, rect.center().x() + gap / 2):
@@ -286,7 +294,9 @@ def _draw_error(p: QPainter, size: int) -> None:
     font.setPixelSize(max(7, int(d * 0.6)))
     p.setFont(font)
     p.setPen(QColor("#ffffff"))
-    p.drawText(QRectF(size - d, size - d * 0.75, d, d * 0.75), Qt.AlignmentFlag.AlignCenter, "!")
+    p.drawText(
+        QRectF(size - d, size - d * 0.75, d, d * 0.75), QtCore.Qt.AlignmentFlag.AlignCenter, "!"
+    )
 
 
 def tray_icon(state: TrayState) -> QIcon:
@@ -307,8 +317,8 @@ KIND_ICON_COLOR = "#5b6472"
 
 def _pen(size: int, colour: str = KIND_ICON_COLOR) -> QPen:
     pen = QPen(QColor(colour), max(1.2, size / 11))
-    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+    pen.setJoinStyle(QtCore.Qt.PenJoinStyle.RoundJoin)
     return pen
 
 
@@ -345,7 +355,7 @@ def _draw_ticket(p: QPainter, s: float) -> None:
     path.closeSubpath()
     p.drawPath(path)
     dash = QPen(p.pen())
-    dash.setStyle(Qt.PenStyle.DotLine)
+    dash.setStyle(QtCore.Qt.PenStyle.DotLine)
     p.setPen(dash)
     p.drawLine(QPointF(s * 0.62, top + s * 0.08), QPointF(s * 0.62, bottom - s * 0.08))
 
@@ -363,7 +373,7 @@ def _draw_custom(p: QPainter, s: float) -> None:
         path.quadTo(QPointF(cx, s * 0.86), QPointF(cx + flip * s * 0.1, s * 0.86))
         p.drawPath(path)
     p.setBrush(QBrush(QColor(KIND_ICON_COLOR)))
-    p.setPen(Qt.PenStyle.NoPen)
+    p.setPen(QtCore.Qt.PenStyle.NoPen)
     for x in (0.4, 0.6):
         p.drawEllipse(QPointF(s * x, s * 0.5), s * 0.05, s * 0.05)
 
@@ -383,11 +393,11 @@ def kind_icon(kind: Kind, size: int = 16) -> QIcon:
     icon = QIcon()
     for px in (size, size * 2):
         pm = QPixmap(px, px)
-        pm.fill(Qt.GlobalColor.transparent)
+        pm.fill(TRANSPARENT)
         p = QPainter(pm)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setPen(_pen(px))
-        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
         _KIND_DRAW[kind](p, float(px))
         p.end()
         icon.addPixmap(pm)
@@ -398,10 +408,10 @@ def kind_icon(kind: Kind, size: int = 16) -> QIcon:
 def attention_icon(size: int = 16) -> QIcon:
     """A red round "!": the event needs attention (a scan that failed or reported errors)."""
     pm = QPixmap(size, size)
-    pm.fill(Qt.GlobalColor.transparent)
+    pm.fill(TRANSPARENT)
     p = QPainter(pm)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(Qt.PenStyle.NoPen)
+    p.setPen(QtCore.Qt.PenStyle.NoPen)
     p.setBrush(QBrush(QColor(SEVERITY_COLORS[Severity.CRITICAL])))
     p.drawEllipse(QRectF(1, 1, size - 2, size - 2))
     font = QFont("DejaVu Sans")
@@ -409,6 +419,6 @@ def attention_icon(size: int = 16) -> QIcon:
     font.setPixelSize(int(size * 0.7))
     p.setFont(font)
     p.setPen(QColor("#ffffff"))
-    p.drawText(QRectF(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, "!")
+    p.drawText(QRectF(0, 0, size, size), QtCore.Qt.AlignmentFlag.AlignCenter, "!")
     p.end()
     return QIcon(pm)

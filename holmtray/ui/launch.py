@@ -20,7 +20,6 @@ from holmtray.core import logsetup
 from holmtray.core.config.autostart import APP_ID
 from holmtray.core.config.paths import Paths
 from holmtray.core.config.settings import Settings
-from holmtray.ui import gui_thread
 from holmtray.ui.icons import app_icon
 from holmtray.ui.platform_integration import set_app_user_model_id
 from holmtray.ui.process_hooks import Signals, install_excepthook
@@ -44,7 +43,6 @@ def run(*, settings: Settings, paths: Paths, verbose: bool = False) -> int:
     )
     set_app_user_model_id()  # Windows: before any window, so toasts carry the app's name
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    gui_thread.install()  # workers hand their results to the GUI thread through it
     assert isinstance(app, QApplication)
     app.setApplicationName("holmtray")
     # No display name: Qt would append it to every window title ("holmtray — events —
@@ -64,7 +62,11 @@ def run(*, settings: Settings, paths: Paths, verbose: bool = False) -> int:
     from holmtray.ui.app import TrayApp  # noqa: PLC0415 (app imports this module)
 
     tray_app = TrayApp(
-        settings=settings, paths=paths, quit_event=quit_event, redact=formatter.set_secrets
+        settings=settings,
+        paths=paths,
+        quit_event=quit_event,
+        redact=formatter.set_secrets,
+        after_icon=instance.listen,  # a second launch retries its hand-off until then
     )
     instance.show_requested.connect(tray_app.show_window)
     signals = Signals(tray_app.request_quit)

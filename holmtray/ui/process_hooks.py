@@ -14,7 +14,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 from PySide6.QtCore import QSocketNotifier
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 log = logging.getLogger("holmtray.ui.process_hooks")
 
@@ -52,6 +52,8 @@ def install_excepthook() -> None:
         if shown or QApplication.instance() is None:
             return
         shown = True
+        from PySide6.QtWidgets import QMessageBox  # noqa: PLC0415 (not before the tray icon)
+
         box = QMessageBox(
             QMessageBox.Icon.Critical,
             "holmtray: unexpected error",

@@ -87,7 +87,9 @@ class ReceiverThread(QObject):
         super().__init__()
         self._settings = settings
         self._paths = paths
-        self._loop = asyncio.new_event_loop()
+        # A plain loop even when made under qasync (whose policy would make a Qt one: the tray
+        # app makes this thread after its icon, on the running GUI loop).
+        self._loop = asyncio.DefaultEventLoopPolicy().new_event_loop()
         self._thread = threading.Thread(target=self._run, name="holmtray-receiver", daemon=True)
         self._receiver: Receiver | None = None
         self._writer: GroupCommitWriter | None = None  # direct mode; on the loop only

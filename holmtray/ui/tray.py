@@ -13,8 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from holmtray.core.alerts.notices import visible
-from holmtray.core.events import Severity
+from holmtray.core.eventtypes import Severity
 from holmtray.ui.icons import TrayState, icon_look, tray_icon
 
 log = logging.getLogger("holmtray.ui.tray")
@@ -23,6 +22,8 @@ log = logging.getLogger("holmtray.ui.tray")
 def tooltip_safe(text: str) -> str:
     """Payload text for a tooltip. Qt renders tooltips that look like HTML as rich text, so
     angle brackets become look-alike quotes; the event window shows the exact text."""
+    from holmtray.core.alerts.notices import visible  # noqa: PLC0415 (not before the icon)
+
     return visible(text, 80).replace("<", "‹").replace(">", "›").replace("&", "＆")
 
 
@@ -85,7 +86,9 @@ class Tray(QObject):
         self._add("About holmtray", self.about.emit)
         self.menu.addSeparator()
         quit_action = self._add("Quit", self.quit.emit)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        # The platform's Quit keys (Ctrl+Q on Linux). This overload, unlike setShortcut(
+        # QKeySequence(...)), does not make PySide6 build its Qt namespace before the icon.
+        quit_action.setShortcuts(QKeySequence.StandardKey.Quit)
         self.icon.setContextMenu(self.menu)
         self.menu.aboutToShow.connect(self._menu_shown)
         self.icon.activated.connect(self._activated)

@@ -5,6 +5,11 @@ notifier's D-Bus client, the listener's HTTP server and client, the relay client
 the icon appeared. This pins the deferred imports without timing anything: a fresh process
 runs ``holmtray tray`` as a user starts it, and at the moment the icon is shown it lists the
 modules already loaded. A new top-level import of one of these fails here.
+
+Second round (16.3): the parts that receive and show events (receiver thread, setup flow,
+history view, receiving monitor), the notification policy, the single-instance socket
+(QtNetwork) and PySide6's Qt namespace are made after the icon too; the test also checks
+those objects do not exist yet when it is shown.
 """
 
 from __future__ import annotations
@@ -39,6 +44,27 @@ DEFERRED = (
     "holmtray.core.subscribe.relayconn",
     "holmtray.core.history.store",
     "holmtray.core.history.writer",
+    # second round (16.3)
+    "holmtray.core.alerts.policy",
+    "holmtray.core.alerts.expectations",
+    "holmtray.core.alerts.notices",
+    "holmtray.core.subscribe.source",
+    "holmtray.core.history.database",
+    "holmtray.core.events",
+    "holmtray.ui.app_parts",
+    "holmtray.ui.receiver_thread",
+    "holmtray.ui.deliveries",
+    "holmtray.ui.receiving",
+    "holmtray.ui.source_status",
+    "holmtray.ui.setup_flow",
+    "holmtray.ui.history_view",
+    "holmtray.ui.gui_thread",
+    "PySide6.QtNetwork",
+    "sqlite3",
+    "importlib.resources",
+    "secrets",
+    "plistlib",
+    "html",
 )
 """Imported after the tray icon is shown, or on first use."""
 
@@ -53,7 +79,15 @@ show_icon = app.TrayApp.show_icon
 
 def shown(self):
     show_icon(self)
-    print(json.dumps({"icon": self.tray.icon.isVisible(), "modules": sorted(sys.modules)}))
+    import PySide6.QtCore
+    made = {
+        # PySide6 fills a module's namespace on first access; "Qt" builds all of its enums.
+        "Qt namespace": "Qt" in vars(PySide6.QtCore),
+        "receiver and the other parts": self._parts is not None,
+        "notification policy": self._policy is not None,
+    }
+    print(json.dumps({"icon": self.tray.icon.isVisible(), "modules": sorted(sys.modules),
+                      "made": made}))
     sys.stdout.flush()
     os._exit(0)
 
@@ -62,7 +96,7 @@ sys.exit(cli.main(["tray"]))
 """
 
 
-def loaded_at_icon(home: Path, **env: str) -> tuple[bool, set[str]]:
+def loaded_at_icon(home: Path, **env: str) -> tuple[bool, set[str], dict[str, bool]]:
     run_env = dict(os.environ)
     run_env.update(
         HOLMTRAY_HOME=str(home),
@@ -80,7 +114,7 @@ def loaded_at_icon(home: Path, **env: str) -> tuple[bool, set[str]]:
     )
     assert r.returncode == 0, r.stderr[-3000:]
     data = json.loads(r.stdout.strip().splitlines()[-1])
-    return data["icon"], set(data["modules"])
+    return data["icon"], set(data["modules"]), data["made"]
 
 
 def test_the_deferred_modules_exist() -> None:
@@ -98,23 +132,11 @@ def test_the_tray_icon_is_shown_before_the_heavy_modules_are_imported(
     base = settings_file.load_or_create(paths.config_file)
     values = {"ui.welcome_shown": True, "listener.port": 0, "source.mode": mode}
     settings_file.save(base.with_values(values), paths.config_file)
-    icon, modules = loaded_at_icon(home)
+    icon, modules, made = loaded_at_icon(home)
     assert icon
     assert "holmtray.ui.app" in modules  # it did launch
     assert "PySide6.QtWidgets" in modules
     early = sorted(m for m in DEFERRED if m in modules)
-    if mode == "relay":
-        # The status shown from the start needs the relay's addresses (and so its client).
-        early = [m for m in early if m not in RELAY_MODE_NEEDS]
+    # Relay mode too: its status (and so the relay client) is first needed after the icon.
     assert early == []
-
-
-RELAY_MODE_NEEDS = frozenset(
-    {
-        "aiohttp",
-        "holmtray.core.subscribe.client",
-        "holmtray.core.subscribe.relayconn",
-        "holmtray.core.history.store",
-        "holmtray.core.history.writer",
-    }
-)
+    assert [what for what, exists in made.items() if exists] == []

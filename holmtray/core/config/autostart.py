@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import plistlib
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -188,6 +187,8 @@ class Autostart:
             if kind == "xdg":
                 write_atomically(self.desktop_file, desktop_entry(self._command), **_ENTRY_MODES)
             elif kind == "launchd":
+                import plistlib  # noqa: PLC0415 (macOS only; the tray app imports APP_ID early)
+
                 write_atomically(
                     self.plist_file, plistlib.dumps(launch_agent(self._command)), **_ENTRY_MODES
                 )

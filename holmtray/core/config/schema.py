@@ -15,7 +15,7 @@ from typing import Any
 
 from holmtray.core import dsn
 from holmtray.core.config import checks
-from holmtray.core.events import Severity
+from holmtray.core.eventtypes import Severity
 from holmtray.core.netfilter import check_networks
 
 DEFAULT_PORT = 8747

@@ -7,7 +7,6 @@ and writing the config file is :mod:`holmtray.core.config.file`'s job.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -107,4 +106,6 @@ def _copy(value: Value) -> Value:
 
 def new_token() -> str:
     """A fresh URL-safe token with 256 random bits."""
+    import secrets  # noqa: PLC0415 (only for a new config: the tray app starts without it)
+
     return secrets.token_urlsafe(TOKEN_BYTES)
