@@ -293,4 +293,9 @@ def migrate(conn: sqlite3.Connection, path: Path, version: int) -> None:
         except BaseException:
             conn.rollback()
             raise
-        log.info("migrated %s to schema v%d", path, target)
+        # A new file goes through every step too; that is one "created" line, not five.
+        log.log(
+            logging.INFO if version else logging.DEBUG, "migrated %s to schema v%d", path, target
+        )
+    if version == 0:
+        log.info("created %s (schema v%d)", path, SCHEMA_VERSION)
