@@ -293,7 +293,7 @@ def migrate(conn: sqlite3.Connection, path: Path, version: int) -> None:
         except BaseException:
             conn.rollback()
             raise
-        # A new file goes through every step too; that is one "created" line, not five.
+        # A new file goes through every step too: one "created" line, not one line per step.
         log.log(
             logging.INFO if version else logging.DEBUG, "migrated %s to schema v%d", path, target
         )
