@@ -53,7 +53,6 @@ if TYPE_CHECKING:
     from holmtray.core.alerts.policy import NotificationPolicy, Show, ShowSummary
     from holmtray.core.events import StoredEvent
     from holmtray.core.history.store import Store
-    from holmtray.core.memtrim import HeapTrimmer
     from holmtray.core.subscribe.source import RelayState
     from holmtray.ui.app_parts import Parts
     from holmtray.ui.events.status_strip import StatusStrip
@@ -109,7 +108,6 @@ class TrayApp(SettingsActions, QObject):
         self._ready = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.received = 0  # events handed to the GUI since start (tests and About read it)
-        self.heap_trimmer: HeapTrimmer | None = None  # made on the first tick (after the icon)
 
     def _made(self) -> Parts:
         """The parts that receive and show events (:mod:`~holmtray.ui.app_parts`): made by
@@ -422,12 +420,6 @@ class TrayApp(SettingsActions, QObject):
     def _tick(self) -> None:
         self._act(self.policy.tick())
         self._refresh_tray()
-        if self.heap_trimmer is None:
-            from holmtray.core.memtrim import HeapTrimmer  # noqa: PLC0415 (after the icon)
-
-            self.heap_trimmer = HeapTrimmer()
-        # Free memory malloc kept after a burst goes back to the system (issue 17).
-        self.heap_trimmer.tick(self.received)
 
     def _act(self, actions: list[Show | ShowSummary]) -> None:
         if self.notifier is None or not self.settings.flag("notifications.enabled"):
