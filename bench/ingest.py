@@ -45,7 +45,15 @@ from _common import (
 from holmtray.core.config.paths import Paths
 from holmtray.core.history.store import Store
 
-SETUPS = ("bare", "serve", "tray")  # "listener" (listener_only.py) is a diagnostic extra
+SETUPS = ("bare", "serve", "tray")
+DIAGNOSTIC = {
+    "listener": ["listener_only.py"],
+    "store-only": ["store_only.py"],
+    "store-min": ["store_only.py", "--no-search"],
+}
+"""Extra setups that split the gap: holmtray's listener without a store; the bare handler with
+holmtray's durable store but no listener checks or parser; the same store without its
+full-text triggers and sorting indexes."""
 TARGET_RATIO = {"serve": 0.80, "tray": 0.70}
 TARGET_P99_MS = 25.0
 
@@ -57,8 +65,9 @@ def start(setup: str, tree: Path | None) -> tuple[Proc, str, Path]:
         m, _ = proc.wait_for(re.compile(r"listening on (http://\S+)"))
         return proc, f"{m[1]}/hooks/bench", folder
     home = make_home(setup)
-    if setup == "listener":
-        proc = Proc([PY, str(Path(__file__).with_name("listener_only.py")), str(home)], env_with())
+    if setup in DIAGNOSTIC:
+        script, *options = DIAGNOSTIC[setup]
+        proc = Proc([PY, str(Path(__file__).with_name(script)), str(home), *options], env_with())
         m, _ = proc.wait_for(re.compile(r"listening on (http://\S+)"))
         return proc, m[1], home
     if setup == "serve@tree":
@@ -135,7 +144,9 @@ def main() -> int:
     p.add_argument(
         "--setups",
         default=",".join(SETUPS),
-        help="comma-separated; add 'listener' (holmtray's listener, no-op store) to split the gap",
+        help="comma-separated; add 'listener' (holmtray's listener, no-op store) and "
+        "'store-only' (the bare handler with holmtray's durable store; 'store-min' without its "
+        "full-text triggers and sorting indexes) to split the gap",
     )
     p.add_argument(
         "--compare-tree",

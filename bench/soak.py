@@ -25,6 +25,7 @@ tracing costs memory and time of its own).
 Run: python bench/soak.py [--minutes 10] [--patterns steady,bursts] [--rate 150]
      [--burst 300] [--quiet 60] [--warmup 60] [--sample 10] [--tracemalloc]
      [--setups tray-hidden,tray-shown,serve,relay,tray-relay] [--prefill N] [--keep]
+     [--light-sampling]
      (--prefill N: the direct setups and the relay start on a history of N events; a
      subscribed tray app backfills its mirror from the relay first)
      python bench/soak.py --samples KEPT_FOLDER   (the figures of a kept run again)
@@ -80,12 +81,20 @@ class Sampler:
     """Writes one JSON line per sample to ``out``: time, RSS, heap, objects by type."""
 
     def __init__(
-        self, out: Path, every: float, *, trace: bool, warmup: float, trim: bool = False
+        self,
+        out: Path,
+        every: float,
+        *,
+        trace: bool,
+        warmup: float,
+        trim: bool = False,
+        light: bool = False,
     ) -> None:
         self._out = out.open("a", buffering=1)
         self._every = every
         self._trace = trace
         self._trim = trim
+        self._light = light
         self._warmup = warmup
         self._stop = threading.Event()
         self._started = time.monotonic()
@@ -102,14 +111,20 @@ class Sampler:
     def sample(self) -> None:
         import tracemalloc  # noqa: PLC0415
 
-        by_type = Counter(type(o).__name__ for o in gc.get_objects())
         record: dict[str, Any] = {
             "t": time.monotonic(),
             "rss_mb": rss_mb(os.getpid()),
             "blocks": sys.getallocatedblocks(),
-            "objects": sum(by_type.values()),
-            "types": dict(by_type.most_common(40)),
         }
+        if self._light:
+            # No walk over every object (a list of all of them, a counter of their types,
+            # every 10 s): what the sampling itself allocates must not be what is measured.
+            record.update(malloc_figures())
+            self._write(record)
+            return
+        by_type = Counter(type(o).__name__ for o in gc.get_objects())
+        record["objects"] = sum(by_type.values())
+        record["types"] = dict(by_type.most_common(40))
         if self._trim:
             # Diagnostic: give malloc's free memory back to the system, then read RSS again.
             # What is left is held; what went was free memory malloc kept (fragmentation).
@@ -168,10 +183,9 @@ class _MallInfo2(ctypes.Structure):
     ]
 
 
-def native_figures() -> dict[str, float]:
-    """Where native memory is: SQLite's own allocations (all connections of the process),
-    what malloc has handed out (all arenas, mmapped blocks included) and holds free, the
-    process's anonymous memory and its threads. Linux with glibc >= 2.33; {} elsewhere."""
+def malloc_figures() -> dict[str, float]:
+    """What malloc has handed out (all arenas, mmapped blocks included) and holds free, and
+    the process's anonymous memory; allocates next to nothing. Linux with glibc >= 2.33."""
     out: dict[str, float] = {}
     try:
         libc = ctypes.CDLL("libc.so.6")
@@ -180,15 +194,26 @@ def native_figures() -> dict[str, float]:
         out["malloc_used_mb"] = (mi.uordblks + mi.hblkhd) / 1e6
         out["malloc_free_mb"] = mi.fordblks / 1e6
         out["malloc_arena_mb"] = (mi.arena + mi.hblkhd) / 1e6
+        with open("/proc/self/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Anonymous:"):
+                    out["anon_mb"] = int(line.split()[1]) / 1e3
+    except (OSError, AttributeError):
+        pass
+    return out
+
+
+def native_figures() -> dict[str, float]:
+    """Where native memory is: :func:`malloc_figures`, SQLite's own allocations (all
+    connections of the process) and the process's threads. Linux with glibc >= 2.33; {}
+    elsewhere."""
+    out = malloc_figures()
+    try:
         sqlite = ctypes.CDLL("libsqlite3.so.0")
         sqlite.sqlite3_memory_used.restype = ctypes.c_int64
         out["sqlite_mb"] = sqlite.sqlite3_memory_used() / 1e6
         out["threads"] = len(os.listdir("/proc/self/task"))
         out.update(connection_figures(sqlite))
-        with open("/proc/self/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Anonymous:"):
-                    out["anon_mb"] = int(line.split()[1]) / 1e3
     except (OSError, AttributeError):
         pass
     return out
@@ -314,7 +339,12 @@ def child(args: argparse.Namespace) -> int:
 
         tracemalloc.start(8)
     sampler = Sampler(
-        args.out, args.sample, trace=args.tracemalloc, warmup=args.warmup, trim=args.malloc_trim
+        args.out,
+        args.sample,
+        trace=args.tracemalloc,
+        warmup=args.warmup,
+        trim=args.malloc_trim,
+        light=args.light_sampling,
     )
     if args.child in ("serve", "relay"):
         child_serve(args.home, sampler, relay=args.child == "relay")
@@ -432,6 +462,7 @@ def start_child(
     ]
     argv += ["--tracemalloc"] if args.tracemalloc else []
     argv += ["--malloc-trim"] if args.malloc_trim else []
+    argv += ["--light-sampling"] if args.light_sampling else []
     err = folder / f"{setup}.stderr"
     with err.open("w") as errors:
         proc = subprocess.Popen(
@@ -483,7 +514,7 @@ def analyse(
     half = len(after) // 2
     per10k = 10_000.0
     grew_types = Counter[str]()
-    if len(after) >= 2:
+    if len(after) >= 2 and "types" in after[0]:
         first, last = after[0]["types"], after[-1]["types"]
         for name in set(first) | set(last):
             grew_types[name] = last.get(name, 0) - first.get(name, 0)
@@ -498,7 +529,9 @@ def analyse(
         # The second half alone: a figure that is still settling shows up as a smaller slope.
         "rss_late_per10k": per10k * slope(events[half:], [s["rss_mb"] for s in after[half:]]),
         "blocks_per10k": per10k * slope(events, [float(s["blocks"]) for s in after]),
-        "objects_per10k": per10k * slope(events, [float(s["objects"]) for s in after]),
+        "objects_per10k": per10k * slope(events, [float(s.get("objects", 0)) for s in after])
+        if after and "objects" in after[0]
+        else float("nan"),
         "types": [f"{k} {v:+d}" for k, v in grew_types.most_common(4) if v > 0],
         "growth": next((s["growth"] for s in samples if "growth" in s), None),
         "sizes": _largest_sizes(rows),
@@ -644,6 +677,12 @@ def main() -> int:
         "--malloc-trim",
         action="store_true",
         help="diagnostic: also RSS after malloc_trim(0) each sample (what malloc only kept)",
+    )
+    p.add_argument(
+        "--light-sampling",
+        action="store_true",
+        help="sample RSS, heap blocks and malloc only: no walk over every object (no types, "
+        "object counts, SQLite connection figures or app structure sizes)",
     )
     p.add_argument("--keep", action="store_true", help="keep the sample files")
     p.add_argument(
