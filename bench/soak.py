@@ -40,6 +40,7 @@ import asyncio
 import ctypes
 import gc
 import json
+import math
 import os
 import shutil
 import signal
@@ -756,9 +757,13 @@ def report(results: list[dict[str, Any]]) -> str:
                 f"{r['rss_per10k']:+.2f}",
                 f"{r['rss_late_per10k']:+.2f}",
                 f"{r['blocks_per10k']:+,.0f}",
-                f"{r['objects_per10k']:+,.0f}",
+                f"{r['objects_per10k']:+,.0f}"
+                if not math.isnan(r["objects_per10k"])
+                else "-",  # not sampled (--light-sampling)
                 (f"{r['traced_per10k']:+.2f}" if "traced_per10k" in r else "-"),
-                verdict(per100k < TARGET_MB_PER_100K) if is_tray else "-",
+                (verdict(per100k < TARGET_MB_PER_100K) if r["events"] else "too short")
+                if is_tray
+                else "-",
             ]
         )
     trimmed = [
