@@ -16,7 +16,13 @@ With ``--no-search``, the full-text triggers and every index but the dedupe inde
 after the schema is made (the store's figures without them: what the product's search and
 sorting cost per event; the ingest benchmark calls this setup ``store-min``).
 
-Run: python bench/store_only.py HOLMTRAY_HOME [--no-search]
+With ``--minimal``, none of holmtray's store is used: the leanest durable group commit this
+stack allows, as a yardstick for the writer itself. A table of ``(id, received_at, body)``, one
+thread that takes every request waiting, inserts them with one ``executemany`` and commits
+(WAL, ``synchronous=FULL``), then hands the ids back to the loop in one call; no dedupe, no
+index, no search (``durable-min`` in the ingest benchmark).
+
+Run: python bench/store_only.py HOLMTRAY_HOME [--no-search | --minimal]
      (prints "store-only: listening on URL")
 """
 
@@ -27,9 +33,13 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import queue
 import socket
 import sqlite3
 import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -73,21 +83,89 @@ def drop_search(db: Path) -> list[str]:
     return [name for _, name in rows]
 
 
-async def serve(home: Path, no_search: bool) -> None:
-    template = parse_event(_SAMPLE)
-    db = Paths.under(home).database
-    if no_search:
-        dropped = drop_search(db)
-        print(f"store-only: dropped {', '.join(dropped)}", file=sys.stderr, flush=True)
-    writer = GroupCommitWriter(store_path=db)
-    await writer.start()
+class MinimalWriter:
+    """The leanest durable group commit: one thread, one ``executemany`` and one commit per
+    batch of whatever is waiting, the ids handed back to the loop in one call per batch."""
 
-    async def hook(request: web.Request) -> web.Response:
-        raw = await request.read()
-        body = raw.decode()
-        event = dataclasses.replace(template, payload=json.loads(body))
-        result = await writer.submit(body, event)
-        return web.json_response({"id": result.id})
+    def __init__(self, db: Path) -> None:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = FULL")
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS events"
+            " (id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, body TEXT NOT NULL)"
+        )
+        self._queue: queue.SimpleQueue[tuple[str, asyncio.Future[int]] | None] = queue.SimpleQueue()
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._run, name="minimal-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, body: str) -> asyncio.Future[int]:
+        future: asyncio.Future[int] = self._loop.create_future()
+        self._queue.put((body, future))
+        return future
+
+    def _run(self) -> None:
+        conn = self._conn
+        while (first := self._queue.get()) is not None:
+            batch = [first]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < 512:
+                    item = self._queue.get_nowait()
+                    if item is None:
+                        self._queue.put(None)
+                        break
+                    batch.append(item)
+            now = time.time_ns() // 1000
+            conn.execute("BEGIN IMMEDIATE")
+            (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
+            conn.executemany(
+                "INSERT INTO events (id, received_at, body) VALUES (?, ?, ?)",
+                [(top + i + 1, now, body) for i, (body, _) in enumerate(batch)],
+            )
+            conn.execute("COMMIT")
+            self._loop.call_soon_threadsafe(_answer, [f for _, f in batch], top + 1)
+        conn.close()
+
+    async def close(self) -> None:
+        self._queue.put(None)
+        await asyncio.to_thread(self._thread.join)
+
+
+def _answer(futures: list[asyncio.Future[int]], first_id: int) -> None:
+    for i, future in enumerate(futures):
+        if not future.done():
+            future.set_result(first_id + i)
+
+
+async def serve(home: Path, no_search: bool, minimal: bool) -> None:
+    db = Paths.under(home).database
+    closing: Callable[[], Awaitable[None]]
+    if minimal:
+        lean = MinimalWriter(db)
+        closing = lean.close
+
+        async def hook(request: web.Request) -> web.Response:
+            body = (await request.read()).decode()
+            json.loads(body)
+            return web.json_response({"id": await lean.submit(body)})
+
+    else:
+        template = parse_event(_SAMPLE)
+        if no_search:
+            dropped = drop_search(db)
+            print(f"store-only: dropped {', '.join(dropped)}", file=sys.stderr, flush=True)
+        writer = GroupCommitWriter(store_path=db)
+        await writer.start()
+        closing = writer.close
+
+        async def hook(request: web.Request) -> web.Response:
+            raw = await request.read()
+            body = raw.decode()
+            event = dataclasses.replace(template, payload=json.loads(body))
+            result = await writer.submit(body, event)
+            return web.json_response({"id": result.id})
 
     app = web.Application()
     app.router.add_post("/hooks/{token}", hook)
@@ -106,16 +184,18 @@ async def serve(home: Path, no_search: bool) -> None:
         await asyncio.Event().wait()  # until SIGTERM or SIGINT (the runner's handling)
     finally:
         await runner.cleanup()
-        await writer.close()
+        await closing()
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("home", type=Path)
-    p.add_argument("--no-search", action="store_true", help="drop the FTS triggers and indexes")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--no-search", action="store_true", help="drop the FTS triggers and indexes")
+    how.add_argument("--minimal", action="store_true", help="the leanest durable group commit")
     args = p.parse_args()
     with contextlib.suppress(KeyboardInterrupt, web.GracefulExit):
-        asyncio.run(serve(args.home, args.no_search))
+        asyncio.run(serve(args.home, args.no_search, args.minimal))
 
 
 if __name__ == "__main__":
