@@ -117,25 +117,42 @@ class MinimalWriter:
                         self._queue.put(None)
                         break
                     batch.append(item)
-            now = time.time_ns() // 1000
-            conn.execute("BEGIN IMMEDIATE")
-            (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
-            conn.executemany(
-                "INSERT INTO events (id, received_at, body) VALUES (?, ?, ?)",
-                [(top + i + 1, now, body) for i, (body, _) in enumerate(batch)],
-            )
-            conn.execute("COMMIT")
-            self._loop.call_soon_threadsafe(_answer, [f for _, f in batch], top + 1)
+            futures = [f for _, f in batch]
+            try:
+                top = self._commit([body for body, _ in batch])
+            except sqlite3.Error as exc:  # answered 500 by aiohttp, never left waiting
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                self._loop.call_soon_threadsafe(_answer, futures, exc)
+                continue
+            self._loop.call_soon_threadsafe(_answer, futures, top + 1)
         conn.close()
+
+    def _commit(self, bodies: list[str]) -> int:
+        """One transaction for ``bodies``; returns the id before the first."""
+        conn = self._conn
+        now = time.time_ns() // 1000
+        conn.execute("BEGIN IMMEDIATE")
+        (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
+        conn.executemany(
+            "INSERT INTO events (id, received_at, body) VALUES (?, ?, ?)",
+            [(top + i + 1, now, body) for i, body in enumerate(bodies)],
+        )
+        conn.execute("COMMIT")
+        return int(top)
 
     async def close(self) -> None:
         self._queue.put(None)
         await asyncio.to_thread(self._thread.join)
 
 
-def _answer(futures: list[asyncio.Future[int]], first_id: int) -> None:
+def _answer(futures: list[asyncio.Future[int]], first_id: int | Exception) -> None:
     for i, future in enumerate(futures):
-        if not future.done():
+        if future.done():
+            continue
+        if isinstance(first_id, Exception):
+            future.set_exception(first_id)
+        else:
             future.set_result(first_id + i)
 
 
