@@ -150,9 +150,9 @@ def main() -> int:
     p.add_argument(
         "--setups",
         default=",".join(SETUPS),
-        help="comma-separated; add 'listener' (holmtray's listener, no-op store) and "
-        "'store-only' (the bare handler with holmtray's durable store; 'store-min' without its "
-        "full-text triggers and sorting indexes) to split the gap",
+        help="comma-separated; add any of "
+        + ", ".join(DIAGNOSTIC)
+        + " (DIAGNOSTIC in this file says what each is) to split the gap",
     )
     p.add_argument(
         "--compare-tree",
